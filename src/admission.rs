@@ -1,0 +1,117 @@
+//! What the apiserver checks at admission, run client-side: the generated CRD's OpenAPI schema
+//! (types, patterns, lengths, enums) and its CEL rules. The CLI gets the same answers as
+//! `kubectl apply`, and the engine never sends to AWS a spec an older CRD let through.
+
+use std::sync::OnceLock;
+
+use kube::CustomResourceExt;
+use serde_json::Value;
+
+use crate::api::WebhookBridge;
+use crate::error::FieldError;
+
+fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let crd = WebhookBridge::crd();
+        let schema = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+        serde_json::to_value(schema).unwrap_or(Value::Null)
+    })
+}
+
+fn validator() -> Option<&'static jsonschema::Validator> {
+    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).ok()).as_ref()
+}
+
+/// `/spec/routes/0/path` → `spec.routes[0].path`.
+pub fn field_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for segment in pointer.split('/').filter(|s| !s.is_empty()) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if segment.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    out
+}
+
+/// Remove `null` members, as the apiserver prunes them from nullable fields before validating.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Check a raw object (as the user wrote it) against the CRD's OpenAPI schema.
+pub fn check_schema(object: &Value) -> Vec<FieldError> {
+    let Some(validator) = validator() else {
+        return vec![FieldError::new("spec", "the generated CRD schema does not compile (a bug)")];
+    };
+    let mut object = without_nulls(object);
+    // The schema describes spec and status; metadata is the apiserver's business.
+    if let Some(map) = object.as_object_mut() {
+        map.remove("metadata");
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    let mut errors: Vec<FieldError> = validator
+        .iter_errors(&object)
+        .map(|e| {
+            let field = field_path(e.instance_path().as_str());
+            FieldError::new(if field.is_empty() { "spec".to_string() } else { field }, e.to_string())
+        })
+        .collect();
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors.dedup();
+    errors
+}
+
+/// Check a parsed (defaulted) object against the CRD's CEL rules.
+pub fn check_cel(bridge: &WebhookBridge) -> Vec<FieldError> {
+    match WebhookBridge::validate_cel(bridge) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors
+            .into_vec()
+            .into_iter()
+            .map(|e| {
+                let field = if e.field_path.is_empty() { "spec".to_string() } else { e.field_path };
+                FieldError::new(field, e.message)
+            })
+            .collect(),
+    }
+}
+
+/// Parse a raw object into a WebhookBridge, with every admission rule applied: schema first (for
+/// messages naming the field), then serde (defaults), then CEL.
+pub fn admit(object: &Value) -> Result<WebhookBridge, Vec<FieldError>> {
+    let errors = check_schema(object);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let bridge: WebhookBridge =
+        serde_json::from_value(object.clone()).map_err(|e| vec![FieldError::new("spec", e.to_string())])?;
+    let errors = check_cel(&bridge);
+    if errors.is_empty() { Ok(bridge) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_becomes_field_path() {
+        assert_eq!(field_path("/spec/routes/0/path"), "spec.routes[0].path");
+        assert_eq!(field_path("/spec/tags/a~1b"), "spec.tags.a/b");
+        assert_eq!(field_path(""), "");
+    }
+}

@@ -1,0 +1,232 @@
+//! EventBridge: the bus (by its deterministic name), our rules (by name prefix, checked by tag)
+//! and their targets.
+
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::{DeadLetterConfig, InputTransformer, RetryPolicy, RuleState, Tag, Target};
+
+use crate::aws::has_code;
+use crate::desired::{Desired, DesiredRule, DesiredTarget};
+use crate::error::{Error, classify};
+use crate::observed::{ObsBus, ObsRule, Observed, Tags};
+
+const SVC: &str = "eventbridge";
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+/// How API calls name the bus: its name when we own it, its ARN when it is referenced.
+pub fn bus_ref(d: &Desired) -> &str {
+    if d.bus.managed { &d.bus.name } else { &d.bus.arn }
+}
+
+fn tags(d: &Desired) -> Vec<Tag> {
+    d.tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect()
+}
+
+async fn tags_of(client: &Client, arn: &str) -> Result<Tags, Error> {
+    let out = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| classify(SVC, "ListTagsForResource", e))?;
+    Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+}
+
+fn target_of(t: &Target) -> DesiredTarget {
+    DesiredTarget {
+        id: t.id().to_string(),
+        arn: t.arn().to_string(),
+        role_arn: t.role_arn().map(str::to_string),
+        input: t.input().map(str::to_string),
+        input_path: t.input_path().map(str::to_string),
+        input_transformer: t.input_transformer().map(|x| {
+            (
+                x.input_paths_map()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                x.input_template().to_string(),
+            )
+        }),
+        dead_letter_arn: t.dead_letter_config().and_then(|c| c.arn()).map(str::to_string),
+        retry_policy: t.retry_policy().map(|r| (r.maximum_retry_attempts(), r.maximum_event_age_in_seconds())),
+    }
+}
+
+fn aws_target(t: &DesiredTarget) -> Result<Target, Error> {
+    Target::builder()
+        .id(&t.id)
+        .arn(&t.arn)
+        .set_role_arn(t.role_arn.clone())
+        .set_input(t.input.clone())
+        .set_input_path(t.input_path.clone())
+        .set_input_transformer(t.input_transformer.as_ref().and_then(|(paths, template)| {
+            InputTransformer::builder()
+                .set_input_paths_map(
+                    (!paths.is_empty()).then(|| paths.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                )
+                .input_template(template)
+                .build()
+                .ok()
+        }))
+        .set_dead_letter_config(t.dead_letter_arn.as_ref().map(|arn| DeadLetterConfig::builder().arn(arn).build()))
+        .set_retry_policy(t.retry_policy.map(|(attempts, age)| {
+            RetryPolicy::builder().set_maximum_retry_attempts(attempts).set_maximum_event_age_in_seconds(age).build()
+        }))
+        .build()
+        .map_err(|e| Error::Rejected {
+            service: SVC,
+            operation: "PutTargets",
+            code: "BuildTarget".into(),
+            message: e.to_string(),
+        })
+}
+
+/// Read the bus and, if it exists, our rules on it with their tags and targets.
+pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Result<(), Error> {
+    let bus = match client.describe_event_bus().name(bus_ref(d)).send().await {
+        Ok(out) => out,
+        Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+        Err(e) => return Err(classify(SVC, "DescribeEventBus", e)),
+    };
+    let arn = bus.arn().unwrap_or(&d.bus.arn).to_string();
+    let bus_tags = if d.bus.managed { tags_of(client, &arn).await? } else { Tags::new() };
+    into.bus = Some(ObsBus { name: bus.name().unwrap_or(&d.bus.name).to_string(), arn, tags: bus_tags });
+
+    let prefix = d.owner.rule_prefix();
+    let mut token = None;
+    loop {
+        let out = client
+            .list_rules()
+            .event_bus_name(bus_ref(d))
+            .name_prefix(&prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify(SVC, "ListRules", e))?;
+        for rule in out.rules() {
+            let (Some(name), Some(arn)) = (rule.name(), rule.arn()) else { continue };
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let tags = tags_of(client, arn).await?;
+            let targets = client
+                .list_targets_by_rule()
+                .rule(name)
+                .event_bus_name(bus_ref(d))
+                .send()
+                .await
+                .map_err(|e| classify(SVC, "ListTargetsByRule", e))?;
+            into.rules.push(ObsRule {
+                name: name.to_string(),
+                arn: arn.to_string(),
+                pattern: rule.event_pattern().and_then(|p| serde_json::from_str(p).ok()),
+                enabled: rule.state() == Some(&RuleState::Enabled),
+                description: rule.description().map(str::to_string),
+                tags,
+                targets: targets.targets().iter().map(target_of).collect(),
+            });
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_bus(client: &Client, d: &Desired) -> Result<(), Error> {
+    client
+        .create_event_bus()
+        .name(&d.bus.name)
+        .description(format!("Managed by webhook-bridge for {}", d.owner.key()))
+        .set_tags(Some(tags(d)))
+        .send()
+        .await
+        .map_err(|e| classify(SVC, "CreateEventBus", e))?;
+    Ok(())
+}
+
+pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags(d)))
+        .send()
+        .await
+        .map_err(|e| classify(SVC, "TagResource", e))?;
+    Ok(())
+}
+
+/// Delete the bus. AWS refuses while rules remain on it; that comes back as a retryable error
+/// for the caller to handle (see `crate::engine`).
+pub async fn delete_bus(client: &Client, name: &str) -> Result<(), Error> {
+    match client.delete_event_bus().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
+        Err(e) => Err(classify(SVC, "DeleteEventBus", e)),
+    }
+}
+
+/// Names of the rules still on a bus (any owner).
+pub async fn rules_on(client: &Client, bus: &str) -> Result<Vec<String>, Error> {
+    let out = client.list_rules().event_bus_name(bus).send().await.map_err(|e| classify(SVC, "ListRules", e))?;
+    Ok(out.rules().iter().filter_map(|r| r.name().map(str::to_string)).collect())
+}
+
+pub async fn put_rule(client: &Client, d: &Desired, rule: &DesiredRule, create: bool) -> Result<(), Error> {
+    let pattern =
+        serde_json::to_string(&rule.pattern).map_err(|e| Error::invalid("spec.rules.pattern", e.to_string()))?;
+    client
+        .put_rule()
+        .name(&rule.name)
+        .event_bus_name(bus_ref(d))
+        .event_pattern(pattern)
+        .state(if rule.enabled { RuleState::Enabled } else { RuleState::Disabled })
+        .description(rule.description.clone().unwrap_or_default())
+        .set_tags(create.then(|| tags(d)))
+        .send()
+        .await
+        .map_err(|e| classify(SVC, "PutRule", e))?;
+    Ok(())
+}
+
+pub async fn put_targets(client: &Client, d: &Desired, rule: &DesiredRule, ids: &[String]) -> Result<(), Error> {
+    let targets = rule.targets.iter().filter(|t| ids.contains(&t.id)).map(aws_target).collect::<Result<Vec<_>, _>>()?;
+    let out = client
+        .put_targets()
+        .rule(&rule.name)
+        .event_bus_name(bus_ref(d))
+        .set_targets(Some(targets))
+        .send()
+        .await
+        .map_err(|e| classify(SVC, "PutTargets", e))?;
+    if out.failed_entry_count() > 0 {
+        let detail: Vec<String> = out
+            .failed_entries()
+            .iter()
+            .map(|f| format!("{}: {}", f.target_id().unwrap_or("?"), f.error_message().unwrap_or("failed")))
+            .collect();
+        return Err(Error::Rejected {
+            service: SVC,
+            operation: "PutTargets",
+            code: "FailedEntries".into(),
+            message: detail.join("; "),
+        });
+    }
+    Ok(())
+}
+
+pub async fn remove_targets(client: &Client, d: &Desired, rule: &str, ids: &[String]) -> Result<(), Error> {
+    match client.remove_targets().rule(rule).event_bus_name(bus_ref(d)).set_ids(Some(ids.to_vec())).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
+        Err(e) => Err(classify(SVC, "RemoveTargets", e)),
+    }
+}
+
+pub async fn delete_rule(client: &Client, d: &Desired, name: &str) -> Result<(), Error> {
+    match client.delete_rule().name(name).event_bus_name(bus_ref(d)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
+        Err(e) => Err(classify(SVC, "DeleteRule", e)),
+    }
+}

@@ -1,0 +1,130 @@
+//! The AWS edge: SDK clients per region, one module per service for reads (observe) and writes
+//! (apply), and an interceptor that counts every call by service, operation and outcome.
+
+pub mod apigateway;
+pub mod counter;
+pub mod eventbridge;
+pub mod iam;
+pub mod lambda;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use tokio::sync::OnceCell;
+
+pub use counter::CallCounter;
+
+use crate::desired::AwsEnv;
+use crate::error::{Error, classify};
+
+/// The SDK clients one bridge needs, all for one region.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub region: String,
+    pub apigateway: aws_sdk_apigatewayv2::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sts: aws_sdk_sts::Client,
+    identity: Arc<OnceCell<(String, String)>>,
+}
+
+impl Clients {
+    /// Clients from an SDK config, every call counted by `counter`.
+    pub fn new(config: &SdkConfig, counter: &CallCounter) -> Clients {
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
+        Clients {
+            region,
+            apigateway: aws_sdk_apigatewayv2::Client::from_conf(
+                aws_sdk_apigatewayv2::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            events: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(config).interceptor(counter.clone()).build(),
+            ),
+            identity: Arc::default(),
+        }
+    }
+
+    /// Clients built from parts (tests with `aws-smithy-mocks`).
+    pub fn from_parts(
+        region: &str,
+        apigateway: aws_sdk_apigatewayv2::Client,
+        events: aws_sdk_eventbridge::Client,
+        iam: aws_sdk_iam::Client,
+        lambda: aws_sdk_lambda::Client,
+        sts: aws_sdk_sts::Client,
+    ) -> Clients {
+        Clients { region: region.to_string(), apigateway, events, iam, lambda, sts, identity: Arc::default() }
+    }
+
+    /// Account and partition of the caller (one STS call per client set, then cached).
+    pub async fn env(&self) -> Result<AwsEnv, Error> {
+        let (account, partition) = self
+            .identity
+            .get_or_try_init(|| async {
+                let out =
+                    self.sts.get_caller_identity().send().await.map_err(|e| classify("sts", "GetCallerIdentity", e))?;
+                let account = out.account().unwrap_or_default().to_string();
+                let partition = out.arn().and_then(|arn| arn.split(':').nth(1)).unwrap_or("aws").to_string();
+                Ok::<_, Error>((account, partition))
+            })
+            .await?
+            .clone();
+        Ok(AwsEnv { region: self.region.clone(), account, partition })
+    }
+}
+
+/// Client sets per region, built on first use from one base config.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    base: SdkConfig,
+    pub counter: CallCounter,
+    cache: Arc<Mutex<HashMap<String, Clients>>>,
+}
+
+impl Aws {
+    pub fn new(base: SdkConfig) -> Aws {
+        Aws { base, counter: CallCounter::default(), cache: Arc::default() }
+    }
+
+    /// Load the standard AWS configuration (env, profiles, `AWS_ENDPOINT_URL`, IRSA, ...).
+    pub async fn from_env() -> Aws {
+        Aws::new(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+    }
+
+    /// The base config's region, if any.
+    pub fn default_region(&self) -> Option<String> {
+        self.base.region().map(ToString::to_string)
+    }
+
+    /// Clients for `region`.
+    pub fn clients(&self, region: &str) -> Clients {
+        let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let config = self.base.to_builder().region(Region::new(region.to_string())).build();
+                Clients::new(&config, &self.counter)
+            })
+            .clone()
+    }
+}
+
+/// Whether an SDK error carries one of these codes (e.g. NotFound on a delete: already gone).
+pub fn has_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    codes: &[&str],
+) -> bool {
+    crate::error::code_of(err).is_some_and(|c| codes.contains(&c))
+}

@@ -1,0 +1,326 @@
+//! Desired state: a pure function of the spec, its owner and the AWS account it lands in. Every
+//! name and ARN is deterministic, so a re-run after a crash looks for exactly what it would create.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::api::{AuthorizationType, Cors, DeletionPolicy, WebhookBridge};
+use crate::owner::{self, Owner, ROLE_PATH};
+
+/// Where the bridge lands: region and the caller's account (from STS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsEnv {
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+}
+
+pub const INTEGRATION_TIMEOUT_MS: i32 = 10_000;
+pub const PAYLOAD_FORMAT_VERSION: &str = "1.0";
+pub const INTEGRATION_SUBTYPE: &str = "EventBridge-PutEvents";
+pub const JWT_IDENTITY_SOURCE: &str = "$request.header.Authorization";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desired {
+    pub owner: Owner,
+    pub env: AwsEnv,
+    /// Ownership tags plus the spec's tags: set on every object created.
+    pub tags: BTreeMap<String, String>,
+    pub api: DesiredApi,
+    pub stage: DesiredStage,
+    pub authorizers: Vec<DesiredAuthorizer>,
+    pub routes: Vec<DesiredRoute>,
+    pub bus: DesiredBus,
+    pub rules: Vec<DesiredRule>,
+    pub role: DesiredRole,
+    pub deletion_policy: DeletionPolicy,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredApi {
+    pub name: String,
+    pub description: String,
+    pub cors: Option<Cors>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredStage {
+    pub name: String,
+    /// (burst, rate)
+    pub throttling: Option<(i32, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredAuthorizer {
+    pub name: String,
+    pub issuer: String,
+    pub audiences: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredRoute {
+    /// The spec name; also the route's OperationName.
+    pub name: String,
+    pub route_key: String,
+    pub path: String,
+    pub authorization_type: AuthorizationType,
+    /// Name of the JWT authorizer, for JWT routes.
+    pub authorizer: Option<String>,
+    pub scopes: Vec<String>,
+    pub integration: DesiredIntegration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredIntegration {
+    pub description: String,
+    pub request_parameters: BTreeMap<String, String>,
+    pub credentials_arn: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredBus {
+    pub name: String,
+    pub arn: String,
+    /// Created and deleted by the bridge (false: referenced by `existingArn`, never touched).
+    pub managed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredRule {
+    pub spec_name: String,
+    pub name: String,
+    pub arn: String,
+    pub pattern: Value,
+    pub enabled: bool,
+    pub description: Option<String>,
+    pub targets: Vec<DesiredTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DesiredTarget {
+    pub id: String,
+    pub arn: String,
+    pub role_arn: Option<String>,
+    pub input: Option<String>,
+    pub input_path: Option<String>,
+    /// (input paths map, template)
+    pub input_transformer: Option<(BTreeMap<String, String>, String)>,
+    pub dead_letter_arn: Option<String>,
+    /// (maximum retry attempts, maximum event age in seconds)
+    pub retry_policy: Option<(Option<i32>, Option<i32>)>,
+}
+
+/// A Lambda invoke permission for `events.amazonaws.com`, scoped to one rule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DesiredPermission {
+    pub function_arn: String,
+    pub statement_id: String,
+    pub source_arn: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DesiredRole {
+    Managed { name: String, arn: String, trust_policy: Value, policy: Value, permissions_boundary: Option<String> },
+    Existing { arn: String },
+}
+
+impl DesiredRole {
+    pub fn arn(&self) -> &str {
+        match self {
+            DesiredRole::Managed { arn, .. } | DesiredRole::Existing { arn } => arn,
+        }
+    }
+}
+
+impl DesiredRule {
+    /// Invoke permissions this rule's Lambda targets need.
+    pub fn permissions(&self, owner: &Owner) -> Vec<DesiredPermission> {
+        self.targets
+            .iter()
+            .filter(|t| is_lambda_arn(&t.arn))
+            .map(|t| DesiredPermission {
+                function_arn: t.arn.clone(),
+                statement_id: owner.statement_id(&self.name, &t.arn),
+                source_arn: self.arn.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Desired {
+    pub fn permissions(&self) -> Vec<DesiredPermission> {
+        let mut all: Vec<_> = self.rules.iter().flat_map(|r| r.permissions(&self.owner)).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+pub fn is_lambda_arn(arn: &str) -> bool {
+    arn_part(arn, 2) == Some("lambda")
+}
+
+/// Field `index` of an ARN (`arn:partition:service:region:account:resource`).
+pub fn arn_part(arn: &str, index: usize) -> Option<&str> {
+    arn.splitn(6, ':').nth(index)
+}
+
+/// The trust policy of the managed role: API Gateway, from this account only.
+pub fn trust_policy(account: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+        }]
+    })
+}
+
+/// The inline policy of the managed role: PutEvents on exactly this bus, never a wildcard.
+pub fn put_events_policy(bus_arn: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": bus_arn
+        }]
+    })
+}
+
+/// Build the desired state. The spec must have passed [`crate::validate`].
+pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
+    let spec = &bridge.spec;
+    let p = &env.partition;
+    let mut tags = spec.tags.clone();
+    tags.extend(owner.tags());
+
+    let bus = match &spec.event_bus.existing_arn {
+        Some(arn) => {
+            DesiredBus { name: arn.rsplit('/').next().unwrap_or(arn).to_string(), arn: arn.clone(), managed: false }
+        }
+        None => {
+            let name = spec.event_bus.name.clone().unwrap_or_else(|| owner::bounded(&owner.default_name(), 256));
+            let arn = format!("arn:{p}:events:{}:{}:event-bus/{name}", env.region, env.account);
+            DesiredBus { name, arn, managed: true }
+        }
+    };
+
+    let role = match &spec.role.existing_arn {
+        Some(arn) => DesiredRole::Existing { arn: arn.clone() },
+        None => {
+            let name = owner.role_name();
+            DesiredRole::Managed {
+                arn: format!("arn:{p}:iam::{}:role{ROLE_PATH}{name}", env.account),
+                name,
+                trust_policy: trust_policy(&env.account),
+                policy: put_events_policy(&bus.arn),
+                permissions_boundary: spec.role.permissions_boundary_arn.clone(),
+            }
+        }
+    };
+
+    let mut authorizers: Vec<DesiredAuthorizer> = Vec::new();
+    let routes = spec
+        .routes
+        .iter()
+        .map(|r| {
+            let authorizer = match (r.authorization.kind, &r.authorization.issuer) {
+                (AuthorizationType::Jwt, Some(issuer)) => {
+                    let audiences = r.authorization.audiences.clone().unwrap_or_default();
+                    let name = owner::authorizer_name(issuer, &audiences);
+                    if !authorizers.iter().any(|a| a.name == name) {
+                        authorizers.push(DesiredAuthorizer { name: name.clone(), issuer: issuer.clone(), audiences });
+                    }
+                    Some(name)
+                }
+                _ => None,
+            };
+            let e = &r.event;
+            let mut params = BTreeMap::from([
+                ("Source".to_string(), e.source.clone()),
+                ("DetailType".to_string(), e.detail_type.clone()),
+                ("Detail".to_string(), e.detail.clone()),
+                ("EventBusName".to_string(), bus.arn.clone()),
+            ]);
+            for (key, value) in [("Time", &e.time), ("Resources", &e.resources), ("TraceHeader", &e.trace_header)] {
+                if let Some(v) = value {
+                    params.insert(key.to_string(), v.clone());
+                }
+            }
+            DesiredRoute {
+                name: r.name.clone(),
+                route_key: format!("{} {}", r.method.as_str(), r.path),
+                path: r.path.clone(),
+                authorization_type: r.authorization.kind,
+                authorizer,
+                scopes: r.authorization.scopes.clone().unwrap_or_default(),
+                integration: DesiredIntegration {
+                    description: owner::integration_marker(&r.name),
+                    request_parameters: params,
+                    credentials_arn: role.arn().to_string(),
+                },
+            }
+        })
+        .collect();
+
+    let rules = spec
+        .rules
+        .iter()
+        .map(|r| {
+            let name = owner.rule_name(&r.name);
+            DesiredRule {
+                spec_name: r.name.clone(),
+                arn: format!("arn:{p}:events:{}:{}:rule/{}/{name}", env.region, env.account, bus.name),
+                name,
+                pattern: Value::Object(r.pattern.clone()),
+                enabled: r.enabled,
+                description: r.description.clone(),
+                targets: r
+                    .targets
+                    .iter()
+                    .map(|t| DesiredTarget {
+                        id: t.id.clone().unwrap_or_else(|| owner::target_id(&t.arn)),
+                        arn: t.arn.clone(),
+                        role_arn: t.role_arn.clone(),
+                        input: t.input.clone(),
+                        input_path: t.input_path.clone(),
+                        input_transformer: t
+                            .input_transformer
+                            .as_ref()
+                            .map(|x| (x.input_paths_map.clone(), x.input_template.clone())),
+                        dead_letter_arn: t.dead_letter_arn.clone(),
+                        retry_policy: t
+                            .retry_policy
+                            .as_ref()
+                            .map(|rp| (rp.maximum_retry_attempts, rp.maximum_event_age_in_seconds)),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+
+    Desired {
+        owner: owner.clone(),
+        env: env.clone(),
+        tags,
+        api: DesiredApi {
+            name: spec.api.name.clone().unwrap_or_else(|| owner::bounded(&owner.default_name(), 128)),
+            description: format!("Managed by webhook-bridge for {}", owner.key()),
+            cors: spec.api.cors.clone(),
+        },
+        stage: DesiredStage {
+            name: spec.api.stage.clone().unwrap_or_else(|| "$default".to_string()),
+            throttling: spec.api.throttling.as_ref().map(|t| (t.burst_limit, t.rate_limit)),
+        },
+        authorizers,
+        routes,
+        bus,
+        rules,
+        role,
+        deletion_policy: spec.deletion_policy,
+    }
+}

@@ -1,0 +1,280 @@
+//! The reconcile engine, shared by the CLI and the operator: validate → desired → observe → plan
+//! → apply → status. Only `observe` and `apply` touch the network.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::api::{WebhookBridge, WebhookBridgeStatus};
+use crate::aws::{Aws, Clients, apigateway, eventbridge, iam, lambda};
+use crate::desired::{self, Desired, is_lambda_arn};
+use crate::error::{Error, FieldError};
+use crate::observed::Observed;
+use crate::owner::{Owner, Ownership};
+use crate::plan::{self, Action};
+use crate::{status, validate};
+
+/// What a reconcile did.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The actions applied (empty when AWS was already in sync).
+    pub actions: Vec<Action>,
+    /// Descriptive status (endpoint, URLs, ids), without conditions.
+    pub status: WebhookBridgeStatus,
+}
+
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub aws: Aws,
+    /// Written into the ownership tags: two clusters sharing an account never touch each other's
+    /// objects.
+    pub cluster: String,
+    /// Region for bridges that do not set `spec.region`.
+    pub default_region: Option<String>,
+    /// Test hook: stop with [`Error::Injected`] after this many writes.
+    pub abort_after_writes: Option<usize>,
+    /// Base delay between retries of a bus delete AWS refuses while rules are being removed.
+    pub retry_delay: Duration,
+}
+
+impl Engine {
+    pub fn new(aws: Aws, cluster: impl Into<String>) -> Engine {
+        let default_region = aws.default_region();
+        Engine {
+            aws,
+            cluster: cluster.into(),
+            default_region,
+            abort_after_writes: None,
+            retry_delay: Duration::from_secs(2),
+        }
+    }
+
+    /// The owner of a bridge's AWS objects.
+    pub fn owner(&self, bridge: &WebhookBridge) -> Owner {
+        let namespace = bridge.metadata.namespace.clone().unwrap_or_else(|| "default".to_string());
+        let name = bridge.metadata.name.clone().unwrap_or_default();
+        match &bridge.metadata.uid {
+            Some(uid) => Owner { cluster: self.cluster.clone(), namespace, name, uid: uid.clone() },
+            None => Owner::local(&self.cluster, &namespace, &name),
+        }
+    }
+
+    fn region(&self, bridge: &WebhookBridge) -> Result<String, Error> {
+        bridge.spec.region.clone().or_else(|| self.default_region.clone()).ok_or_else(|| {
+            Error::InvalidSpec(vec![FieldError::new(
+                "spec.region",
+                "no region: set spec.region, AWS_REGION or the operator's --region",
+            )])
+        })
+    }
+
+    /// Clients and desired state for a bridge. `check` runs every validation rule first.
+    pub async fn prepare(&self, bridge: &WebhookBridge, check: bool) -> Result<(Clients, Desired), Error> {
+        if bridge.metadata.name.as_deref().unwrap_or_default().is_empty() {
+            return Err(Error::invalid("metadata.name", "is required"));
+        }
+        let region = self.region(bridge)?;
+        let clients = self.aws.clients(&region);
+        let env = clients.env().await?;
+        if check {
+            validate::validate(bridge, &env)?;
+        }
+        Ok((clients, desired::desired(bridge, &self.owner(bridge), &env)))
+    }
+
+    /// Read everything of this bridge's that AWS holds.
+    pub async fn observe(&self, c: &Clients, d: &Desired) -> Result<Observed, Error> {
+        let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
+        tokio::try_join!(
+            apigateway::observe(&c.apigateway, &d.owner, !d.authorizers.is_empty(), &mut api),
+            eventbridge::observe(&c.events, d, &mut events),
+            iam::observe(&c.iam, d, &mut role),
+        )?;
+        let mut o = Observed { bus: events.bus, rules: events.rules, role: role.role, ..api };
+        // Functions whose policy may hold our statements: the ones we target, and the ones our
+        // rules still target.
+        let mut functions: Vec<String> = d.permissions().into_iter().map(|p| p.function_arn).collect();
+        for rule in o.rules.iter().filter(|r| d.owner.ownership(&r.tags) == Ownership::Ours) {
+            functions.extend(rule.targets.iter().filter(|t| is_lambda_arn(&t.arn)).map(|t| t.arn.clone()));
+        }
+        functions.sort();
+        functions.dedup();
+        lambda::observe(&c.lambda, &functions, &d.owner.statement_prefix(), &mut o).await?;
+        Ok(o)
+    }
+
+    /// The writes a reconcile would make now (no writes).
+    pub async fn plan(&self, bridge: &WebhookBridge) -> Result<Vec<Action>, Error> {
+        let (c, d) = self.prepare(bridge, true).await?;
+        let o = self.observe(&c, &d).await?;
+        plan::plan(&d, &o)
+    }
+
+    /// The writes a delete would make now (no writes).
+    pub async fn plan_delete(&self, bridge: &WebhookBridge) -> Result<Vec<Action>, Error> {
+        let (c, d) = self.prepare(bridge, false).await?;
+        if d.deletion_policy == crate::api::DeletionPolicy::Retain {
+            return Ok(Vec::new());
+        }
+        let o = self.observe(&c, &d).await?;
+        Ok(plan::plan_delete(&d, &o))
+    }
+
+    /// Bring AWS in line with the spec. In sync: reads only, zero writes.
+    pub async fn reconcile(&self, bridge: &WebhookBridge) -> Result<Outcome, Error> {
+        let (c, d) = self.prepare(bridge, true).await?;
+        let mut o = self.observe(&c, &d).await?;
+        let actions = plan::plan(&d, &o)?;
+        if !actions.is_empty() {
+            self.apply(&c, &d, &o, &actions).await?;
+            o = self.observe(&c, &d).await?;
+        }
+        Ok(Outcome { status: status::describe(&d, &o), actions })
+    }
+
+    /// Remove everything the bridge owns (nothing under `deletionPolicy: Retain`). The spec is
+    /// not validated: a bridge whose spec went bad must still be deletable.
+    pub async fn delete(&self, bridge: &WebhookBridge) -> Result<Vec<Action>, Error> {
+        let (c, d) = self.prepare(bridge, false).await?;
+        if d.deletion_policy == crate::api::DeletionPolicy::Retain {
+            return Ok(Vec::new());
+        }
+        let o = self.observe(&c, &d).await?;
+        let actions = plan::plan_delete(&d, &o);
+        self.apply(&c, &d, &o, &actions).await?;
+        Ok(actions)
+    }
+
+    /// Carry out the actions in order. Ids of objects created on the way (API, integrations,
+    /// authorizers) are threaded to the actions that need them.
+    pub async fn apply(&self, c: &Clients, d: &Desired, o: &Observed, actions: &[Action]) -> Result<(), Error> {
+        let mut api_id = o.api().map(|a| a.id.clone());
+        let mut integrations: BTreeMap<String, String> = BTreeMap::new();
+        for r in &d.routes {
+            let marker = crate::owner::integration_marker(&r.name);
+            let referenced =
+                o.integrations.iter().filter(|i| i.description.as_deref() == Some(marker.as_str())).find(|i| {
+                    o.routes.iter().any(|rt| rt.target.as_deref() == Some(format!("integrations/{}", i.id).as_str()))
+                });
+            let first = o.integrations.iter().find(|i| i.description.as_deref() == Some(marker.as_str()));
+            if let Some(i) = referenced.or(first) {
+                integrations.insert(r.name.clone(), i.id.clone());
+            }
+        }
+        let mut authorizers: BTreeMap<String, String> =
+            o.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
+
+        for (done, action) in actions.iter().enumerate() {
+            if self.abort_after_writes == Some(done) {
+                return Err(Error::Injected(done));
+            }
+            let api = || {
+                api_id.clone().ok_or_else(|| Error::Config(format!("{action}: no API id (a bug in the plan order)")))
+            };
+            let route = |name: &str| {
+                d.routes
+                    .iter()
+                    .find(|r| r.name == name)
+                    .ok_or_else(|| Error::Config(format!("{action}: route {name} is not in the spec")))
+            };
+            let rule = |name: &str| {
+                d.rules
+                    .iter()
+                    .find(|r| r.name == name)
+                    .ok_or_else(|| Error::Config(format!("{action}: rule {name} is not in the spec")))
+            };
+            match action {
+                Action::CreateRole { .. } => iam::create_role(&c.iam, d).await?,
+                Action::UpdateTrustPolicy { .. } => iam::update_trust_policy(&c.iam, d).await?,
+                Action::PutRolePolicy { .. } => iam::put_role_policy(&c.iam, d).await?,
+                Action::PutPermissionsBoundary { name, arn } => {
+                    iam::put_permissions_boundary(&c.iam, name, arn).await?
+                }
+                Action::DeletePermissionsBoundary { name } => iam::delete_permissions_boundary(&c.iam, name).await?,
+                Action::TagRole { name } => iam::tag_role(&c.iam, d, name).await?,
+                Action::DeleteRolePolicy { name } => iam::delete_role_policy(&c.iam, name).await?,
+                Action::DeleteRole { name } => iam::delete_role(&c.iam, name).await?,
+                Action::CreateBus { .. } => eventbridge::create_bus(&c.events, d).await?,
+                Action::TagBus { arn } | Action::TagRule { arn } => eventbridge::tag(&c.events, d, arn).await?,
+                Action::DeleteBus { name } => self.delete_bus(c, d, name).await?,
+                Action::PutRule { name, create } => eventbridge::put_rule(&c.events, d, rule(name)?, *create).await?,
+                Action::PutTargets { rule: name, ids } => {
+                    eventbridge::put_targets(&c.events, d, rule(name)?, ids).await?
+                }
+                Action::RemoveTargets { rule, ids } => eventbridge::remove_targets(&c.events, d, rule, ids).await?,
+                Action::DeleteRule { name } => eventbridge::delete_rule(&c.events, d, name).await?,
+                Action::AddPermission(p) => lambda::add_permission(&c.lambda, p).await?,
+                Action::RemovePermission { function_arn, statement_id } => {
+                    lambda::remove_permission(&c.lambda, function_arn, statement_id).await?
+                }
+                Action::CreateApi { .. } => api_id = Some(apigateway::create_api(&c.apigateway, d).await?),
+                Action::UpdateApi { id } => apigateway::update_api(&c.apigateway, d, id).await?,
+                Action::TagApi { id } => apigateway::tag(&c.apigateway, d, id, None).await?,
+                Action::DeleteApi { id } => apigateway::delete_api(&c.apigateway, id).await?,
+                Action::CreateStage { .. } => apigateway::create_stage(&c.apigateway, d, &api()?).await?,
+                Action::UpdateStage { .. } => apigateway::update_stage(&c.apigateway, d, &api()?).await?,
+                Action::TagStage { name } => apigateway::tag(&c.apigateway, d, &api()?, Some(name)).await?,
+                Action::DeleteStage { name } => apigateway::delete_stage(&c.apigateway, &api()?, name).await?,
+                Action::CreateAuthorizer { name } => {
+                    let id = apigateway::create_authorizer(&c.apigateway, d, &api()?, name).await?;
+                    authorizers.insert(name.clone(), id);
+                }
+                Action::UpdateAuthorizer { id, name } => {
+                    apigateway::update_authorizer(&c.apigateway, d, &api()?, id, name).await?
+                }
+                Action::DeleteAuthorizer { id } => apigateway::delete_authorizer(&c.apigateway, &api()?, id).await?,
+                Action::CreateIntegration { route: name } => {
+                    let id = apigateway::create_integration(&c.apigateway, &api()?, route(name)?).await?;
+                    integrations.insert(name.clone(), id);
+                }
+                Action::UpdateIntegration { id, route: name } => {
+                    apigateway::update_integration(&c.apigateway, &api()?, id, route(name)?).await?
+                }
+                Action::DeleteIntegration { id } => apigateway::delete_integration(&c.apigateway, &api()?, id).await?,
+                Action::CreateRoute { route: name } | Action::UpdateRoute { route: name, .. } => {
+                    let r = route(name)?;
+                    let integration_id = integrations.get(name).ok_or_else(|| {
+                        Error::Config(format!("{action}: no integration yet (a bug in the plan order)"))
+                    })?;
+                    let authorizer_id = r.authorizer.as_ref().and_then(|a| authorizers.get(a)).map(String::as_str);
+                    let refs = apigateway::RouteRefs { integration_id, authorizer_id };
+                    match action {
+                        Action::UpdateRoute { id, .. } => {
+                            apigateway::update_route(&c.apigateway, &api()?, id, r, refs).await?
+                        }
+                        _ => {
+                            apigateway::create_route(&c.apigateway, &api()?, r, refs).await?;
+                        }
+                    }
+                }
+                Action::DeleteRoute { id, .. } => apigateway::delete_route(&c.apigateway, &api()?, id).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete the bus. AWS refuses while rules remain: our own rules may still be going away
+    /// (retry with backoff); someone else's rules block it for good (BusNotEmpty).
+    async fn delete_bus(&self, c: &Clients, d: &Desired, name: &str) -> Result<(), Error> {
+        let prefix = d.owner.rule_prefix();
+        let mut attempt = 0u32;
+        loop {
+            let error = match eventbridge::delete_bus(&c.events, name).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let remaining = eventbridge::rules_on(&c.events, name).await?;
+            let foreign: Vec<&String> = remaining.iter().filter(|r| !r.starts_with(&prefix)).collect();
+            if !foreign.is_empty() {
+                return Err(Error::BusNotEmpty {
+                    bus: name.to_string(),
+                    rules: foreign.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                });
+            }
+            attempt += 1;
+            if attempt >= 4 {
+                return Err(error);
+            }
+            tokio::time::sleep(self.retry_delay * 2u32.pow(attempt - 1)).await;
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The engine's typed errors, classified terminal (fix the spec or the AWS account, do not retry
+//! until something changes) or retryable (throttling, 5xx, timeouts, races: back off and retry).
+
+use std::fmt;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// One problem with one field of the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field, e.g. `spec.routes[0].path`.
+    pub field: String,
+    /// The rule it breaks.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec breaks a rule. Terminal.
+    #[error("invalid spec: {}", join(.0))]
+    InvalidSpec(Vec<FieldError>),
+
+    /// A name the spec asks for is taken by an AWS object this bridge does not own. Terminal.
+    #[error("{0}")]
+    Conflict(FieldError),
+
+    /// AWS refused for lack of permission. Terminal until IAM changes.
+    #[error("AWS {service} {operation}: access denied: {message}")]
+    AccessDenied { service: &'static str, operation: &'static str, message: String },
+
+    /// AWS rejected the request as invalid. Terminal.
+    #[error("AWS {service} {operation} rejected the request ({code}): {message}")]
+    Rejected { service: &'static str, operation: &'static str, code: String, message: String },
+
+    /// Throttling, 5xx, timeouts, network, races. Retryable.
+    #[error("AWS {service} {operation} failed ({code}): {message}")]
+    Transient { service: &'static str, operation: &'static str, code: String, message: String },
+
+    /// Something the spec references does not exist (yet): a Lambda function, an existing bus.
+    /// Retryable: GitOps may create it a moment later.
+    #[error("{0}")]
+    DependencyMissing(FieldError),
+
+    /// The bus still carries rules this bridge does not own, so it cannot be deleted. Retryable.
+    #[error("event bus {bus} cannot be deleted: it still has rules not owned by this bridge: {rules}")]
+    BusNotEmpty { bus: String, rules: String },
+
+    /// Test hook: the run was stopped on purpose after this many writes.
+    #[error("aborted on purpose after {0} AWS writes")]
+    Injected(usize),
+
+    /// Local configuration problem (no region, unreadable file, ...). Terminal.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    /// Retry with backoff (true) or wait for a change (false).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Transient { .. } | Error::DependencyMissing(_) | Error::BusNotEmpty { .. } | Error::Injected(_)
+        )
+    }
+
+    /// A CamelCase reason for conditions and Events.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::InvalidSpec(_) => "InvalidSpec",
+            Error::Conflict(_) => "NameConflict",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::Rejected { .. } => "AwsRejected",
+            Error::Transient { .. } => "AwsUnavailable",
+            Error::DependencyMissing(_) => "DependencyMissing",
+            Error::BusNotEmpty { .. } => "BusNotEmpty",
+            Error::Injected(_) => "Aborted",
+            Error::Config(_) => "ConfigError",
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::InvalidSpec(vec![FieldError::new(field, message)])
+    }
+}
+
+/// Error codes that mean "try again later" whatever the HTTP status.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "ConcurrentModificationException",
+    "ConcurrentModification",
+    "ConflictException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceFailure",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalException",
+    "InternalServiceError",
+    "ServiceException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ResourceConflictException",
+];
+
+const ACCESS_DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+];
+
+/// The error code of an SDK error, if AWS sent one.
+pub fn code_of<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(ctx) => ctx.err().code(),
+        _ => None,
+    }
+}
+
+/// Turn an SDK error into a typed, classified [`Error`].
+pub fn classify<E>(service: &'static str, operation: &'static str, err: SdkError<E, Response>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx.err().code().unwrap_or("Unknown").to_string();
+            let message = ctx.err().message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
+            if ACCESS_DENIED_CODES.contains(&code.as_str()) || (status == 403 && code == "Unknown") {
+                Error::AccessDenied { service, operation, message }
+            } else if status >= 500 || status == 429 || RETRYABLE_CODES.contains(&code.as_str()) {
+                Error::Transient { service, operation, code, message }
+            } else {
+                Error::Rejected { service, operation, code, message }
+            }
+        }
+        SdkError::ConstructionFailure(e) => {
+            Error::Rejected { service, operation, code: "ConstructionFailure".into(), message: format!("{:?}", e) }
+        }
+        SdkError::TimeoutError(_) => {
+            Error::Transient { service, operation, code: "Timeout".into(), message: "the request timed out".into() }
+        }
+        SdkError::DispatchFailure(e) => {
+            Error::Transient { service, operation, code: "DispatchFailure".into(), message: format!("{:?}", e) }
+        }
+        SdkError::ResponseError(e) => {
+            Error::Transient { service, operation, code: "ResponseError".into(), message: format!("{:?}", e) }
+        }
+        other => Error::Transient { service, operation, code: "Unknown".into(), message: other.to_string() },
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! webhook-bridge: one `WebhookBridge` object becomes an API Gateway HTTP API route feeding an
+//! EventBridge bus directly, with rules, targets and a least-privilege role.
+//!
+//! Pure core, thin edges: [`desired`] (pure, from spec) → [`observed`] (AWS reads, in [`aws`]) →
+//! [`plan`] (pure diff) → apply (AWS writes, in [`aws`]) → [`status`]. [`engine`] runs the loop
+//! for the CLI and the operator alike.
+
+pub mod admission;
+pub mod api;
+pub mod aws;
+pub mod cli;
+pub mod desired;
+pub mod engine;
+pub mod error;
+pub mod observed;
+pub mod owner;
+pub mod plan;
+pub mod status;
+pub mod validate;

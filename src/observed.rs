@@ -1,0 +1,124 @@
+//! Observed state: what AWS holds now, as plain data. Filled by `crate::aws::observe`; read by
+//! the pure planner. Only objects that could be ours are listed (tagged APIs, prefixed rules,
+//! the deterministic bus and role names, our Lambda statement ids).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::api::Cors;
+use crate::desired::DesiredTarget;
+
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// HTTP APIs carrying our ownership tags, oldest first. More than one means an interrupted
+    /// CreateApi was retried: the first is kept, the rest deleted.
+    pub apis: Vec<ObsApi>,
+    /// Children of the first API.
+    pub stages: Vec<ObsStage>,
+    pub authorizers: Vec<ObsAuthorizer>,
+    pub integrations: Vec<ObsIntegration>,
+    pub routes: Vec<ObsRoute>,
+    pub bus: Option<ObsBus>,
+    /// Rules on the bus whose names carry this bridge's prefix.
+    pub rules: Vec<ObsRule>,
+    /// The role with the deterministic managed-role name, if it exists.
+    pub role: Option<ObsRole>,
+    /// Lambda policy statements with this bridge's statement-id prefix.
+    pub permissions: Vec<ObsPermission>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsApi {
+    pub id: String,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub description: Option<String>,
+    pub cors: Option<Cors>,
+    pub tags: Tags,
+    /// Seconds since the epoch (0 when unknown), to keep the oldest of duplicates.
+    pub created: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsStage {
+    pub name: String,
+    pub auto_deploy: bool,
+    pub throttling: Option<(i32, f64)>,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsAuthorizer {
+    pub id: String,
+    pub name: String,
+    pub issuer: Option<String>,
+    pub audiences: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsIntegration {
+    pub id: String,
+    pub description: Option<String>,
+    pub integration_type: Option<String>,
+    pub subtype: Option<String>,
+    pub request_parameters: BTreeMap<String, String>,
+    pub credentials_arn: Option<String>,
+    pub payload_format_version: Option<String>,
+    pub timeout_ms: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsRoute {
+    pub id: String,
+    pub route_key: String,
+    pub target: Option<String>,
+    pub authorization_type: Option<String>,
+    pub authorizer_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub operation_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsBus {
+    pub name: String,
+    pub arn: String,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsRule {
+    pub name: String,
+    pub arn: String,
+    pub pattern: Option<Value>,
+    pub enabled: bool,
+    pub description: Option<String>,
+    pub tags: Tags,
+    pub targets: Vec<DesiredTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsRole {
+    pub name: String,
+    pub arn: String,
+    pub trust_policy: Option<Value>,
+    /// Our inline policy, if present.
+    pub policy: Option<Value>,
+    pub permissions_boundary: Option<String>,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObsPermission {
+    pub function_arn: String,
+    pub statement_id: String,
+    pub source_arn: Option<String>,
+}
+
+impl Observed {
+    pub fn api(&self) -> Option<&ObsApi> {
+        self.apis.first()
+    }
+}

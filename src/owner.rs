@@ -1,0 +1,195 @@
+//! Who owns an AWS object, and the deterministic names that let a re-run find what an interrupted
+//! run already created.
+
+use std::collections::BTreeMap;
+
+/// Tag keys written on every AWS object the bridge creates.
+pub const TAG_MANAGED_BY: &str = "webhookbridge.io/managed-by";
+pub const TAG_CLUSTER: &str = "webhookbridge.io/cluster";
+pub const TAG_OWNER: &str = "webhookbridge.io/owner";
+pub const TAG_UID: &str = "webhookbridge.io/uid";
+pub const MANAGED_BY: &str = "webhook-bridge";
+
+/// IAM path of every role the bridge creates; the operator's `iam:PassRole` is scoped to it.
+pub const ROLE_PATH: &str = "/webhook-bridge/";
+/// Name of the inline policy on the managed role.
+pub const ROLE_POLICY_NAME: &str = "webhook-bridge-put-events";
+
+/// The Kubernetes object (or CLI file) an AWS object belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+}
+
+/// Is an AWS object ours, someone else's, or ours in name only?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// All ownership tags match: we may modify and delete it.
+    Ours,
+    /// Tagged by this bridge name in this cluster but another uid: a previous incarnation of the
+    /// object (e.g. retained on delete). Never touched; reported as a conflict.
+    PreviousIncarnation,
+    /// Not ours: never modified or deleted.
+    Foreign,
+}
+
+impl Owner {
+    /// An owner for an object read from a file with no `metadata.uid` (the CLI): a stable uid
+    /// derived from cluster, namespace and name, so repeated CLI runs find their own objects.
+    pub fn local(cluster: &str, namespace: &str, name: &str) -> Owner {
+        Owner {
+            cluster: cluster.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            uid: format!("local-{}", short_hash(&[cluster, namespace, name], 16)),
+        }
+    }
+
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// The ownership tags (without user tags).
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_MANAGED_BY.to_string(), MANAGED_BY.to_string()),
+            (TAG_CLUSTER.to_string(), self.cluster.clone()),
+            (TAG_OWNER.to_string(), self.key()),
+            (TAG_UID.to_string(), self.uid.clone()),
+        ])
+    }
+
+    /// Classify an AWS object by its tags.
+    pub fn ownership(&self, tags: &BTreeMap<String, String>) -> Ownership {
+        let get = |k: &str| tags.get(k).map(String::as_str);
+        if get(TAG_MANAGED_BY) != Some(MANAGED_BY)
+            || get(TAG_CLUSTER) != Some(self.cluster.as_str())
+            || get(TAG_OWNER) != Some(self.key().as_str())
+        {
+            return Ownership::Foreign;
+        }
+        if get(TAG_UID) == Some(self.uid.as_str()) { Ownership::Ours } else { Ownership::PreviousIncarnation }
+    }
+
+    /// Prefix of every EventBridge rule name of this bridge (unique per bridge, so a shared bus
+    /// can carry rules of many bridges).
+    pub fn rule_prefix(&self) -> String {
+        format!("whb-{}-", short_hash(&[&self.cluster, &self.namespace, &self.name], 8))
+    }
+
+    /// EventBridge rule name for a spec rule: `whb-<hash8>-<rule>`; at most 64 characters.
+    pub fn rule_name(&self, rule: &str) -> String {
+        bounded(&format!("{}{}", self.rule_prefix(), rule), 64)
+    }
+
+    /// Name of the managed IAM role: `whb-<namespace>-<name>`, at most 64 characters.
+    pub fn role_name(&self) -> String {
+        bounded(&format!("whb-{}-{}", self.namespace, self.name), 64)
+    }
+
+    /// Default bus and API name: `<namespace>-<name>`.
+    pub fn default_name(&self) -> String {
+        format!("{}-{}", self.namespace, self.name)
+    }
+
+    /// Prefix of the Lambda permission statement ids of this bridge.
+    pub fn statement_prefix(&self) -> String {
+        format!("whb-{}-", short_hash(&[&self.cluster, &self.namespace, &self.name, &self.uid], 8))
+    }
+
+    /// Lambda permission statement id for (rule, function): deterministic, at most 100 characters.
+    pub fn statement_id(&self, rule_name: &str, function_arn: &str) -> String {
+        format!("{}{}", self.statement_prefix(), short_hash(&[rule_name, function_arn], 12))
+    }
+}
+
+/// Integration `Description` that marks which route an integration serves (integrations carry
+/// no tags, but they live inside our tagged API).
+pub fn integration_marker(route: &str) -> String {
+    format!("webhook-bridge route {route}")
+}
+
+/// The route name an integration description marks, if it is one of ours.
+pub fn route_of_integration(description: &str) -> Option<&str> {
+    description.strip_prefix("webhook-bridge route ")
+}
+
+/// Default target id: derived from the target ARN so it survives reordering.
+pub fn target_id(arn: &str) -> String {
+    format!("t-{}", short_hash(&[arn], 12))
+}
+
+/// Name of the JWT authorizer for an (issuer, audiences) pair.
+pub fn authorizer_name(issuer: &str, audiences: &[String]) -> String {
+    let mut parts: Vec<&str> = vec![issuer];
+    parts.extend(audiences.iter().map(String::as_str));
+    format!("whb-jwt-{}", short_hash(&parts, 12))
+}
+
+/// `name` if it fits in `max` characters, else a prefix of it followed by `-<hash8>`.
+pub fn bounded(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let hash = short_hash(&[name], 8);
+    let keep = max - hash.len() - 1;
+    let prefix: String = name.chars().take(keep).collect();
+    format!("{}-{hash}", prefix.trim_end_matches('-'))
+}
+
+/// FNV-1a 64 over the parts (separated by NUL), as `len` lowercase hex digits (len <= 16).
+/// Stable across Rust versions and platforms, unlike `DefaultHasher`.
+pub fn short_hash(parts: &[&str], len: usize) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |byte: u8| hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            feed(0);
+        }
+        part.bytes().for_each(&mut feed);
+    }
+    format!("{hash:016x}")[..len.min(16)].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Owner {
+        Owner { cluster: "c1".into(), namespace: "payments".into(), name: "orders".into(), uid: "u-1".into() }
+    }
+
+    #[test]
+    fn ownership_needs_every_tag() {
+        let o = owner();
+        let mut tags = o.tags();
+        assert_eq!(o.ownership(&tags), Ownership::Ours);
+        tags.insert(TAG_UID.into(), "u-2".into());
+        assert_eq!(o.ownership(&tags), Ownership::PreviousIncarnation);
+        tags.insert(TAG_CLUSTER.into(), "c2".into());
+        assert_eq!(o.ownership(&tags), Ownership::Foreign);
+        assert_eq!(o.ownership(&BTreeMap::new()), Ownership::Foreign);
+    }
+
+    #[test]
+    fn names_are_deterministic_and_bounded() {
+        let o = owner();
+        assert_eq!(o.rule_name("create"), o.rule_name("create"));
+        assert!(o.rule_name(&"x".repeat(80)).len() <= 64);
+        assert_eq!(o.role_name(), "whb-payments-orders");
+        let long = Owner { name: "n".repeat(63), ..owner() };
+        assert_eq!(long.role_name().len(), 64);
+        assert_ne!(long.role_name(), Owner { name: "n".repeat(62) + "m", ..owner() }.role_name());
+        assert!(o.statement_id("r", "arn:aws:lambda:::function:f").len() <= 100);
+        assert_ne!(short_hash(&["ab", "c"], 16), short_hash(&["a", "bc"], 16));
+    }
+
+    #[test]
+    fn integration_marker_round_trips() {
+        assert_eq!(route_of_integration(&integration_marker("webhook")), Some("webhook"));
+        assert_eq!(route_of_integration("someone else's"), None);
+    }
+}

@@ -1,0 +1,162 @@
+//! Status: what the user reads. Built purely from desired + observed, plus kstatus conditions.
+
+use crate::api::{Condition, READY, RECONCILING, ResourceRef, RouteStatus, RuleStatus, STALLED, WebhookBridgeStatus};
+use crate::desired::{Desired, DesiredRole};
+use crate::error::Error;
+use crate::observed::Observed;
+
+/// Now, RFC 3339 to the second (the Kubernetes `Time` format).
+pub fn now() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// Base URL of the stage: the API endpoint, plus `/<stage>` unless the stage is `$default`.
+pub fn stage_url(endpoint: &str, stage: &str) -> String {
+    let endpoint = endpoint.trim_end_matches('/');
+    if stage == "$default" { endpoint.to_string() } else { format!("{endpoint}/{stage}") }
+}
+
+/// The descriptive part of the status (no conditions).
+pub fn describe(d: &Desired, o: &Observed) -> WebhookBridgeStatus {
+    let api = o.api();
+    let endpoint = api.and_then(|a| a.endpoint.as_deref()).map(|e| stage_url(e, &d.stage.name));
+    let routes = d
+        .routes
+        .iter()
+        .map(|r| {
+            let route = o.routes.iter().find(|x| x.route_key == r.route_key);
+            RouteStatus {
+                name: r.name.clone(),
+                route_key: r.route_key.clone(),
+                url: endpoint.as_ref().map(|e| format!("{e}{}", r.path)),
+                route_id: route.map(|x| x.id.clone()),
+                integration_id: route
+                    .and_then(|x| x.target.as_deref())
+                    .and_then(|t| t.strip_prefix("integrations/"))
+                    .map(str::to_string),
+            }
+        })
+        .collect();
+    let role = match &d.role {
+        DesiredRole::Managed { name, arn, .. } => ResourceRef {
+            name: name.clone(),
+            arn: o.role.as_ref().map(|r| r.arn.clone()).unwrap_or_else(|| arn.clone()),
+            managed: true,
+        },
+        DesiredRole::Existing { arn } => {
+            ResourceRef { name: arn.rsplit('/').next().unwrap_or(arn).to_string(), arn: arn.clone(), managed: false }
+        }
+    };
+    WebhookBridgeStatus {
+        endpoint,
+        api_id: api.map(|a| a.id.clone()),
+        stage: Some(d.stage.name.clone()),
+        routes,
+        event_bus: Some(ResourceRef {
+            name: d.bus.name.clone(),
+            arn: o.bus.as_ref().map(|b| b.arn.clone()).unwrap_or_else(|| d.bus.arn.clone()),
+            managed: d.bus.managed,
+        }),
+        role: Some(role),
+        rules: d
+            .rules
+            .iter()
+            .map(|r| {
+                let obs = o.rules.iter().find(|x| x.name == r.name);
+                RuleStatus {
+                    name: r.spec_name.clone(),
+                    aws_name: r.name.clone(),
+                    arn: obs.map(|x| x.arn.clone()),
+                    targets: obs.map(|x| x.targets.len() as u32).unwrap_or(0),
+                }
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn condition(type_: &str, status: bool, reason: &str, message: &str, generation: Option<i64>) -> Condition {
+    Condition {
+        type_: type_.to_string(),
+        status: if status { "True" } else { "False" }.to_string(),
+        reason: reason.to_string(),
+        message: message.to_string(),
+        last_transition_time: None,
+        observed_generation: generation,
+    }
+}
+
+/// kstatus conditions for a successful reconcile.
+pub fn ready(generation: Option<i64>, message: &str) -> Vec<Condition> {
+    vec![
+        condition(READY, true, "Synced", message, generation),
+        condition(RECONCILING, false, "Synced", "", generation),
+        condition(STALLED, false, "Synced", "", generation),
+    ]
+}
+
+/// kstatus conditions for a failed reconcile: Stalled when terminal, Reconciling when retryable.
+pub fn failed(generation: Option<i64>, error: &Error) -> Vec<Condition> {
+    let message = error.to_string();
+    let reason = error.reason();
+    let retryable = error.is_retryable();
+    vec![
+        condition(READY, false, reason, &message, generation),
+        condition(RECONCILING, retryable, reason, if retryable { &message } else { "" }, generation),
+        condition(STALLED, !retryable, reason, if retryable { "" } else { &message }, generation),
+    ]
+}
+
+/// kstatus conditions while work is in progress (e.g. before the first reconcile finishes).
+pub fn progressing(generation: Option<i64>, reason: &str, message: &str) -> Vec<Condition> {
+    vec![
+        condition(READY, false, reason, message, generation),
+        condition(RECONCILING, true, reason, message, generation),
+        condition(STALLED, false, reason, "", generation),
+    ]
+}
+
+/// Stamp transition times: keep the previous time when a condition's status did not change.
+pub fn stamp(previous: &[Condition], mut next: Vec<Condition>, now: &str) -> Vec<Condition> {
+    for c in &mut next {
+        let before = previous.iter().find(|p| p.type_ == c.type_);
+        c.last_transition_time = match before {
+            Some(p) if p.status == c.status => p.last_transition_time.clone().or_else(|| Some(now.to_string())),
+            _ => Some(now.to_string()),
+        };
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FieldError;
+
+    #[test]
+    fn stage_url_handles_default_stage() {
+        assert_eq!(stage_url("https://x.example/", "$default"), "https://x.example");
+        assert_eq!(stage_url("https://x.example", "dev"), "https://x.example/dev");
+    }
+
+    #[test]
+    fn terminal_errors_stall_and_retryable_ones_reconcile() {
+        let terminal = failed(Some(2), &Error::invalid("spec.routes[0].path", "bad"));
+        let get = |cs: &[Condition], t: &str| cs.iter().find(|c| c.type_ == t).map(|c| c.status.clone());
+        assert_eq!(get(&terminal, STALLED).as_deref(), Some("True"));
+        assert_eq!(get(&terminal, RECONCILING).as_deref(), Some("False"));
+        assert!(terminal[0].message.contains("spec.routes[0].path"));
+        let retry = failed(Some(2), &Error::DependencyMissing(FieldError::new("f", "m")));
+        assert_eq!(get(&retry, STALLED).as_deref(), Some("False"));
+        assert_eq!(get(&retry, RECONCILING).as_deref(), Some("True"));
+    }
+
+    #[test]
+    fn transition_time_kept_while_status_holds() {
+        let first = stamp(&[], ready(Some(1), "ok"), "t1");
+        let second = stamp(&first, ready(Some(2), "ok"), "t2");
+        assert_eq!(second[0].last_transition_time.as_deref(), Some("t1"));
+        let third = stamp(&second, failed(Some(3), &Error::invalid("f", "m")), "t3");
+        assert_eq!(third[0].last_transition_time.as_deref(), Some("t3"));
+    }
+}

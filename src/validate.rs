@@ -1,0 +1,222 @@
+//! Checks only the engine can make (they need the account, region or a deeper look than CEL
+//! affords), plus the admission rules re-run so nothing bad ever reaches AWS. Pure: no I/O.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::admission;
+use crate::api::{RouteSpec, WebhookBridge};
+use crate::desired::{AwsEnv, arn_part, is_lambda_arn};
+use crate::error::{Error, FieldError};
+use crate::owner;
+
+/// Maximum JWT authorizers per HTTP API (AWS quota).
+const MAX_AUTHORIZERS: usize = 10;
+
+/// Every rule, admission and semantic. `Err(InvalidSpec)` lists each broken rule by field.
+pub fn validate(bridge: &WebhookBridge, env: &AwsEnv) -> Result<(), Error> {
+    let mut errors = match serde_json::to_value(bridge) {
+        Ok(value) => admission::check_schema(&value),
+        Err(e) => vec![FieldError::new("spec", e.to_string())],
+    };
+    errors.extend(admission::check_cel(bridge));
+    if errors.is_empty() {
+        errors.extend(semantic(bridge, env));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::InvalidSpec(errors)) }
+}
+
+/// The checks CEL cannot express.
+pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
+    let spec = &bridge.spec;
+    let mut errors = Vec::new();
+    let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
+
+    if env.region.is_empty() {
+        err("spec.region".into(), "no region: set spec.region or the operator's default region".into());
+    }
+
+    // Route names and keys (also CEL; repeated here for objects from older CRDs and the CLI).
+    let mut names = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    let mut authorizers = BTreeSet::new();
+    for (i, route) in spec.routes.iter().enumerate() {
+        let at = format!("spec.routes[{i}]");
+        if !names.insert(route.name.as_str()) {
+            err(format!("{at}.name"), format!("duplicate route name {:?}", route.name));
+        }
+        if !keys.insert((route.method, route.path.as_str())) {
+            err(format!("{at}.path"), format!("duplicate route key \"{} {}\"", route.method.as_str(), route.path));
+        }
+        if let (Some(issuer), Some(audiences)) = (&route.authorization.issuer, &route.authorization.audiences) {
+            authorizers.insert(owner::authorizer_name(issuer, audiences));
+        }
+        for (field, value) in mapping_values(route) {
+            if let Some(message) = check_mapping(route, field, value) {
+                err(format!("{at}.event.{field}"), message);
+            }
+        }
+    }
+    if authorizers.len() > MAX_AUTHORIZERS {
+        err(
+            "spec.routes".into(),
+            format!(
+                "{} distinct JWT issuer/audience sets; an HTTP API allows at most {MAX_AUTHORIZERS}",
+                authorizers.len()
+            ),
+        );
+    }
+
+    // Bus and role references.
+    if let Some(arn) = &spec.event_bus.existing_arn {
+        check_arn(&mut err, "spec.eventBus.existingArn", arn, env, true);
+    }
+    if let Some(arn) = &spec.role.existing_arn {
+        check_arn(&mut err, "spec.role.existingArn", arn, env, false);
+    }
+    if let Some(arn) = &spec.role.permissions_boundary_arn
+        && arn_part(arn, 1) != Some(env.partition.as_str())
+    {
+        err("spec.role.permissionsBoundaryArn".into(), format!("partition must be {:?}", env.partition));
+    }
+
+    // Rules and targets.
+    let mut rule_names = BTreeSet::new();
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let at = format!("spec.rules[{i}]");
+        if !rule_names.insert(rule.name.as_str()) {
+            err(format!("{at}.name"), format!("duplicate rule name {:?}", rule.name));
+        }
+        check_pattern(&mut err, &format!("{at}.pattern"), &Value::Object(rule.pattern.clone()), 0);
+        let mut ids = BTreeSet::new();
+        for (j, target) in rule.targets.iter().enumerate() {
+            let tat = format!("{at}.targets[{j}]");
+            let id = target.id.clone().unwrap_or_else(|| owner::target_id(&target.arn));
+            if !ids.insert(id) {
+                err(format!("{tat}.arn"), "the same target appears twice in this rule; give one an id".into());
+            }
+            if arn_part(&target.arn, 1) != Some(env.partition.as_str()) {
+                err(format!("{tat}.arn"), format!("partition must be {:?}", env.partition));
+            } else if is_lambda_arn(&target.arn) && arn_part(&target.arn, 3) != Some(env.region.as_str()) {
+                err(format!("{tat}.arn"), format!("a Lambda target must be in the bridge's region {}", env.region));
+            }
+            if let Some(input) = &target.input
+                && serde_json::from_str::<Value>(input).is_err()
+            {
+                err(format!("{tat}.input"), "must be valid JSON".into());
+            }
+        }
+    }
+    errors
+}
+
+fn check_arn(err: &mut impl FnMut(String, String), field: &str, arn: &str, env: &AwsEnv, regional: bool) {
+    if arn_part(arn, 1) != Some(env.partition.as_str()) {
+        err(field.into(), format!("partition must be {:?} (the operator's account)", env.partition));
+    }
+    if regional && arn_part(arn, 3) != Some(env.region.as_str()) {
+        err(field.into(), format!("the bus must be in the bridge's region {} (rules are created on it)", env.region));
+    }
+    if regional && arn_part(arn, 4) != Some(env.account.as_str()) {
+        err(field.into(), format!("the bus must be in account {} (rules are created on it)", env.account));
+    }
+}
+
+fn mapping_values(route: &RouteSpec) -> Vec<(&'static str, &str)> {
+    let e = &route.event;
+    let mut values =
+        vec![("source", e.source.as_str()), ("detailType", e.detail_type.as_str()), ("detail", e.detail.as_str())];
+    for (field, value) in [("time", &e.time), ("resources", &e.resources), ("traceHeader", &e.trace_header)] {
+        if let Some(v) = value {
+            values.push((field, v.as_str()));
+        }
+    }
+    values
+}
+
+/// Path parameter names declared by a route path (`{id}`, `{proxy+}` → `id`, `proxy`).
+fn path_params(path: &str) -> BTreeSet<&str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|s| s.trim_end_matches('+'))
+        .collect()
+}
+
+fn check_mapping(route: &RouteSpec, field: &str, value: &str) -> Option<String> {
+    if let Some(param) = value.strip_prefix("$request.path.") {
+        if !path_params(&route.path).contains(param) {
+            return Some(format!("{value} refers to a path parameter that {:?} does not declare", route.path));
+        }
+        return None;
+    }
+    if value.starts_with('$') {
+        return None;
+    }
+    match field {
+        "detail" if !matches!(serde_json::from_str::<Value>(value), Ok(Value::Object(_))) => {
+            Some("a constant Detail must be a JSON object (or use an expression such as $request.body)".into())
+        }
+        "detailType" if value.chars().count() > 128 => Some("a constant DetailType is at most 128 characters".into()),
+        "time" if !looks_like_rfc3339(value) => {
+            Some("a constant Time must be RFC 3339, e.g. 2026-01-02T03:04:05Z".into())
+        }
+        _ => None,
+    }
+}
+
+fn looks_like_rfc3339(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() >= 20
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't')
+        && b[13] == b':'
+        && b[16] == b':'
+}
+
+/// EventBridge pattern semantics: every leaf is a non-empty array of match values; objects nest.
+fn check_pattern(err: &mut impl FnMut(String, String), at: &str, value: &Value, depth: usize) {
+    match value {
+        Value::Object(map) if map.is_empty() => err(at.into(), "must not be an empty object".into()),
+        Value::Object(map) => {
+            if depth > 10 {
+                err(at.into(), "is nested too deeply".into());
+                return;
+            }
+            for (key, child) in map {
+                if key.is_empty() {
+                    err(at.into(), "keys must not be empty".into());
+                }
+                if key.starts_with('$') && key != "$or" {
+                    err(format!("{at}.{key}"), "only $or is allowed as an operator key".into());
+                }
+                if key == "$or" {
+                    match child {
+                        Value::Array(items) if items.len() >= 2 => {
+                            for (i, item) in items.iter().enumerate() {
+                                check_pattern(err, &format!("{at}.$or[{i}]"), item, depth + 1)
+                            }
+                        }
+                        _ => err(format!("{at}.$or"), "must be an array of at least two patterns".into()),
+                    }
+                    continue;
+                }
+                check_pattern(err, &format!("{at}.{key}"), child, depth + 1);
+            }
+        }
+        Value::Array(items) if items.is_empty() => err(at.into(), "must not be an empty array".into()),
+        Value::Array(items) => {
+            for item in items {
+                if let Value::Array(_) = item {
+                    err(at.into(), "match values must not be nested arrays".into());
+                }
+            }
+        }
+        _ => err(
+            at.into(),
+            "must be an array of match values (e.g. [\"create\"]) or an object; a bare value never matches".into(),
+        ),
+    }
+}
