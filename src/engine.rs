@@ -164,9 +164,6 @@ impl Engine {
             o.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
 
         for (done, action) in actions.iter().enumerate() {
-            if self.abort_after_writes == Some(done) {
-                return Err(Error::Injected(done));
-            }
             let api = || {
                 api_id.clone().ok_or_else(|| Error::Config(format!("{action}: no API id (a bug in the plan order)")))
             };
@@ -236,6 +233,12 @@ impl Engine {
                         Error::Config(format!("{action}: no integration yet (a bug in the plan order)"))
                     })?;
                     let authorizer_id = r.authorizer.as_ref().and_then(|a| authorizers.get(a)).map(String::as_str);
+                    // Detaching an authorizer needs an explicit empty id; otherwise leave it unset.
+                    let detach = o
+                        .routes
+                        .iter()
+                        .any(|x| x.operation_name.as_deref() == Some(name.as_str()) && x.authorizer_id.is_some());
+                    let authorizer_id = authorizer_id.or(if detach { Some("") } else { None });
                     let refs = apigateway::RouteRefs { integration_id, authorizer_id };
                     match action {
                         Action::UpdateRoute { id, .. } => {
@@ -247,6 +250,9 @@ impl Engine {
                     }
                 }
                 Action::DeleteRoute { id, .. } => apigateway::delete_route(&c.apigateway, &api()?, id).await?,
+            }
+            if self.abort_after_writes == Some(done + 1) {
+                return Err(Error::Injected(done + 1));
             }
         }
         Ok(())

@@ -85,9 +85,10 @@ impl Owner {
         bounded(&format!("{}{}", self.rule_prefix(), rule), 64)
     }
 
-    /// Name of the managed IAM role: `whb-<namespace>-<name>`, at most 64 characters.
+    /// Name of the managed IAM role: `whb-<hash6(cluster)>-<namespace>-<name>`, at most 64
+    /// characters. IAM names are account-wide, so the cluster is part of it.
     pub fn role_name(&self) -> String {
-        bounded(&format!("whb-{}-{}", self.namespace, self.name), 64)
+        bounded(&format!("whb-{}-{}-{}", short_hash(&[&self.cluster], 6), self.namespace, self.name), 64)
     }
 
     /// Default bus and API name: `<namespace>-<name>`.
@@ -179,7 +180,8 @@ mod tests {
         let o = owner();
         assert_eq!(o.rule_name("create"), o.rule_name("create"));
         assert!(o.rule_name(&"x".repeat(80)).len() <= 64);
-        assert_eq!(o.role_name(), "whb-payments-orders");
+        assert!(o.role_name().starts_with("whb-") && o.role_name().ends_with("-payments-orders"));
+        assert_ne!(o.role_name(), Owner { cluster: "c2".into(), ..owner() }.role_name());
         let long = Owner { name: "n".repeat(63), ..owner() };
         assert_eq!(long.role_name().len(), 64);
         assert_ne!(long.role_name(), Owner { name: "n".repeat(62) + "m", ..owner() }.role_name());

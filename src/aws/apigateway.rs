@@ -153,7 +153,7 @@ pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, int
             route_key: r.route_key().unwrap_or_default().to_string(),
             target: r.target().map(str::to_string),
             authorization_type: r.authorization_type().map(|t| t.as_str().to_string()),
-            authorizer_id: r.authorizer_id().map(str::to_string),
+            authorizer_id: r.authorizer_id().filter(|id| !id.is_empty()).map(str::to_string),
             scopes: r.authorization_scopes().to_vec(),
             operation_name: r.operation_name().map(str::to_string),
         }));
@@ -427,7 +427,7 @@ pub async fn update_route(
         .target(format!("integrations/{}", refs.integration_id))
         .operation_name(&route.name)
         .authorization_type(AuthorizationType::from(route.authorization_type.as_str()))
-        .authorizer_id(refs.authorizer_id.unwrap_or_default())
+        .set_authorizer_id(refs.authorizer_id.map(str::to_string))
         .set_authorization_scopes(Some(route.scopes.clone()))
         .send()
         .await

@@ -1,0 +1,435 @@
+//! The engine against a real local AWS emulator (moto): the seed's CloudFormation shape, zero
+//! writes in sync, convergence and garbage collection, delete, Retain, existing buses, conflicts
+//! and crash-safety (an abort after every single write, then a re-run).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use serde_json::{Value, json};
+use webhook_bridge::api::WebhookBridge;
+use webhook_bridge::error::Error;
+use webhook_bridge::plan::Action;
+
+const CLUSTER: &str = "test-cluster";
+
+fn orders() -> WebhookBridge {
+    with_uid(example("orders.yaml"), "uid-orders-1")
+}
+
+fn writes(engine: &webhook_bridge::engine::Engine) -> BTreeMap<String, u64> {
+    engine.aws.counter.writes_by_operation()
+}
+
+fn policy(text: Option<&str>) -> Value {
+    webhook_bridge::aws::iam::parse_policy(text.unwrap_or_default()).expect("policy document")
+}
+
+#[tokio::test]
+async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+
+    let outcome = engine.reconcile(&bridge).await.expect("reconcile");
+
+    let expected: BTreeMap<String, u64> = [
+        ("AddPermission", 2),
+        ("CreateApi", 1),
+        ("CreateEventBus", 1),
+        ("CreateIntegration", 1),
+        ("CreateRole", 1),
+        ("CreateRoute", 1),
+        ("CreateStage", 1),
+        ("PutRolePolicy", 1),
+        ("PutRule", 2),
+        ("PutTargets", 2),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(writes(&engine), expected, "first apply writes");
+
+    let c = moto.clients().await;
+    let owner = engine.owner(&bridge);
+    let api_id = outcome.status.api_id.clone().expect("api id");
+
+    // API: HTTP, tagged with ownership + user tags.
+    let api = c.apigateway.get_api().api_id(&api_id).send().await.expect("GetApi");
+    assert_eq!(api.protocol_type().map(|p| p.as_str()), Some("HTTP"));
+    let tags = api.tags().expect("tags");
+    assert_eq!(tags.get("webhookbridge.io/owner").map(String::as_str), Some("default/orders"));
+    assert_eq!(tags.get("webhookbridge.io/cluster").map(String::as_str), Some(CLUSTER));
+    assert_eq!(tags.get("webhookbridge.io/uid").map(String::as_str), Some("uid-orders-1"));
+    assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
+
+    // Stage: dev, AutoDeploy.
+    let stage = c.apigateway.get_stage().api_id(&api_id).stage_name("dev").send().await.expect("GetStage");
+    assert_eq!(stage.auto_deploy(), Some(true));
+
+    // Route → integration.
+    let routes = c.apigateway.get_routes().api_id(&api_id).send().await.expect("GetRoutes");
+    assert_eq!(routes.items().len(), 1);
+    let route = &routes.items()[0];
+    assert_eq!(route.route_key(), Some("POST /api/webhook"));
+    let integration_id = route.target().and_then(|t| t.strip_prefix("integrations/")).expect("target");
+    let integration = c
+        .apigateway
+        .get_integration()
+        .api_id(&api_id)
+        .integration_id(integration_id)
+        .send()
+        .await
+        .expect("GetIntegration");
+    assert_eq!(integration.integration_type().map(|t| t.as_str()), Some("AWS_PROXY"));
+    assert_eq!(integration.integration_subtype(), Some("EventBridge-PutEvents"));
+    assert_eq!(integration.payload_format_version(), Some("1.0"));
+    assert_eq!(integration.timeout_in_millis(), Some(10_000));
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/webhook-bridge/{}", owner.role_name());
+    assert_eq!(integration.credentials_arn(), Some(role_arn.as_str()));
+    let bus_arn = format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/custom-events-dev");
+    let params: BTreeMap<&str, &str> =
+        integration.request_parameters().expect("params").iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        params,
+        BTreeMap::from([
+            ("Source", "source.events"),
+            ("DetailType", "$request.body.event_type"),
+            ("Detail", "$request.body"),
+            ("Time", "$request.body.event_time"),
+            ("EventBusName", bus_arn.as_str()),
+        ])
+    );
+
+    // Bus, tagged.
+    let bus = c.events.describe_event_bus().name("custom-events-dev").send().await.expect("bus");
+    assert_eq!(bus.arn(), Some(bus_arn.as_str()));
+
+    // Role: trusts API Gateway from this account only; may PutEvents on exactly this bus.
+    let role = c.iam.get_role().role_name(owner.role_name()).send().await.expect("role").role.expect("role");
+    assert_eq!(role.path(), "/webhook-bridge/");
+    assert_eq!(
+        policy(role.assume_role_policy_document()),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]})
+    );
+    let inline = c
+        .iam
+        .get_role_policy()
+        .role_name(owner.role_name())
+        .policy_name("webhook-bridge-put-events")
+        .send()
+        .await
+        .expect("inline policy");
+    assert_eq!(
+        policy(Some(inline.policy_document())),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arn}]})
+    );
+
+    // Rules, patterns and Lambda targets with invoke permissions scoped to the rule.
+    let rules = c.events.list_rules().event_bus_name("custom-events-dev").send().await.expect("rules");
+    let create =
+        rules.rules().iter().find(|r| r.name() == Some(owner.rule_name("create-order").as_str())).expect("rule");
+    assert_eq!(
+        serde_json::from_str::<Value>(create.event_pattern().unwrap_or_default()).expect("pattern"),
+        json!({"source": ["source.events"], "detail-type": ["create"]})
+    );
+    let targets = c
+        .events
+        .list_targets_by_rule()
+        .rule(owner.rule_name("create-order"))
+        .event_bus_name("custom-events-dev")
+        .send()
+        .await
+        .expect("targets");
+    assert_eq!(targets.targets().len(), 1);
+    assert_eq!(targets.targets()[0].arn(), lambda_arn("createOrder"));
+    let lambda_policy = c.lambda.get_policy().function_name("createOrder").send().await.expect("policy");
+    let doc: Value = serde_json::from_str(lambda_policy.policy().unwrap_or_default()).expect("json");
+    let statement = &doc["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(statement["Condition"]["ArnLike"]["AWS:SourceArn"], create.arn().unwrap_or_default());
+
+    // Status.
+    let url = outcome.status.routes[0].url.clone().expect("url");
+    assert_eq!(url, format!("https://{api_id}.execute-api.us-east-1.amazonaws.com/dev/api/webhook"));
+    assert_eq!(inventory(&c).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
+}
+
+#[tokio::test]
+async fn reapply_in_sync_makes_zero_writes() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+    engine.reconcile(&bridge).await.expect("first");
+    engine.aws.counter.reset();
+
+    let again = engine.reconcile(&bridge).await.expect("second");
+
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+    assert!(engine.aws.counter.reads() > 0);
+}
+
+#[tokio::test]
+async fn spec_changes_converge_in_place_and_gc_what_is_gone() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder", "auditOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = orders();
+    engine.reconcile(&bridge).await.expect("create");
+    let c = moto.clients().await;
+    let owner = engine.owner(&bridge);
+
+    // Change the mapping, the path, add a route, change a rule pattern, swap a target, drop a rule.
+    bridge.spec.routes[0].event.detail_type = "$request.header.X-Event-Type".into();
+    bridge.spec.routes[0].path = "/hooks/orders".into();
+    let mut second = bridge.spec.routes[0].clone();
+    second.name = "refunds".into();
+    second.path = "/hooks/refunds".into();
+    bridge.spec.routes.push(second);
+    bridge.spec.rules[0].pattern.insert("detail-type".into(), json!(["create", "created"]));
+    bridge.spec.rules[0].targets[0].arn = lambda_arn("auditOrder");
+    bridge.spec.rules.remove(1);
+    engine.aws.counter.reset();
+    let outcome = engine.reconcile(&bridge).await.expect("update");
+
+    let w = writes(&engine);
+    assert_eq!(w.get("UpdateIntegration"), Some(&1), "{w:?}");
+    assert_eq!(w.get("UpdateRoute"), Some(&1), "path change is an in-place update: {w:?}");
+    assert_eq!(w.get("CreateRoute"), Some(&1), "{w:?}");
+    assert_eq!(w.get("CreateApi"), None, "{w:?}");
+    assert_eq!(w.get("DeleteRule"), Some(&1), "{w:?}");
+    assert_eq!(w.get("PutRule"), Some(&1), "{w:?}");
+    assert!(outcome.actions.iter().any(|a| matches!(a, Action::RemovePermission { .. })));
+
+    let inv = inventory(&c).await;
+    assert_eq!(inv.routes, vec!["POST /hooks/orders".to_string(), "POST /hooks/refunds".to_string()]);
+    assert_eq!(inv.integrations, 2);
+    assert_eq!(inv.rules, vec![owner.rule_name("create-order")]);
+    assert_eq!(inv.targets, 1);
+    assert_eq!(inv.permissions, 1, "old createOrder and cancelOrder permissions are removed");
+    let targets = c
+        .events
+        .list_targets_by_rule()
+        .rule(owner.rule_name("create-order"))
+        .event_bus_name("custom-events-dev")
+        .send()
+        .await
+        .expect("targets");
+    assert_eq!(targets.targets()[0].arn(), lambda_arn("auditOrder"));
+
+    // And now in sync again.
+    engine.aws.counter.reset();
+    assert!(engine.reconcile(&bridge).await.expect("again").actions.is_empty());
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+
+    // Removing a route garbage-collects its route and integration.
+    bridge.spec.routes.remove(1);
+    engine.reconcile(&bridge).await.expect("shrink");
+    let inv = inventory(&c).await;
+    assert_eq!(inv.routes, vec!["POST /hooks/orders".to_string()]);
+    assert_eq!(inv.integrations, 1);
+}
+
+#[tokio::test]
+async fn drift_made_behind_our_back_is_restored() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+    let outcome = engine.reconcile(&bridge).await.expect("create");
+    let c = moto.clients().await;
+    let owner = engine.owner(&bridge);
+    let api_id = outcome.status.api_id.expect("api");
+
+    // Someone deletes the route in the console and edits a rule pattern.
+    let route_id = outcome.status.routes[0].route_id.clone().expect("route id");
+    c.apigateway.delete_route().api_id(&api_id).route_id(route_id).send().await.expect("delete route");
+    c.events
+        .put_rule()
+        .name(owner.rule_name("cancel-order"))
+        .event_bus_name("custom-events-dev")
+        .event_pattern(r#"{"source":["evil"]}"#)
+        .send()
+        .await
+        .expect("edit rule");
+
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("heal");
+    let w = writes(&engine);
+    assert_eq!(w, BTreeMap::from([("CreateRoute".to_string(), 1), ("PutRule".to_string(), 1)]));
+    assert_eq!(inventory(&c).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
+}
+
+#[tokio::test]
+async fn delete_leaves_no_object_with_our_tags() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+    engine.reconcile(&bridge).await.expect("create");
+
+    let actions = engine.delete(&bridge).await.expect("delete");
+    assert!(actions.iter().any(|a| matches!(a, Action::DeleteBus { .. })));
+    assert_eq!(inventory(&moto.clients().await).await, Inventory::default());
+
+    // Deleting again is a no-op.
+    engine.aws.counter.reset();
+    assert!(engine.delete(&bridge).await.expect("again").is_empty());
+    assert_eq!(engine.aws.counter.writes(), 0);
+}
+
+#[tokio::test]
+async fn retain_leaves_aws_untouched() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = orders();
+    bridge.spec.deletion_policy = webhook_bridge::api::DeletionPolicy::Retain;
+    engine.reconcile(&bridge).await.expect("create");
+    let c = moto.clients().await;
+    let before = inventory(&c).await;
+
+    engine.aws.counter.reset();
+    assert!(engine.delete(&bridge).await.expect("delete").is_empty());
+    assert_eq!(engine.aws.counter.writes(), 0);
+    assert_eq!(inventory(&c).await, before);
+}
+
+#[tokio::test]
+async fn an_existing_bus_is_referenced_and_never_deleted() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let c = moto.clients().await;
+    c.events.create_event_bus().name("shared").send().await.expect("create shared bus");
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = orders();
+    bridge.spec.event_bus.name = None;
+    bridge.spec.event_bus.existing_arn = Some(format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/shared"));
+
+    engine.reconcile(&bridge).await.expect("create");
+    let w = writes(&engine);
+    assert_eq!(w.get("CreateEventBus"), None);
+    assert_eq!(w.get("PutRule"), Some(&2));
+    assert_eq!(w.get("TagResource"), None, "the shared bus is not ours to tag");
+
+    engine.delete(&bridge).await.expect("delete");
+    assert!(c.events.describe_event_bus().name("shared").send().await.is_ok(), "shared bus survives");
+    let rules = c.events.list_rules().event_bus_name("shared").send().await.expect("rules");
+    assert!(rules.rules().is_empty(), "our rules on it are gone");
+    assert_eq!(inventory(&c).await, Inventory::default());
+}
+
+#[tokio::test]
+async fn a_bus_name_taken_by_someone_else_is_a_conflict_with_zero_writes() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let c = moto.clients().await;
+    c.events.create_event_bus().name("custom-events-dev").send().await.expect("foreign bus");
+    let engine = moto.engine(CLUSTER).await;
+
+    let err = engine.reconcile(&orders()).await.expect_err("conflict");
+
+    assert!(matches!(&err, Error::Conflict(f) if f.field == "spec.eventBus.name"), "{err}");
+    assert!(!err.is_retryable());
+    assert_eq!(engine.aws.counter.writes(), 0);
+    // And deleting the bridge does not delete someone else's bus.
+    engine.delete(&orders()).await.expect("delete");
+    assert!(c.events.describe_event_bus().name("custom-events-dev").send().await.is_ok());
+}
+
+#[tokio::test]
+async fn two_clusters_sharing_an_account_never_touch_each_others_objects() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let a = moto.engine("cluster-a").await;
+    let b = moto.engine("cluster-b").await;
+    let mut in_b = orders();
+    in_b.spec.event_bus.name = Some("custom-events-b".into());
+
+    a.reconcile(&orders()).await.expect("a");
+    b.reconcile(&in_b).await.expect("b");
+    b.delete(&in_b).await.expect("delete b");
+
+    let c = moto.clients().await;
+    let owner_a = a.owner(&orders());
+    assert_eq!(inventory(&c).await, canonical_inventory(&owner_a.role_name(), &owner_a.rule_prefix()));
+}
+
+#[tokio::test]
+async fn an_abort_after_any_write_then_a_rerun_leaves_exactly_one_of_each() {
+    let moto = Moto::start();
+    let bridge = orders();
+    let total = 13;
+    for k in 0..total {
+        moto.reset();
+        moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+        let mut engine = moto.engine(CLUSTER).await;
+        engine.abort_after_writes = Some(k + 1);
+        let err = engine.reconcile(&bridge).await.expect_err("aborted run");
+        assert!(matches!(err, Error::Injected(n) if n == k + 1), "run {k}: {err}");
+
+        engine.abort_after_writes = None;
+        engine.aws.counter.reset();
+        engine.reconcile(&bridge).await.unwrap_or_else(|e| panic!("re-run after {} writes: {e}", k + 1));
+        assert_eq!(
+            engine.aws.counter.writes() as usize,
+            total - (k + 1),
+            "re-run after {} writes does only the rest: {:?}",
+            k + 1,
+            writes(&engine)
+        );
+        let owner = engine.owner(&bridge);
+        assert_eq!(
+            inventory(&moto.clients().await).await,
+            canonical_inventory(&owner.role_name(), &owner.rule_prefix()),
+            "after an abort following write {}",
+            k + 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn duplicate_apis_left_by_a_retried_create_are_collapsed_to_one() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+    engine.reconcile(&bridge).await.expect("create");
+    // A CreateApi whose answer was lost and was retried: a second API with our tags.
+    let c = moto.clients().await;
+    let tags = engine.owner(&bridge).tags().into_iter().collect();
+    c.apigateway
+        .create_api()
+        .name("default-orders")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .expect("duplicate");
+    assert_eq!(inventory(&c).await.apis, 2);
+
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("collapse");
+    assert_eq!(writes(&engine), BTreeMap::from([("DeleteApi".to_string(), 1)]));
+    assert_eq!(inventory(&c).await.apis, 1);
+}
+
+#[tokio::test]
+async fn a_missing_lambda_is_a_retryable_dependency_error() {
+    let moto = Moto::start();
+    let engine = moto.engine(CLUSTER).await;
+    let err = engine.reconcile(&orders()).await.expect_err("no lambdas yet");
+    assert!(matches!(err, Error::DependencyMissing(_)), "{err}");
+    assert!(err.is_retryable());
+    // Once the functions exist, the same bridge converges with no duplicate.
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    engine.reconcile(&orders()).await.expect("converges");
+    let owner = engine.owner(&orders());
+    assert_eq!(inventory(&moto.clients().await).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
+}
