@@ -72,11 +72,14 @@ impl Engine {
         if bridge.metadata.name.as_deref().unwrap_or_default().is_empty() {
             return Err(Error::invalid("metadata.name", "is required"));
         }
+        if check {
+            validate::admission(bridge)?;
+        }
         let region = self.region(bridge)?;
         let clients = self.aws.clients(&region);
         let env = clients.env().await?;
         if check {
-            validate::validate(bridge, &env)?;
+            validate::against(bridge, &env)?;
         }
         Ok((clients, desired::desired(bridge, &self.owner(bridge), &env)))
     }

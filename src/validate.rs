@@ -14,16 +14,22 @@ use crate::owner;
 /// Maximum JWT authorizers per HTTP API (AWS quota).
 const MAX_AUTHORIZERS: usize = 10;
 
-/// Every rule, admission and semantic. `Err(InvalidSpec)` lists each broken rule by field.
-pub fn validate(bridge: &WebhookBridge, env: &AwsEnv) -> Result<(), Error> {
+/// The admission rules (schema + CEL), re-run so nothing bad ever reaches AWS even if the CRD
+/// in the cluster is older than the operator. Needs no AWS call.
+pub fn admission(bridge: &WebhookBridge) -> Result<(), Error> {
     let mut errors = match serde_json::to_value(bridge) {
         Ok(value) => admission::check_schema(&value),
         Err(e) => vec![FieldError::new("spec", e.to_string())],
     };
-    errors.extend(admission::check_cel(bridge));
     if errors.is_empty() {
-        errors.extend(semantic(bridge, env));
+        errors.extend(admission::check_cel(bridge));
     }
+    if errors.is_empty() { Ok(()) } else { Err(Error::InvalidSpec(errors)) }
+}
+
+/// The rules that need the account and region.
+pub fn against(bridge: &WebhookBridge, env: &AwsEnv) -> Result<(), Error> {
+    let errors = semantic(bridge, env);
     if errors.is_empty() { Ok(()) } else { Err(Error::InvalidSpec(errors)) }
 }
 

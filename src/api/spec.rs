@@ -43,6 +43,9 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 #[x_kube(validation = Rule::new(
     "self.routes.all(r, self.routes.exists_one(s, s.method == r.method && s.path == r.path))"
 ).message("spec.routes: each method + path (route key) must be unique").reason(kube::core::cel::Reason::FieldValueDuplicate))]
+#[x_kube(validation = Rule::new(
+    "(has(self.region) ? self.region : '') == (has(oldSelf.region) ? oldSelf.region : '')"
+).message("spec.region is immutable: moving a bridge would orphan its AWS objects; create a new bridge instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookBridgeSpec {
     /// AWS region for every object of this bridge. Defaults to the operator's (or CLI's) region.
@@ -55,8 +58,10 @@ pub struct WebhookBridgeSpec {
     pub api: ApiSpec,
 
     /// The EventBridge bus events are put on: one this bridge creates and owns (default), or an
-    /// existing bus referenced by ARN, which is never modified or deleted.
+    /// existing bus referenced by ARN, which is never modified or deleted. Immutable.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf")
+        .message("spec.eventBus is immutable: changing it would orphan the bus and its rules; create a new bridge instead"))]
     pub event_bus: EventBusSpec,
 
     /// Webhook routes. Each becomes one `METHOD /path` route with its own PutEvents integration.

@@ -98,6 +98,14 @@ impl Aws {
         Aws { base, counter: CallCounter::default(), cache: Arc::default() }
     }
 
+    /// An `Aws` whose clients for `clients.region` are given (tests with `aws-smithy-mocks`);
+    /// `counter` must be the interceptor those clients were built with.
+    pub fn from_clients(clients: Clients, counter: CallCounter) -> Aws {
+        let base = SdkConfig::builder().region(Region::new(clients.region.clone())).build();
+        let cache = HashMap::from([(clients.region.clone(), clients)]);
+        Aws { base, counter, cache: Arc::new(Mutex::new(cache)) }
+    }
+
     /// Load the standard AWS configuration (env, profiles, `AWS_ENDPOINT_URL`, IRSA, ...).
     pub async fn from_env() -> Aws {
         Aws::new(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)

@@ -2,6 +2,8 @@
 //! on a free 127.0.0.1 port, an engine pointed at it, and helpers to inspect what AWS holds.
 #![allow(dead_code)]
 
+pub mod mocks;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -61,6 +63,7 @@ impl Moto {
                 std::thread::sleep(Duration::from_millis(50));
             }
             let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("moto_server did not start");
     }

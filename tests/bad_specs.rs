@@ -1,0 +1,461 @@
+//! A table of bad specs. Each names the field and the rule it breaks, exactly; none reaches AWS
+//! with a write. Admission rules (schema + CEL, as the apiserver and the CLI apply them) and the
+//! engine's own checks (which need the account and region) are both covered.
+
+mod common;
+
+use common::mocks;
+use serde_json::{Value, json};
+use webhook_bridge::admission;
+use webhook_bridge::error::{Error, FieldError};
+
+fn base() -> Value {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders.yaml")).expect("example");
+    serde_saphyr::from_str(&yaml).expect("yaml")
+}
+
+fn set(v: &mut Value, pointer: &str, value: Value) {
+    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+    match v.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}")) {
+        Value::Array(items) => items[key.parse::<usize>().expect("index")] = value,
+        Value::Object(map) => {
+            map.insert(key.to_string(), value);
+        }
+        other => panic!("{parent} is {other}"),
+    }
+}
+
+fn remove(v: &mut Value, pointer: &str) {
+    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+    v.pointer_mut(parent).and_then(Value::as_object_mut).expect("parent").remove(key);
+}
+
+fn route(name: &str, method: &str, path: &str) -> Value {
+    json!({"name": name, "method": method, "path": path,
+           "event": {"source": "s", "detailType": "$request.body.type"}})
+}
+
+type Patch = fn(&mut Value);
+
+/// (case, patch, field, message fragment). The fragment is part of the rule the field breaks.
+const CASES: &[(&str, Patch, &str, &str)] = &[
+    // --- admission: OpenAPI schema ---
+    ("no routes", |v| set(v, "/spec/routes", json!([])), "spec.routes", "[] has less than 1 item"),
+    ("routes missing", |v| remove(v, "/spec/routes"), "spec", "\"routes\" is a required property"),
+    ("unknown method", |v| set(v, "/spec/routes/0/method", json!("FETCH")), "spec.routes[0].method", "is not one of"),
+    (
+        "path without slash",
+        |v| set(v, "/spec/routes/0/path", json!("api/webhook")),
+        "spec.routes[0].path",
+        "does not match",
+    ),
+    (
+        "greedy param not last",
+        |v| set(v, "/spec/routes/0/path", json!("/{proxy+}/x")),
+        "spec.routes[0].path",
+        "does not match",
+    ),
+    (
+        "space in path",
+        |v| set(v, "/spec/routes/0/path", json!("/api/web hook")),
+        "spec.routes[0].path",
+        "does not match",
+    ),
+    (
+        "route name not a DNS label",
+        |v| set(v, "/spec/routes/0/name", json!("Web_hook")),
+        "spec.routes[0].name",
+        "does not match",
+    ),
+    (
+        "route name too long",
+        |v| set(v, "/spec/routes/0/name", json!("a".repeat(41))),
+        "spec.routes[0].name",
+        "is longer than 40 characters",
+    ),
+    (
+        "bad selection expression",
+        |v| set(v, "/spec/routes/0/event/source", json!("$request.bodyx")),
+        "spec.routes[0].event.source",
+        "does not match",
+    ),
+    (
+        "unknown expression root",
+        |v| set(v, "/spec/routes/0/event/detailType", json!("$foo.bar")),
+        "spec.routes[0].event.detailType",
+        "does not match",
+    ),
+    (
+        "source missing",
+        |v| remove(v, "/spec/routes/0/event/source"),
+        "spec.routes[0].event",
+        "\"source\" is a required property",
+    ),
+    ("region malformed", |v| set(v, "/spec/region", json!("US-EAST-1")), "spec.region", "does not match"),
+    ("stage name with space", |v| set(v, "/spec/api/stage", json!("dev stage")), "spec.api.stage", "does not match"),
+    (
+        "negative burst",
+        |v| set(v, "/spec/api/throttling", json!({"burstLimit": -1, "rateLimit": 10})),
+        "spec.api.throttling.burstLimit",
+        "is less than the minimum of 0",
+    ),
+    (
+        "cors maxAge too big",
+        |v| set(v, "/spec/api/cors", json!({"maxAge": 100000})),
+        "spec.api.cors.maxAge",
+        "is greater than the maximum of 86400",
+    ),
+    ("bus name charset", |v| set(v, "/spec/eventBus/name", json!("bad name!")), "spec.eventBus.name", "does not match"),
+    (
+        "bus ARN of another service",
+        |v| set(v, "/spec/eventBus", json!({"existingArn": "arn:aws:sqs:us-east-1:123456789012:q"})),
+        "spec.eventBus.existingArn",
+        "does not match",
+    ),
+    (
+        "role ARN malformed",
+        |v| set(v, "/spec/role", json!({"existingArn": "role/webhook"})),
+        "spec.role.existingArn",
+        "does not match",
+    ),
+    (
+        "target not an ARN",
+        |v| set(v, "/spec/rules/0/targets/0/arn", json!("createOrder")),
+        "spec.rules[0].targets[0].arn",
+        "does not match",
+    ),
+    (
+        "six targets",
+        |v| set(v, "/spec/rules/0/targets", json!(vec![json!({"arn": "arn:aws:sqs:us-east-1:123456789012:q"}); 6])),
+        "spec.rules[0].targets",
+        "has more than 5 items",
+    ),
+    (
+        "retry attempts over 185",
+        |v| set(v, "/spec/rules/0/targets/0/retryPolicy", json!({"maximumRetryAttempts": 200})),
+        "spec.rules[0].targets[0].retryPolicy.maximumRetryAttempts",
+        "is greater than the maximum of 185",
+    ),
+    (
+        "unknown deletion policy",
+        |v| set(v, "/spec/deletionPolicy", json!("Keep")),
+        "spec.deletionPolicy",
+        "is not one of",
+    ),
+    (
+        "301 routes",
+        |v| {
+            set(
+                v,
+                "/spec/routes",
+                Value::Array((0..301).map(|i| route(&format!("r{i}"), "POST", &format!("/r{i}"))).collect()),
+            )
+        },
+        "spec.routes",
+        "has more than 300 items",
+    ),
+    (
+        "pattern is a string",
+        |v| set(v, "/spec/rules/0/pattern", json!("source = x")),
+        "spec.rules[0].pattern",
+        "is not of type \"object\"",
+    ),
+    (
+        "pattern is empty",
+        |v| set(v, "/spec/rules/0/pattern", json!({})),
+        "spec.rules[0].pattern",
+        "has less than 1 property",
+    ),
+    (
+        "unknown authorization type",
+        |v| set(v, "/spec/routes/0/authorization", json!({"type": "OAUTH"})),
+        "spec.routes[0].authorization.type",
+        "is not one of",
+    ),
+    (
+        "too many tags",
+        |v| set(v, "/spec/tags", Value::Object((0..41).map(|i| (format!("k{i}"), json!("v"))).collect())),
+        "spec.tags",
+        "has more than 40 properties",
+    ),
+    // --- admission: CEL rules ---
+    (
+        "bus name and ARN",
+        |v| set(v, "/spec/eventBus/existingArn", json!("arn:aws:events:us-east-1:123456789012:event-bus/x")),
+        "spec.eventBus",
+        "set either name",
+    ),
+    ("bus named default", |v| set(v, "/spec/eventBus/name", json!("default")), "spec.eventBus.name", "reserved by AWS"),
+    (
+        "bus named aws.*",
+        |v| set(v, "/spec/eventBus/name", json!("aws.partner")),
+        "spec.eventBus.name",
+        "reserved by AWS",
+    ),
+    (
+        "role ARN with boundary",
+        |v| {
+            set(
+                v,
+                "/spec/role",
+                json!({"existingArn": "arn:aws:iam::123456789012:role/r", "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/b"}),
+            )
+        },
+        "spec.role",
+        "permissionsBoundaryArn applies only to the managed role",
+    ),
+    (
+        "JWT without issuer",
+        |v| set(v, "/spec/routes/0/authorization", json!({"type": "JWT", "audiences": ["a"]})),
+        "spec.routes[0].authorization",
+        "type JWT requires issuer",
+    ),
+    (
+        "issuer without JWT",
+        |v| set(v, "/spec/routes/0/authorization", json!({"type": "NONE", "issuer": "https://id.example.com"})),
+        "spec.routes[0].authorization",
+        "only allowed with type JWT",
+    ),
+    (
+        "duplicate route key",
+        |v| v["spec"]["routes"].as_array_mut().expect("routes").push(route("again", "POST", "/api/webhook")),
+        "spec",
+        "route key) must be unique",
+    ),
+    (
+        "input and inputTransformer",
+        |v| {
+            set(v, "/spec/rules/0/targets/0/input", json!("{}"));
+            set(v, "/spec/rules/0/targets/0/inputTransformer", json!({"inputTemplate": "<id>"}));
+        },
+        "spec.rules[0].targets[0]",
+        "at most one of input, inputPath and inputTransformer",
+    ),
+    (
+        "input and inputPath (2)",
+        |v| {
+            set(v, "/spec/rules/0/targets/0/input", json!("{}"));
+            v["spec"]["rules"][0]["targets"][0]["inputPath"] = json!("$.detail");
+        },
+        "spec.rules[0].targets[0]",
+        "at most one of input",
+    ),
+    (
+        "duplicate target ids",
+        |v| {
+            set(
+                v,
+                "/spec/rules/0/targets",
+                json!([{"id": "t", "arn": "arn:aws:sqs:us-east-1:123456789012:a"}, {"id": "t", "arn": "arn:aws:sqs:us-east-1:123456789012:b"}]),
+            )
+        },
+        "spec.rules[0]",
+        "ids must be unique",
+    ),
+    (
+        "aws: tag",
+        |v| set(v, "/spec/tags", json!({"aws:cloudformation": "x"})),
+        "spec.tags",
+        "must not start with 'aws:'",
+    ),
+    (
+        "ownership tag",
+        |v| set(v, "/spec/tags", json!({"webhookbridge.io/owner": "x"})),
+        "spec.tags",
+        "must not start with 'aws:' or 'webhookbridge.io/'",
+    ),
+];
+
+/// Checks only the engine can make: admission accepts these, the engine refuses them.
+const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
+    (
+        "duplicate route names",
+        |v| v["spec"]["routes"].as_array_mut().expect("routes").push(route("webhook", "PUT", "/other")),
+        "spec.routes[1].name",
+        "duplicate route name",
+    ),
+    (
+        "duplicate rule names",
+        |v| {
+            let r = v["spec"]["rules"][0].clone();
+            v["spec"]["rules"].as_array_mut().expect("rules").push(r);
+        },
+        "spec.rules[2].name",
+        "duplicate rule name",
+    ),
+    (
+        "undeclared path parameter",
+        |v| set(v, "/spec/routes/0/event/detailType", json!("$request.path.kind")),
+        "spec.routes[0].event.detailType",
+        "does not declare",
+    ),
+    (
+        "constant detail not an object",
+        |v| set(v, "/spec/routes/0/event/detail", json!("hello")),
+        "spec.routes[0].event.detail",
+        "must be a JSON object",
+    ),
+    (
+        "constant detailType too long",
+        |v| set(v, "/spec/routes/0/event/detailType", json!("d".repeat(129))),
+        "spec.routes[0].event.detailType",
+        "at most 128 characters",
+    ),
+    (
+        "constant time not RFC 3339",
+        |v| set(v, "/spec/routes/0/event/time", json!("yesterday")),
+        "spec.routes[0].event.time",
+        "must be RFC 3339",
+    ),
+    (
+        "bare pattern value",
+        |v| set(v, "/spec/rules/0/pattern", json!({"source": "source.events"})),
+        "spec.rules[0].pattern.source",
+        "a bare value never matches",
+    ),
+    (
+        "empty pattern array",
+        |v| set(v, "/spec/rules/0/pattern", json!({"source": []})),
+        "spec.rules[0].pattern.source",
+        "must not be an empty array",
+    ),
+    (
+        "unknown pattern operator",
+        |v| set(v, "/spec/rules/0/pattern", json!({"$and": [{"a": ["b"]}]})),
+        "spec.rules[0].pattern.$and",
+        "only $or is allowed",
+    ),
+    (
+        "lambda in another region",
+        |v| set(v, "/spec/rules/0/targets/0/arn", json!("arn:aws:lambda:eu-west-1:123456789012:function:f")),
+        "spec.rules[0].targets[0].arn",
+        "must be in the bridge's region us-east-1",
+    ),
+    (
+        "target in another partition",
+        |v| set(v, "/spec/rules/0/targets/0/arn", json!("arn:aws-cn:sqs:cn-north-1:123456789012:q")),
+        "spec.rules[0].targets[0].arn",
+        "partition must be \"aws\"",
+    ),
+    (
+        "existing bus in another region",
+        |v| set(v, "/spec/eventBus", json!({"existingArn": "arn:aws:events:eu-west-1:123456789012:event-bus/shared"})),
+        "spec.eventBus.existingArn",
+        "region us-east-1",
+    ),
+    (
+        "existing bus in another account",
+        |v| set(v, "/spec/eventBus", json!({"existingArn": "arn:aws:events:us-east-1:999999999999:event-bus/shared"})),
+        "spec.eventBus.existingArn",
+        "must be in account 123456789012",
+    ),
+    (
+        "same target twice",
+        |v| {
+            let t = v["spec"]["rules"][0]["targets"][0].clone();
+            v["spec"]["rules"][0]["targets"].as_array_mut().expect("targets").push(t);
+        },
+        "spec.rules[0].targets[1].arn",
+        "appears twice",
+    ),
+    (
+        "target input not JSON",
+        |v| set(v, "/spec/rules/0/targets/0/input", json!("{not json")),
+        "spec.rules[0].targets[0].input",
+        "must be valid JSON",
+    ),
+    (
+        "eleven JWT authorizers",
+        |v| {
+            let routes: Vec<Value> = (0..11)
+                .map(|i| {
+                    let mut r = route(&format!("r{i}"), "POST", &format!("/r{i}"));
+                    r["authorization"] =
+                        json!({"type": "JWT", "issuer": format!("https://issuer{i}.example.com"), "audiences": ["a"]});
+                    r
+                })
+                .collect();
+            set(v, "/spec/routes", Value::Array(routes));
+        },
+        "spec.routes",
+        "at most 10",
+    ),
+];
+
+fn has(errors: &[FieldError], field: &str, fragment: &str) -> bool {
+    errors.iter().any(|e| e.field == field && e.message.contains(fragment))
+}
+
+#[test]
+fn the_table_is_large_enough() {
+    assert!(CASES.len() + ENGINE_CASES.len() >= 30);
+}
+
+#[test]
+fn admission_rejects_each_bad_spec_naming_the_field_and_rule() {
+    let mut failures = Vec::new();
+    for (name, patch, field, fragment) in CASES {
+        let mut v = base();
+        patch(&mut v);
+        match admission::admit(&v) {
+            Ok(_) => failures.push(format!("{name}: accepted")),
+            Err(errors) if has(&errors, field, fragment) => {}
+            Err(errors) => failures.push(format!("{name}: expected {field}: ...{fragment}..., got {errors:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_engine_rejects_every_bad_spec_with_zero_aws_writes() {
+    let mut failures = Vec::new();
+    for (name, patch, field, fragment) in CASES.iter().chain(ENGINE_CASES) {
+        let mut v = base();
+        patch(&mut v);
+        // Engine-only cases pass admission; admission cases the apiserver would have stopped are
+        // still refused by the engine when they parse (e.g. from a CRD installed without rules).
+        let bridge = match serde_json::from_value(v.clone()) {
+            Ok(b) => b,
+            Err(_) => continue, // not representable: only admission can see it (covered above)
+        };
+        if ENGINE_CASES.iter().any(|c| c.0 == *name) && admission::admit(&v).is_err() {
+            failures
+                .push(format!("{name}: engine case unexpectedly failed admission: {:?}", admission::admit(&v).err()));
+        }
+        let engine = mocks::engine(&mocks::Mocks::default());
+        match engine.reconcile(&bridge).await {
+            Err(Error::InvalidSpec(errors)) if has(&errors, field, fragment) => {}
+            other => failures.push(format!("{name}: expected InvalidSpec {field}: ...{fragment}..., got {other:?}")),
+        }
+        if engine.aws.counter.writes() != 0 {
+            failures.push(format!("{name}: {} AWS writes", engine.aws.counter.writes()));
+        }
+        // Admission failures are found before any AWS call; engine checks need only STS.
+        let expected_reads = if CASES.iter().any(|c| c.0 == *name) { 0 } else { 1 };
+        if engine.aws.counter.reads() != expected_reads {
+            failures.push(format!("{name}: {} AWS reads, expected {expected_reads}", engine.aws.counter.reads()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_cli_reports_every_broken_rule_with_exit_code_3() {
+    let dir = std::env::temp_dir().join(format!("whb-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let mut v = base();
+    set(&mut v, "/spec/routes/0/path", json!("no-slash"));
+    set(&mut v, "/spec/region", json!("Mars"));
+    let file = dir.join("bad.yaml");
+    std::fs::write(&file, serde_json::to_string(&v).expect("json")).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
+        .args(["plan", "-f"])
+        .arg(&file)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9") // never reached
+        .output()
+        .expect("run cli");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("spec.routes[0].path:"), "{stderr}");
+    assert!(stderr.contains("spec.region:"), "{stderr}");
+}
