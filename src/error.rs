@@ -123,6 +123,10 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "ResourceConflictException",
+    // A create raced with someone since we looked: the next observe decides whether it is ours.
+    "ResourceAlreadyExistsException",
+    "EntityAlreadyExists",
+    "EntityAlreadyExistsException",
 ];
 
 const ACCESS_DENIED_CODES: &[&str] = &[

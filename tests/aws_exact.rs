@@ -1,0 +1,425 @@
+//! AWS behaviours the local emulator does not reproduce, with the error shapes AWS sends on the
+//! wire (status, error type, body), decoded by the real SDK deserializers through
+//! `aws-smithy-mocks`: duplicate route keys, duplicate bus names, a bus delete refused while
+//! rules remain, UpdateStage, throttling, access denied, and JWT authorizers.
+
+mod common;
+
+use aws_sdk_apigatewayv2::Client as Apigw;
+use aws_sdk_apigatewayv2::operation::create_api::CreateApiOutput;
+use aws_sdk_apigatewayv2::operation::create_authorizer::CreateAuthorizerOutput;
+use aws_sdk_apigatewayv2::operation::create_integration::CreateIntegrationOutput;
+use aws_sdk_apigatewayv2::operation::create_route::CreateRouteOutput;
+use aws_sdk_apigatewayv2::operation::create_stage::CreateStageOutput;
+use aws_sdk_apigatewayv2::operation::get_apis::GetApisOutput;
+use aws_sdk_apigatewayv2::operation::get_integrations::GetIntegrationsOutput;
+use aws_sdk_apigatewayv2::operation::get_routes::GetRoutesOutput;
+use aws_sdk_apigatewayv2::operation::get_stages::GetStagesOutput;
+use aws_sdk_apigatewayv2::operation::update_stage::UpdateStageOutput;
+use aws_sdk_apigatewayv2::types::{Api, ProtocolType, RouteSettings, Stage};
+use aws_sdk_eventbridge::Client as Events;
+use aws_sdk_eventbridge::operation::create_event_bus::CreateEventBusOutput;
+use aws_sdk_eventbridge::operation::delete_event_bus::DeleteEventBusOutput;
+use aws_sdk_eventbridge::operation::describe_event_bus::DescribeEventBusOutput;
+use aws_sdk_eventbridge::operation::list_rules::ListRulesOutput;
+use aws_sdk_eventbridge::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_eventbridge::operation::put_rule::PutRuleOutput;
+use aws_sdk_eventbridge::operation::put_targets::PutTargetsOutput;
+use aws_sdk_eventbridge::types::{Rule as EbRule, Tag};
+use aws_sdk_iam::Client as Iam;
+use aws_sdk_iam::operation::create_role::CreateRoleOutput;
+use aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput;
+use aws_sdk_lambda::Client as Lambda;
+use aws_sdk_lambda::operation::add_permission::AddPermissionOutput;
+use aws_smithy_mocks::{Rule, mock};
+use common::mocks::{self, Mocks, aws_json_error, query_error, rest_json_error};
+use common::{ACCOUNT, REGION};
+use std::collections::BTreeMap;
+use webhook_bridge::api::WebhookBridge;
+use webhook_bridge::error::Error;
+use webhook_bridge::owner::Owner;
+
+const BUS: &str = "custom-events-dev";
+
+fn orders() -> WebhookBridge {
+    common::with_uid(common::example("orders.yaml"), "uid-1")
+}
+
+fn owner(b: &WebhookBridge) -> Owner {
+    mocks::engine(&Mocks::default()).owner(b)
+}
+
+/// Ownership tags plus the spec's tags: what every object of the bridge carries.
+fn all_tags(b: &WebhookBridge) -> BTreeMap<String, String> {
+    let mut tags = b.spec.tags.clone();
+    tags.extend(owner(b).tags());
+    tags
+}
+
+fn our_tags(b: &WebhookBridge) -> Vec<Tag> {
+    all_tags(b).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("tag")).collect()
+}
+
+/// Reads of an account that holds nothing yet; writes that succeed.
+fn empty_account() -> Mocks {
+    Mocks {
+        apigateway: vec![
+            mock!(Apigw::get_apis).then_output(|| GetApisOutput::builder().build()),
+            mock!(Apigw::create_api).then_output(|| {
+                CreateApiOutput::builder()
+                    .api_id("api1")
+                    .api_endpoint("https://api1.execute-api.us-east-1.amazonaws.com")
+                    .build()
+            }),
+            mock!(Apigw::create_stage).then_output(|| CreateStageOutput::builder().build()),
+            mock!(Apigw::create_authorizer)
+                .then_output(|| CreateAuthorizerOutput::builder().authorizer_id("auth1").build()),
+            mock!(Apigw::create_integration)
+                .then_output(|| CreateIntegrationOutput::builder().integration_id("int1").build()),
+            mock!(Apigw::create_route).then_output(|| CreateRouteOutput::builder().route_id("route1").build()),
+        ],
+        events: vec![
+            mock!(Events::describe_event_bus).then_http_response(|| {
+                aws_json_error(400, "ResourceNotFoundException", "Event bus custom-events-dev does not exist.")
+            }),
+            mock!(Events::create_event_bus).then_output(|| CreateEventBusOutput::builder().build()),
+            mock!(Events::put_rule).then_output(|| PutRuleOutput::builder().build()),
+            mock!(Events::put_targets).then_output(|| PutTargetsOutput::builder().failed_entry_count(0).build()),
+        ],
+        iam: vec![
+            mock!(Iam::get_role)
+                .then_http_response(|| query_error(404, "NoSuchEntity", "The role with name whb cannot be found.")),
+            mock!(Iam::create_role).then_output(|| CreateRoleOutput::builder().build()),
+            mock!(Iam::put_role_policy).then_output(|| PutRolePolicyOutput::builder().build()),
+        ],
+        lambda: vec![
+            mock!(Lambda::get_policy).then_http_response(|| {
+                rest_json_error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+            }),
+            mock!(Lambda::add_permission).then_output(|| AddPermissionOutput::builder().build()),
+        ],
+    }
+}
+
+/// Put `rule` first so it wins over the default of the same operation.
+fn first(rules: &mut Vec<Rule>, rule: Rule) {
+    rules.insert(0, rule);
+}
+
+#[tokio::test]
+async fn a_second_route_with_the_same_key_is_a_retryable_conflict() {
+    let mut m = empty_account();
+    first(
+        &mut m.apigateway,
+        mock!(Apigw::create_route).then_http_response(|| {
+            rest_json_error(
+                409,
+                "ConflictException",
+                "Unable to create route. Route with key POST /api/webhook already exists for this API.",
+            )
+        }),
+    );
+    let engine = mocks::engine(&m);
+
+    let err = engine.reconcile(&orders()).await.expect_err("conflict");
+
+    assert!(
+        matches!(&err, Error::Transient { operation: "CreateRoute", code, .. } if code == "ConflictException"),
+        "{err:?}"
+    );
+    assert!(err.is_retryable(), "the next observe sees the route and updates it instead");
+    assert!(err.to_string().contains("already exists for this API"), "{err}");
+}
+
+#[tokio::test]
+async fn a_bus_name_taken_meanwhile_is_retried_then_reported_as_a_conflict() {
+    let bridge = orders();
+    let mut m = empty_account();
+    first(
+        &mut m.events,
+        mock!(Events::create_event_bus).then_http_response(|| {
+            aws_json_error(400, "ResourceAlreadyExistsException", "Event bus custom-events-dev already exists.")
+        }),
+    );
+    let engine = mocks::engine(&m);
+    let err = engine.reconcile(&bridge).await.expect_err("race");
+    assert!(matches!(&err, Error::Transient { code, .. } if code == "ResourceAlreadyExistsException"), "{err:?}");
+    assert!(err.is_retryable());
+
+    // The retry observes a bus without our tags: a terminal conflict, and no write at all.
+    let mut m = empty_account();
+    first(
+        &mut m.events,
+        mock!(Events::describe_event_bus).then_output(|| {
+            DescribeEventBusOutput::builder()
+                .name(BUS)
+                .arn(format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{BUS}"))
+                .build()
+        }),
+    );
+    m.events.push(mock!(Events::list_tags_for_resource).then_output(|| ListTagsForResourceOutput::builder().build()));
+    m.events.push(mock!(Events::list_rules).then_output(|| ListRulesOutput::builder().build()));
+    let engine = mocks::engine(&m);
+    let err = engine.reconcile(&bridge).await.expect_err("conflict");
+    assert!(matches!(&err, Error::Conflict(f) if f.field == "spec.eventBus.name"), "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(engine.aws.counter.writes(), 0);
+}
+
+/// The bus of the bridge exists (ours) and, for `ListRules` without a prefix, these rules remain.
+fn deleting_bus(bridge: &WebhookBridge, delete_answers: Vec<bool>, remaining: Vec<String>) -> (Mocks, Rule) {
+    let tags = our_tags(bridge);
+    let mut delete = mock!(Events::delete_event_bus).sequence();
+    for ok in delete_answers {
+        delete = if ok {
+            delete.output(|| DeleteEventBusOutput::builder().build())
+        } else {
+            // AWS refuses to delete a bus that still has rules.
+            delete.http_response(|| {
+                aws_json_error(
+                    400,
+                    "ValidationException",
+                    "Event bus custom-events-dev cannot be deleted since it has rules.",
+                )
+            })
+        };
+    }
+    let delete = delete.build();
+    let m = Mocks {
+        apigateway: vec![mock!(Apigw::get_apis).then_output(|| GetApisOutput::builder().build())],
+        events: vec![
+            mock!(Events::describe_event_bus).then_output(|| {
+                DescribeEventBusOutput::builder()
+                    .name(BUS)
+                    .arn(format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{BUS}"))
+                    .build()
+            }),
+            mock!(Events::list_tags_for_resource)
+                .then_output(move || ListTagsForResourceOutput::builder().set_tags(Some(tags.clone())).build()),
+            // Our prefixed rules: none left to plan (they were deleted in an earlier step).
+            mock!(Events::list_rules)
+                .match_requests(|r| r.name_prefix().is_some())
+                .then_output(|| ListRulesOutput::builder().build()),
+            mock!(Events::list_rules).match_requests(|r| r.name_prefix().is_none()).then_output(move || {
+                ListRulesOutput::builder()
+                    .set_rules(Some(remaining.iter().map(|n| EbRule::builder().name(n).build()).collect()))
+                    .build()
+            }),
+            delete.clone(),
+        ],
+        iam: vec![mock!(Iam::get_role).then_http_response(|| query_error(404, "NoSuchEntity", "not found"))],
+        lambda: vec![mock!(Lambda::get_policy).then_http_response(|| {
+            rest_json_error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+        })],
+    };
+    (m, delete)
+}
+
+#[tokio::test]
+async fn a_bus_delete_refused_while_our_rules_go_away_is_retried() {
+    let bridge = orders();
+    let still_going = owner(&bridge).rule_name("create-order");
+    let (m, delete) = deleting_bus(&bridge, vec![false, true], vec![still_going]);
+    let engine = mocks::engine(&m);
+
+    engine.delete(&bridge).await.expect("deleted on the second try");
+
+    assert_eq!(delete.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_bus_holding_someone_elses_rules_is_not_deleted_and_says_why() {
+    let bridge = orders();
+    let (m, delete) = deleting_bus(&bridge, vec![false], vec!["billing-team-rule".into()]);
+    let engine = mocks::engine(&m);
+
+    let err = engine.delete(&bridge).await.expect_err("blocked");
+
+    assert!(matches!(&err, Error::BusNotEmpty { rules, .. } if rules == "billing-team-rule"), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(delete.num_calls(), 1, "no pointless retries when the rules are not ours");
+}
+
+/// An existing API with one stage, and no routes (for stage-level tests).
+fn api_with_stage(bridge: &WebhookBridge, throttling: (i32, f64)) -> Mocks {
+    let tags: std::collections::HashMap<String, String> = all_tags(bridge).into_iter().collect();
+    let stage_tags = tags.clone();
+    let mut m = empty_account();
+    m.apigateway = vec![
+        mock!(Apigw::get_apis).then_output(move || {
+            GetApisOutput::builder()
+                .items(
+                    Api::builder()
+                        .api_id("api1")
+                        .name("default-orders")
+                        .protocol_type(ProtocolType::Http)
+                        .route_selection_expression("$request.method $request.path")
+                        .description("Managed by webhook-bridge for default/orders")
+                        .set_tags(Some(tags.clone()))
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(Apigw::get_stages).then_output(move || {
+            GetStagesOutput::builder()
+                .items(
+                    Stage::builder()
+                        .stage_name("dev")
+                        .auto_deploy(true)
+                        .default_route_settings(
+                            RouteSettings::builder()
+                                .throttling_burst_limit(throttling.0)
+                                .throttling_rate_limit(throttling.1)
+                                .build(),
+                        )
+                        .set_tags(Some(stage_tags.clone()))
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(Apigw::get_integrations).then_output(|| GetIntegrationsOutput::builder().build()),
+        mock!(Apigw::get_routes).then_output(|| GetRoutesOutput::builder().build()),
+        mock!(Apigw::create_integration)
+            .then_output(|| CreateIntegrationOutput::builder().integration_id("int1").build()),
+        mock!(Apigw::create_route).then_output(|| CreateRouteOutput::builder().route_id("route1").build()),
+    ];
+    m
+}
+
+#[tokio::test]
+async fn update_stage_changes_throttling_in_place() {
+    // moto answers UpdateStage with a 500; AWS updates DefaultRouteSettings in place.
+    let mut bridge = orders();
+    bridge.spec.api.throttling = Some(webhook_bridge::api::Throttling { burst_limit: 200, rate_limit: 100.0 });
+    let mut m = api_with_stage(&bridge, (50, 25.0));
+    let update = mock!(Apigw::update_stage)
+        .match_requests(|r| {
+            r.stage_name() == Some("dev")
+                && r.auto_deploy() == Some(true)
+                && r.default_route_settings().and_then(|s| s.throttling_burst_limit()) == Some(200)
+                && r.default_route_settings().and_then(|s| s.throttling_rate_limit()) == Some(100.0)
+        })
+        .then_output(|| UpdateStageOutput::builder().stage_name("dev").build());
+    m.apigateway.insert(0, update.clone());
+    let engine = mocks::engine(&m);
+
+    let outcome = engine.reconcile(&bridge).await.expect("reconcile");
+
+    assert_eq!(update.num_calls(), 1);
+    assert!(outcome.actions.iter().any(|a| matches!(a, webhook_bridge::plan::Action::UpdateStage { .. })));
+    assert!(!outcome.actions.iter().any(|a| matches!(a, webhook_bridge::plan::Action::CreateStage { .. })));
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retryable_in_every_service() {
+    let cases: Vec<(&str, Mocks)> = vec![
+        ("apigateway 429", {
+            let mut m = empty_account();
+            first(
+                &mut m.apigateway,
+                mock!(Apigw::get_apis)
+                    .then_http_response(|| rest_json_error(429, "TooManyRequestsException", "Too Many Requests")),
+            );
+            m
+        }),
+        ("eventbridge throttling", {
+            let mut m = empty_account();
+            first(
+                &mut m.events,
+                mock!(Events::describe_event_bus)
+                    .then_http_response(|| aws_json_error(400, "ThrottlingException", "Rate exceeded")),
+            );
+            m
+        }),
+        ("iam throttling", {
+            let mut m = empty_account();
+            first(
+                &mut m.iam,
+                mock!(Iam::get_role).then_http_response(|| query_error(400, "Throttling", "Rate exceeded")),
+            );
+            m
+        }),
+        ("eventbridge 500", {
+            let mut m = empty_account();
+            first(
+                &mut m.events,
+                mock!(Events::describe_event_bus)
+                    .then_http_response(|| aws_json_error(500, "InternalException", "oops")),
+            );
+            m
+        }),
+    ];
+    for (name, m) in cases {
+        let engine = mocks::engine(&m);
+        let err = engine.reconcile(&orders()).await.expect_err(name);
+        assert!(matches!(err, Error::Transient { .. }), "{name}: {err:?}");
+        assert!(err.is_retryable(), "{name}");
+        assert_eq!(engine.aws.counter.writes(), 0, "{name}: nothing is written on a failed read");
+    }
+}
+
+#[tokio::test]
+async fn access_denied_is_terminal() {
+    let mut m = empty_account();
+    first(
+        &mut m.iam,
+        mock!(Iam::get_role).then_http_response(|| {
+            query_error(
+                403,
+                "AccessDenied",
+                "User: arn:aws:sts::123456789012:assumed-role/op is not authorized to perform: iam:GetRole",
+            )
+        }),
+    );
+    let engine = mocks::engine(&m);
+    let err = engine.reconcile(&orders()).await.expect_err("denied");
+    assert!(matches!(&err, Error::AccessDenied { operation: "GetRole", .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(err.reason(), "AccessDenied");
+}
+
+#[tokio::test]
+async fn a_jwt_route_gets_an_authorizer_and_the_route_points_at_it() {
+    // moto 5.2.5 does not implement GetAuthorizers: JWT is covered here.
+    let bridge = common::with_uid(common::example("jwt.yaml"), "uid-jwt");
+    let mut m = empty_account();
+    let authorizer = mock!(Apigw::create_authorizer)
+        .match_requests(|r| {
+            r.authorizer_type().map(|t| t.as_str()) == Some("JWT")
+                && r.identity_source() == ["$request.header.Authorization".to_string()]
+                && r.jwt_configuration().and_then(|j| j.issuer()) == Some("https://auth.example.com/")
+                && r.jwt_configuration().map(|j| j.audience().to_vec()) == Some(vec!["webhooks".to_string()])
+        })
+        .then_output(|| CreateAuthorizerOutput::builder().authorizer_id("auth1").build());
+    let route = mock!(Apigw::create_route)
+        .match_requests(|r| {
+            r.route_key() == Some("POST /partners/{partnerId}/events")
+                && r.authorization_type().map(|t| t.as_str()) == Some("JWT")
+                && r.authorizer_id() == Some("auth1")
+                && r.authorization_scopes() == ["events:write".to_string()]
+                && r.target() == Some("integrations/int1")
+        })
+        .then_output(|| CreateRouteOutput::builder().route_id("route1").build());
+    let stage = mock!(Apigw::create_stage)
+        .match_requests(|r| {
+            r.stage_name() == Some("$default")
+                && r.default_route_settings().and_then(|s| s.throttling_burst_limit()) == Some(200)
+        })
+        .then_output(|| CreateStageOutput::builder().build());
+    first(&mut m.apigateway, authorizer.clone());
+    first(&mut m.apigateway, route.clone());
+    first(&mut m.apigateway, stage.clone());
+    // Reads after the writes find the authorizer listing too.
+    m.apigateway.push(
+        mock!(Apigw::get_authorizers)
+            .then_output(|| aws_sdk_apigatewayv2::operation::get_authorizers::GetAuthorizersOutput::builder().build()),
+    );
+    let engine = mocks::engine(&m);
+
+    engine.reconcile(&bridge).await.expect("reconcile");
+
+    assert_eq!((authorizer.num_calls(), route.num_calls(), stage.num_calls()), (1, 1, 1));
+    let writes: BTreeMap<String, u64> = engine.aws.counter.writes_by_operation();
+    assert_eq!(writes.get("CreateAuthorizer"), Some(&1), "{writes:?}");
+    assert_eq!(writes.get("AddPermission"), None, "an SQS target needs no Lambda permission");
+}
