@@ -605,3 +605,7 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
     }
     actions
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

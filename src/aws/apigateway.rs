@@ -78,7 +78,26 @@ pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, int
             break;
         }
     }
-    apis.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    if apis.len() > 1 {
+        // Duplicates (a retried CreateApi, two writers): keep the one carrying the most routes,
+        // then the oldest. Creation times tie at AWS's one-second resolution, so age alone
+        // could pick an empty duplicate and rebuild everything in it.
+        let mut ranked = Vec::with_capacity(apis.len());
+        for api in apis {
+            let routes = client
+                .get_routes()
+                .api_id(&api.id)
+                .max_results(PAGE)
+                .send()
+                .await
+                .map_err(|e| classify(SVC, "GetRoutes", e))?
+                .items()
+                .len();
+            ranked.push((std::cmp::Reverse(routes), api));
+        }
+        ranked.sort_by(|(ra, a), (rb, b)| (ra, a.created, &a.id).cmp(&(rb, b.created, &b.id)));
+        apis = ranked.into_iter().map(|(_, api)| api).collect();
+    }
     into.apis = apis;
     let Some(api_id) = into.api().map(|a| a.id.clone()) else {
         return Ok(());

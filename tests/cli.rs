@@ -1,0 +1,84 @@
+//! The `webhook-bridge` binary against the local AWS emulator, as a script would use it: output,
+//! exit codes, and no local state between runs.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::Moto;
+
+fn cli(moto: &Moto, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run webhook-bridge")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[tokio::test]
+async fn plan_apply_replan_delete_with_reliable_exit_codes() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+
+    let plan = cli(&moto, &["plan", "-f", "examples/orders.yaml"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(text(&plan.stdout).contains("default/orders: 13 change(s)"), "{}", text(&plan.stdout));
+    assert!(text(&plan.stderr).contains("0 writes"), "plan never writes: {}", text(&plan.stderr));
+
+    let apply = cli(&moto, &["apply", "-f", "examples/orders.yaml"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let status: serde_json::Value = serde_saphyr::from_str(&text(&apply.stdout)).expect("status YAML");
+    let url = status["status"]["routes"][0]["url"].as_str().expect("url");
+    assert!(
+        url.starts_with("https://") && url.ends_with(".execute-api.us-east-1.amazonaws.com/dev/api/webhook"),
+        "{url}"
+    );
+    let ready = &status["status"]["conditions"][0];
+    assert_eq!((ready["type"].as_str(), ready["status"].as_str()), (Some("Ready"), Some("True")));
+    assert!(text(&apply.stderr).contains("13 writes"), "{}", text(&apply.stderr));
+
+    let replan = cli(&moto, &["plan", "-f", "examples/orders.yaml"]);
+    assert!(text(&replan.stdout).contains("no changes; AWS is in sync"), "{}", text(&replan.stdout));
+
+    let delete = cli(&moto, &["delete", "-f", "examples/orders.yaml"]);
+    assert_eq!(delete.status.code(), Some(0), "{}", text(&delete.stderr));
+    assert!(text(&delete.stdout).contains("deleted (10 AWS write(s))"), "{}", text(&delete.stdout));
+    let after = cli(&moto, &["plan", "-f", "examples/orders.yaml"]);
+    assert!(text(&after.stdout).contains("13 change(s)"), "everything is gone again: {}", text(&after.stdout));
+}
+
+#[tokio::test]
+async fn a_conflict_exits_4_and_a_missing_dependency_exits_5() {
+    let moto = Moto::start();
+    let missing = cli(&moto, &["apply", "-f", "examples/orders.yaml"]);
+    assert_eq!(missing.status.code(), Some(5), "no Lambda functions yet: {}", text(&missing.stderr));
+    assert!(text(&missing.stderr).contains("does not exist"), "{}", text(&missing.stderr));
+
+    let c = moto.clients().await;
+    c.events.create_event_bus().name("payments").send().await.expect("someone else's bus");
+    let conflict = cli(&moto, &["apply", "-f", "examples/multi-route.yaml"]);
+    assert_eq!(conflict.status.code(), Some(4), "{}", text(&conflict.stderr));
+    assert!(
+        text(&conflict.stderr).contains("spec.eventBus.name: event bus payments already exists"),
+        "{}",
+        text(&conflict.stderr)
+    );
+}
+
+#[test]
+fn crd_command_prints_the_committed_crd() {
+    let out = Command::new(env!("CARGO_BIN_EXE_webhook-bridge")).arg("crd").output().expect("run");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridges.webhookbridge.io.yaml"))
+            .expect("read");
+    assert_eq!(text(&out.stdout), committed);
+}
