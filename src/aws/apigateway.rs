@@ -1,10 +1,9 @@
 //! API Gateway v2 (HTTP APIs): find our API by ownership tags, read its children, write changes.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_apigatewayv2::Client;
 use aws_sdk_apigatewayv2::types::{
-    AuthorizationType, AuthorizerType, Cors as AwsCors, IntegrationType, JwtConfiguration, ProtocolType, RouteSettings,
+    Api, AuthorizationType, Authorizer, AuthorizerType, Cors as AwsCors, Integration, IntegrationType,
+    JwtConfiguration, ProtocolType, Route, RouteSettings, Stage,
 };
 
 use crate::api::Cors;
@@ -46,54 +45,108 @@ fn aws_cors(c: &Cors) -> AwsCors {
         .build()
 }
 
-/// Read every API carrying our tags, and the children of the oldest one.
-pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, into: &mut Observed) -> Result<(), Error> {
-    let mut apis = Vec::new();
-    let mut token = None;
-    loop {
-        let out = client
-            .get_apis()
-            .max_results(PAGE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| classify(SVC, "GetApis", e))?;
-        for api in out.items() {
-            let tags = tags_of(api.tags());
-            if owner.ownership(&tags) != Ownership::Ours {
-                continue;
+/// Every item of a paged API Gateway list call (`MaxResults` / `NextToken`).
+macro_rules! all_pages {
+    ($request:expr, $operation:literal) => {{
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = $request
+                .max_results(PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify(SVC, $operation, e))?;
+            token = out.next_token().map(str::to_string);
+            items.extend(out.items.unwrap_or_default());
+            if token.is_none() {
+                break items;
             }
-            apis.push(ObsApi {
-                id: api.api_id().unwrap_or_default().to_string(),
-                name: api.name().unwrap_or_default().to_string(),
-                endpoint: api.api_endpoint().map(str::to_string),
-                description: api.description().map(str::to_string),
-                cors: api.cors_configuration().map(cors_of),
-                tags,
-                created: api.created_date().map(|d| d.secs()).unwrap_or(0),
-            });
         }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
+    }};
+}
+
+fn api_of(api: &Api, tags: Tags) -> ObsApi {
+    ObsApi {
+        id: api.api_id().unwrap_or_default().to_string(),
+        name: api.name().unwrap_or_default().to_string(),
+        endpoint: api.api_endpoint().map(str::to_string),
+        description: api.description().map(str::to_string),
+        cors: api.cors_configuration().map(cors_of),
+        tags,
+        created: api.created_date().map(|d| d.secs()).unwrap_or(0),
     }
+}
+
+fn stage_of(s: &Stage) -> ObsStage {
+    ObsStage {
+        name: s.stage_name().unwrap_or_default().to_string(),
+        auto_deploy: s.auto_deploy().unwrap_or(false),
+        throttling: s.default_route_settings().and_then(|r| {
+            match (r.throttling_burst_limit(), r.throttling_rate_limit()) {
+                (Some(b), Some(r)) => Some((b, r)),
+                _ => None,
+            }
+        }),
+        tags: tags_of(s.tags()),
+    }
+}
+
+fn authorizer_of(a: &Authorizer) -> ObsAuthorizer {
+    ObsAuthorizer {
+        id: a.authorizer_id().unwrap_or_default().to_string(),
+        name: a.name().unwrap_or_default().to_string(),
+        issuer: a.jwt_configuration().and_then(|j| j.issuer()).map(str::to_string),
+        audiences: a.jwt_configuration().map(|j| j.audience().to_vec()).unwrap_or_default(),
+    }
+}
+
+fn integration_of(i: &Integration) -> ObsIntegration {
+    ObsIntegration {
+        id: i.integration_id().unwrap_or_default().to_string(),
+        description: i.description().map(str::to_string),
+        integration_type: i.integration_type().map(|t| t.as_str().to_string()),
+        subtype: i.integration_subtype().map(str::to_string),
+        request_parameters: i
+            .request_parameters()
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        credentials_arn: i.credentials_arn().map(str::to_string),
+        payload_format_version: i.payload_format_version().map(str::to_string),
+        timeout_ms: i.timeout_in_millis(),
+    }
+}
+
+fn route_of(r: &Route) -> ObsRoute {
+    ObsRoute {
+        id: r.route_id().unwrap_or_default().to_string(),
+        route_key: r.route_key().unwrap_or_default().to_string(),
+        target: r.target().map(str::to_string),
+        authorization_type: r.authorization_type().map(|t| t.as_str().to_string()),
+        authorizer_id: r.authorizer_id().filter(|id| !id.is_empty()).map(str::to_string),
+        scopes: r.authorization_scopes().to_vec(),
+        operation_name: r.operation_name().map(str::to_string),
+    }
+}
+
+/// Read every API carrying our tags, and the children of the one to keep.
+pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, into: &mut Observed) -> Result<(), Error> {
+    let all: Vec<Api> = all_pages!(client.get_apis(), "GetApis");
+    let mut apis: Vec<ObsApi> = all
+        .iter()
+        .filter_map(|api| {
+            let tags = tags_of(api.tags());
+            (owner.ownership(&tags) == Ownership::Ours).then(|| api_of(api, tags))
+        })
+        .collect();
     if apis.len() > 1 {
         // Duplicates (a retried CreateApi, two writers): keep the one carrying the most routes,
         // then the oldest. Creation times tie at AWS's one-second resolution, so age alone
         // could pick an empty duplicate and rebuild everything in it.
         let mut ranked = Vec::with_capacity(apis.len());
         for api in apis {
-            let routes = client
-                .get_routes()
-                .api_id(&api.id)
-                .max_results(PAGE)
-                .send()
-                .await
-                .map_err(|e| classify(SVC, "GetRoutes", e))?
-                .items()
-                .len();
-            ranked.push((std::cmp::Reverse(routes), api));
+            let routes: Vec<Route> = all_pages!(client.get_routes().api_id(&api.id), "GetRoutes");
+            ranked.push((std::cmp::Reverse(routes.len()), api));
         }
         ranked.sort_by(|(ra, a), (rb, b)| (ra, a.created, &a.id).cmp(&(rb, b.created, &b.id)));
         apis = ranked.into_iter().map(|(_, api)| api).collect();
@@ -102,105 +155,17 @@ pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, int
     let Some(api_id) = into.api().map(|a| a.id.clone()) else {
         return Ok(());
     };
-
-    let stages = client
-        .get_stages()
-        .api_id(&api_id)
-        .max_results(PAGE)
-        .send()
-        .await
-        .map_err(|e| classify(SVC, "GetStages", e))?;
-    into.stages = stages
-        .items()
-        .iter()
-        .map(|s| ObsStage {
-            name: s.stage_name().unwrap_or_default().to_string(),
-            auto_deploy: s.auto_deploy().unwrap_or(false),
-            throttling: s.default_route_settings().and_then(|r| {
-                match (r.throttling_burst_limit(), r.throttling_rate_limit()) {
-                    (Some(b), Some(r)) => Some((b, r)),
-                    _ => None,
-                }
-            }),
-            tags: tags_of(s.tags()),
-        })
-        .collect();
-
-    let mut token = None;
-    loop {
-        let out = client
-            .get_integrations()
-            .api_id(&api_id)
-            .max_results(PAGE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| classify(SVC, "GetIntegrations", e))?;
-        into.integrations.extend(out.items().iter().map(|i| {
-            ObsIntegration {
-                id: i.integration_id().unwrap_or_default().to_string(),
-                description: i.description().map(str::to_string),
-                integration_type: i.integration_type().map(|t| t.as_str().to_string()),
-                subtype: i.integration_subtype().map(str::to_string),
-                request_parameters: i
-                    .request_parameters()
-                    .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default(),
-                credentials_arn: i.credentials_arn().map(str::to_string),
-                payload_format_version: i.payload_format_version().map(str::to_string),
-                timeout_ms: i.timeout_in_millis(),
-            }
-        }));
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-
-    let mut token = None;
-    loop {
-        let out = client
-            .get_routes()
-            .api_id(&api_id)
-            .max_results(PAGE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| classify(SVC, "GetRoutes", e))?;
-        into.routes.extend(out.items().iter().map(|r| ObsRoute {
-            id: r.route_id().unwrap_or_default().to_string(),
-            route_key: r.route_key().unwrap_or_default().to_string(),
-            target: r.target().map(str::to_string),
-            authorization_type: r.authorization_type().map(|t| t.as_str().to_string()),
-            authorizer_id: r.authorizer_id().filter(|id| !id.is_empty()).map(str::to_string),
-            scopes: r.authorization_scopes().to_vec(),
-            operation_name: r.operation_name().map(str::to_string),
-        }));
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let stages: Vec<Stage> = all_pages!(client.get_stages().api_id(&api_id), "GetStages");
+    into.stages = stages.iter().map(stage_of).collect();
+    let integrations: Vec<Integration> = all_pages!(client.get_integrations().api_id(&api_id), "GetIntegrations");
+    into.integrations = integrations.iter().map(integration_of).collect();
+    let routes: Vec<Route> = all_pages!(client.get_routes().api_id(&api_id), "GetRoutes");
+    into.routes = routes.iter().map(route_of).collect();
     // Authorizers are read only when the spec wants JWT or a route still points at one: it
     // saves a read on the common path (and moto 5.2.5 does not implement GetAuthorizers).
     if want_authorizers || into.routes.iter().any(|r| r.authorizer_id.is_some()) {
-        let authorizers = client
-            .get_authorizers()
-            .api_id(&api_id)
-            .max_results(PAGE)
-            .send()
-            .await
-            .map_err(|e| classify(SVC, "GetAuthorizers", e))?;
-        into.authorizers = authorizers
-            .items()
-            .iter()
-            .map(|a| ObsAuthorizer {
-                id: a.authorizer_id().unwrap_or_default().to_string(),
-                name: a.name().unwrap_or_default().to_string(),
-                issuer: a.jwt_configuration().and_then(|j| j.issuer()).map(str::to_string),
-                audiences: a.jwt_configuration().map(|j| j.audience().to_vec()).unwrap_or_default(),
-            })
-            .collect();
+        let authorizers: Vec<Authorizer> = all_pages!(client.get_authorizers().api_id(&api_id), "GetAuthorizers");
+        into.authorizers = authorizers.iter().map(authorizer_of).collect();
     }
     Ok(())
 }
@@ -461,6 +426,3 @@ pub async fn delete_route(client: &Client, api_id: &str, id: &str) -> Result<(),
         Err(e) => Err(classify(SVC, "DeleteRoute", e)),
     }
 }
-
-/// Route name → integration id, for the routes whose integration is already known.
-pub type Ids = BTreeMap<String, String>;
