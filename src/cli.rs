@@ -58,6 +58,51 @@ pub enum Command {
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
     },
+    /// Run the operator: reconcile WebhookBridges in the cluster (in-cluster config or KUBECONFIG).
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Namespaces to watch (comma-separated); all namespaces when empty.
+    #[arg(long, env = "WEBHOOK_BRIDGE_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Only reconcile WebhookBridges matching this label selector.
+    #[arg(long, env = "WEBHOOK_BRIDGE_LABEL_SELECTOR")]
+    pub label_selector: Option<String>,
+    /// Seconds between drift-correcting resyncs of an in-sync bridge.
+    #[arg(long, env = "WEBHOOK_BRIDGE_RESYNC_SECONDS", default_value_t = 600)]
+    pub resync_seconds: u64,
+    /// Reconciles running at once (per watched namespace).
+    #[arg(long, env = "WEBHOOK_BRIDGE_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: u16,
+    /// First retry delay after a retryable error, in seconds (doubles per failure, with jitter).
+    #[arg(long, default_value_t = 5)]
+    pub backoff_seconds: u64,
+    /// Cap on the retry delay, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub max_backoff_seconds: u64,
+    /// AWS API requests per second, across all bridges (client-side rate limit).
+    #[arg(long, env = "WEBHOOK_BRIDGE_AWS_RATE", default_value_t = 20.0)]
+    pub aws_rate: f64,
+    /// AWS API request burst.
+    #[arg(long, default_value_t = 40)]
+    pub aws_burst: u32,
+    /// Where /metrics, /healthz and /readyz listen.
+    #[arg(long, env = "WEBHOOK_BRIDGE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Elect a leader on a Lease so several replicas can run with one writer.
+    #[arg(long, env = "WEBHOOK_BRIDGE_LEADER_ELECTION")]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "webhook-bridge-leader")]
+    pub lease_name: String,
+    /// Namespace of the Lease (the operator's own).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// This replica's identity (pod name).
+    #[arg(long, env = "POD_NAME", default_value = "webhook-bridge")]
+    pub identity: String,
 }
 
 /// Exit codes a script can rely on.
@@ -136,6 +181,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
         }
         Command::Plan { file, .. } | Command::Apply { file } | Command::Delete { file } => file,
+        Command::Run(args) => return run_operator(&cli, args.clone()).await,
     };
     let bridges = match load(file) {
         Ok(b) => b,
@@ -188,7 +234,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     println!("{name}: deleted ({} AWS write(s))", actions.len());
                 }
             }),
-            Command::Crd => Ok(()),
+            Command::Crd | Command::Run(_) => Ok(()),
         };
         if let Err(e) = result {
             eprint!("{name}: ");
@@ -197,4 +243,66 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
     print_calls(&engine);
     code
+}
+
+/// `webhook-bridge run`: the operator, until SIGTERM or Ctrl-C.
+async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
+    use crate::operator::{LeaderElection, Options, Settings, serve};
+    use std::time::Duration;
+
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => return report(&Error::Config(format!("Kubernetes client: {e}"))),
+    };
+    let mut engine =
+        Engine::new(Aws::from_env_rate_limited(args.aws_rate, args.aws_burst).await, cli.cluster_name.clone());
+    if cli.region.is_some() {
+        engine.default_region = cli.region.clone();
+    }
+    let options = Options {
+        namespaces: args.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
+        label_selector: args.label_selector.clone(),
+        concurrency: args.concurrency.max(1),
+        settings: Settings {
+            resync: Duration::from_secs(args.resync_seconds.max(1)),
+            base_backoff: Duration::from_secs(args.backoff_seconds.max(1)),
+            max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
+        },
+        leader_election: args.leader_election.then(|| LeaderElection {
+            lease_name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity: args.identity.clone(),
+            lease_seconds: 15,
+        }),
+        metrics_addr: Some(args.metrics_addr),
+        identity: args.identity.clone(),
+    };
+    match serve(client, engine, options, shutdown_signal(), None).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&Error::Config(e.to_string())),
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: finishing in-flight reconciles");
 }

@@ -13,6 +13,7 @@ pub mod desired;
 pub mod engine;
 pub mod error;
 pub mod observed;
+pub mod operator;
 pub mod owner;
 pub mod plan;
 pub mod status;

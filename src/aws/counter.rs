@@ -10,13 +10,20 @@ use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorC
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 
 /// (service, operation, outcome) → calls.
 pub type CallCounts = BTreeMap<(String, String, String), u64>;
 
+/// Prometheus labels of an AWS call.
+pub type CallLabels = Vec<(String, String)>;
+
 #[derive(Clone, Debug, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<CallCounts>>,
+    /// The same counts as a Prometheus family (`webhook_bridge_aws_calls_total`).
+    family: Family<CallLabels, Counter>,
 }
 
 /// A read-only call: Get*, List*, Describe*.
@@ -28,6 +35,17 @@ impl CallCounter {
     pub fn record(&self, service: &str, operation: &str, outcome: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         *counts.entry((service.to_string(), operation.to_string(), outcome.to_string())).or_default() += 1;
+        let labels = vec![
+            ("service".to_string(), service.to_string()),
+            ("operation".to_string(), operation.to_string()),
+            ("outcome".to_string(), outcome.to_string()),
+        ];
+        self.family.get_or_create(&labels).inc();
+    }
+
+    /// The Prometheus family to register.
+    pub fn family(&self) -> Family<CallLabels, Counter> {
+        self.family.clone()
     }
 
     pub fn snapshot(&self) -> CallCounts {

@@ -6,6 +6,7 @@ pub mod counter;
 pub mod eventbridge;
 pub mod iam;
 pub mod lambda;
+pub mod ratelimit;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -109,6 +110,20 @@ impl Aws {
     /// Load the standard AWS configuration (env, profiles, `AWS_ENDPOINT_URL`, IRSA, ...).
     pub async fn from_env() -> Aws {
         Aws::new(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+    }
+
+    /// The standard configuration, with every AWS request drawing from one token bucket of
+    /// `rate` requests per second (bursts of `burst`).
+    pub async fn from_env_rate_limited(rate: f64, burst: u32) -> Aws {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = match config.http_client() {
+            Some(inner) => config
+                .to_builder()
+                .http_client(ratelimit::RateLimitedClient::new(inner, ratelimit::TokenBucket::new(rate, burst)))
+                .build(),
+            None => config,
+        };
+        Aws::new(config)
     }
 
     /// The base config's region, if any.

@@ -2,6 +2,7 @@
 //! on a free 127.0.0.1 port, an engine pointed at it, and helpers to inspect what AWS holds.
 #![allow(dead_code)]
 
+pub mod apiserver;
 pub mod mocks;
 
 use std::net::{TcpListener, TcpStream};
@@ -43,9 +44,14 @@ fn free_port() -> u16 {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_on(None)
+    }
+
+    /// Start on `port` (to bring a stopped emulator back at the same address), or a free one.
+    pub fn start_on(port: Option<u16>) -> Moto {
         let binary = moto_binary();
         for _ in 0..5 {
-            let port = free_port();
+            let port = port.unwrap_or_else(free_port);
             let mut child = Command::new(&binary)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(Stdio::null())
@@ -66,6 +72,10 @@ impl Moto {
             let _ = child.wait();
         }
         panic!("moto_server did not start");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
     }
 
     /// Stop the server (to simulate AWS being unreachable).

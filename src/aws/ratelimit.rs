@@ -1,0 +1,105 @@
+//! Client-side AWS rate limiting: every SDK request waits for a token from one shared bucket, so
+//! a thousand bridges reconciling at once stay under the account's API quotas.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::sync::Mutex;
+
+/// A token bucket: `rate` tokens per second, at most `burst` banked.
+#[derive(Debug)]
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: u32) -> Arc<TokenBucket> {
+        let burst = f64::from(burst.max(1));
+        Arc::new(TokenBucket { rate: rate.max(0.001), burst, state: Mutex::new((burst, Instant::now())) })
+    }
+
+    /// Wait for one token.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut state = self.state.lock().await;
+                let now = Instant::now();
+                let (tokens, last) = *state;
+                let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+                if tokens >= 1.0 {
+                    *state = (tokens - 1.0, now);
+                    return;
+                }
+                *state = (tokens, now);
+                Duration::from_secs_f64((1.0 - tokens) / self.rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// An SDK HTTP client that takes a token before each request.
+#[derive(Debug, Clone)]
+pub struct RateLimitedClient {
+    inner: SharedHttpClient,
+    bucket: Arc<TokenBucket>,
+}
+
+impl RateLimitedClient {
+    pub fn new(inner: SharedHttpClient, bucket: Arc<TokenBucket>) -> RateLimitedClient {
+        RateLimitedClient { inner, bucket }
+    }
+}
+
+#[derive(Debug)]
+struct RateLimitedConnector {
+    inner: SharedHttpConnector,
+    bucket: Arc<TokenBucket>,
+}
+
+impl HttpConnector for RateLimitedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let bucket = self.bucket.clone();
+        HttpConnectorFuture::new(async move {
+            bucket.acquire().await;
+            inner.call(request).await
+        })
+    }
+}
+
+impl HttpClient for RateLimitedClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(RateLimitedConnector {
+            inner: self.inner.http_connector(settings, components),
+            bucket: self.bucket.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_bucket_allows_the_burst_then_the_rate() {
+        let bucket = TokenBucket::new(10.0, 5);
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            bucket.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(5), "the burst is immediate");
+        for _ in 0..10 {
+            bucket.acquire().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(900) && elapsed <= Duration::from_millis(1100), "{elapsed:?}");
+    }
+}

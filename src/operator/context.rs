@@ -1,0 +1,72 @@
+//! What every reconcile shares: the Kubernetes client, the engine, the event recorder, metrics,
+//! settings, and per-object failure counts for backoff.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use super::metrics::Metrics;
+use crate::engine::Engine;
+
+/// Reconcile timing.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Re-run the engine this long after a success (drift correction).
+    pub resync: Duration,
+    /// First retry delay after a retryable error; doubles per failure.
+    pub base_backoff: Duration,
+    /// Cap on the retry delay.
+    pub max_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            resync: Duration::from_secs(600),
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+pub struct Context {
+    pub client: Client,
+    pub engine: Engine,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(client: Client, engine: Engine, metrics: Arc<Metrics>, settings: Settings, identity: &str) -> Context {
+        let reporter = Reporter { controller: "webhook-bridge".into(), instance: Some(identity.to_string()) };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            engine,
+            metrics,
+            settings,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// The delay before the next retry of `key`: exponential in its consecutive failures,
+    /// capped, with jitter (uniform in the upper half) so retries of many objects spread out.
+    pub fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = failures.entry(key.to_string()).or_default();
+        *n = n.saturating_add(1);
+        let exp = self.settings.base_backoff.saturating_mul(2u32.saturating_pow((*n - 1).min(20)));
+        let capped = exp.min(self.settings.max_backoff);
+        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+
+    /// Forget the failures of `key` after a success.
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}

@@ -1,0 +1,227 @@
+//! `webhook-bridge run`: a kube-rs controller over WebhookBridges, running the same engine as
+//! the CLI. Leader election on a Lease lets several replicas run with one writer.
+
+pub mod context;
+pub mod http;
+pub mod metrics;
+pub mod reconcile;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use kube::api::{Api, ListParams};
+use kube::core::DeserializeGuard;
+use kube::runtime::{Controller, controller, watcher};
+use kube_lease_manager::LeaseManagerBuilder;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+pub use context::{Context, Settings};
+pub use reconcile::FINALIZER;
+
+use crate::api::WebhookBridge;
+use crate::engine::Engine;
+use metrics::Metrics;
+
+/// Leader election on a `coordination.k8s.io/v1` Lease.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    pub lease_name: String,
+    pub namespace: String,
+    pub identity: String,
+    /// Lease duration in seconds; a dead leader is replaced after about this long.
+    pub lease_seconds: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    pub label_selector: Option<String>,
+    /// Reconciles running at once, per watched namespace.
+    pub concurrency: u16,
+    pub settings: Settings,
+    pub leader_election: Option<LeaderElection>,
+    /// Where `/metrics`, `/healthz` and `/readyz` listen (None: not served).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Identity in Events (pod name).
+    pub identity: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            namespaces: Vec::new(),
+            label_selector: None,
+            concurrency: 8,
+            settings: Settings::default(),
+            leader_election: None,
+            metrics_addr: None,
+            identity: "webhook-bridge".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics { addr: SocketAddr, source: std::io::Error },
+    #[error("leader election: {0}")]
+    Lease(#[from] kube_lease_manager::LeaseManagerError),
+}
+
+type Shutdown = Shared<BoxFuture<'static, ()>>;
+
+/// A running operator's handles (tests read them).
+pub struct Running {
+    pub metrics: Arc<Metrics>,
+    pub metrics_addr: Option<SocketAddr>,
+    /// True while this instance holds the lease (always true without leader election).
+    pub leading: watch::Receiver<bool>,
+}
+
+/// Wait until the WebhookBridge API answers (the CRD is installed), retrying with backoff.
+async fn wait_for_crd(client: &kube::Client, shutdown: &Shutdown) -> bool {
+    let api: Api<WebhookBridge> = Api::all(client.clone());
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match api.list_metadata(&ListParams::default().limit(1)).await {
+            Ok(_) => return true,
+            Err(e) => warn!(error = %e, "WebhookBridge API not reachable yet (is the CRD installed?)"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.clone() => return false,
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxFuture<'static, ()> {
+    let client = ctx.client.clone();
+    let apis: Vec<Api<DeserializeGuard<WebhookBridge>>> = if options.namespaces.is_empty() {
+        vec![Api::all(client)]
+    } else {
+        options.namespaces.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect()
+    };
+    let mut config = watcher::Config::default();
+    if let Some(selector) = &options.label_selector {
+        config = config.labels(selector);
+    }
+    let runs = apis.into_iter().map(|api| {
+        Controller::new(api, config.clone())
+            .with_config(controller::Config::default().concurrency(options.concurrency))
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
+            .for_each(|result| async move {
+                if let Err(e) = result {
+                    match e {
+                        controller::Error::ReconcilerFailed(..) => {} // logged by error_policy
+                        other => warn!(error = %other, "controller"),
+                    }
+                }
+            })
+    });
+    futures::future::join_all(runs).map(|_| ()).boxed()
+}
+
+/// Run the operator until `shutdown` resolves; in-flight reconciles finish first.
+pub async fn serve(
+    client: kube::Client,
+    engine: Engine,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    started: Option<tokio::sync::oneshot::Sender<Running>>,
+) -> Result<(), OperatorError> {
+    let shutdown: Shutdown = shutdown.boxed().shared();
+    let metrics = Arc::new(Metrics::new(&engine.aws.counter));
+    let health = Arc::new(http::Health { metrics: metrics.clone(), ready: Default::default() });
+    let mut metrics_addr = None;
+    let mut server = None;
+    if let Some(addr) = options.metrics_addr {
+        let (bound, task) =
+            http::serve(addr, health.clone()).await.map_err(|source| OperatorError::Metrics { addr, source })?;
+        info!(%bound, "serving /metrics, /healthz, /readyz");
+        metrics_addr = Some(bound);
+        server = Some(task);
+    }
+    let ctx =
+        Arc::new(Context::new(client.clone(), engine, metrics.clone(), options.settings.clone(), &options.identity));
+    let (leading_tx, leading_rx) = watch::channel(options.leader_election.is_none());
+    if let Some(started) = started {
+        let _ = started.send(Running { metrics: metrics.clone(), metrics_addr, leading: leading_rx });
+    }
+
+    if wait_for_crd(&client, &shutdown).await {
+        health.ready.store(true, Ordering::Relaxed);
+        match &options.leader_election {
+            None => controllers(ctx, &options, shutdown.clone()).await,
+            Some(le) => {
+                lead(
+                    &client,
+                    le,
+                    &leading_tx,
+                    || controllers(ctx.clone(), &options, shutdown.clone()),
+                    shutdown.clone(),
+                )
+                .await?
+            }
+        }
+    }
+    if let Some(task) = server {
+        task.abort();
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Run `work` only while holding the lease; stop it when the lease is lost, start it again when
+/// it is won back. Releases the lease on shutdown.
+async fn lead(
+    client: &kube::Client,
+    le: &LeaderElection,
+    leading: &watch::Sender<bool>,
+    work: impl Fn() -> BoxFuture<'static, ()>,
+    shutdown: Shutdown,
+) -> Result<(), OperatorError> {
+    let manager = LeaseManagerBuilder::new(client.clone(), &le.lease_name)
+        .with_namespace(&le.namespace)
+        .with_identity(&le.identity)
+        .with_duration(le.lease_seconds)
+        .with_grace(le.lease_seconds.div_ceil(3).max(1))
+        .build()
+        .await?;
+    let (mut is_leader, task) = manager.watch().await;
+    loop {
+        // Stand by until this instance leads (or we are told to stop).
+        tokio::select! {
+            r = is_leader.wait_for(|l| *l) => if r.is_err() { break },
+            _ = shutdown.clone() => break,
+        }
+        info!(identity = %le.identity, "leading: starting the controller");
+        let _ = leading.send(true);
+        let lost = async {
+            let _ = is_leader.wait_for(|l| !*l).await;
+        };
+        tokio::select! {
+            _ = work() => break, // shut down gracefully
+            _ = lost => {
+                error!(identity = %le.identity, "lost the lease: stopping the controller");
+                let _ = leading.send(false);
+            }
+        }
+    }
+    let _ = leading.send(false);
+    drop(is_leader); // closing the channel makes the manager release the lease
+    match task.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => warn!(error = %e, "releasing the lease"),
+        Err(e) => warn!(error = %e, "lease task"),
+    }
+    Ok(())
+}

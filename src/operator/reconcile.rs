@@ -1,0 +1,314 @@
+//! One reconcile of one WebhookBridge: finalizer, engine, status, Events. The controller never
+//! writes to spec: finalizers go through metadata patches, everything else through `/status`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, DeserializeGuard};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::context::Context;
+use crate::api::{DeletionPolicy, READY, WebhookBridge, WebhookBridgeStatus};
+use crate::error::Error;
+use crate::status;
+
+/// Added before the first AWS write; removed once AWS is clean (or at once under Retain).
+pub const FINALIZER: &str = "webhookbridge.io/cleanup";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Engine(#[from] Error),
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+impl ReconcileError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ReconcileError::Engine(e) => e.is_retryable(),
+            ReconcileError::Kube(_) => true,
+        }
+    }
+}
+
+fn key_of(namespace: Option<&str>, name: &str) -> String {
+    format!("{}/{name}", namespace.unwrap_or("default"))
+}
+
+pub async fn reconcile(
+    guard: Arc<DeserializeGuard<WebhookBridge>>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let start = Instant::now();
+    let result = match &guard.0 {
+        Ok(bridge) => reconcile_bridge(bridge, &ctx).await,
+        Err(invalid) => {
+            report_invalid(invalid, &ctx).await;
+            Ok(Action::await_change())
+        }
+    };
+    let label = match &result {
+        Ok(_) => "success",
+        Err(e) if e.is_retryable() => "retryable_error",
+        Err(_) => "terminal_error",
+    };
+    ctx.metrics.reconciled(label, start.elapsed());
+    result
+}
+
+/// Terminal errors wait for the object to change; retryable ones back off with jitter.
+pub fn error_policy(guard: Arc<DeserializeGuard<WebhookBridge>>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let (namespace, name) = match &guard.0 {
+        Ok(b) => (b.namespace(), b.name_any()),
+        Err(invalid) => (invalid.metadata.namespace.clone(), invalid.metadata.name.clone().unwrap_or_default()),
+    };
+    let key = key_of(namespace.as_deref(), &name);
+    if error.is_retryable() {
+        let delay = ctx.backoff(&key);
+        warn!(object = %key, error = %error, retry_in = ?delay, "reconcile failed; retrying");
+        Action::requeue(delay)
+    } else {
+        warn!(object = %key, error = %error, "reconcile failed; waiting for the object to change");
+        Action::await_change()
+    }
+}
+
+async fn publish(ctx: &Context, bridge: &WebhookBridge, type_: EventType, reason: &str, note: String) {
+    let mut note = note;
+    if note.len() > 1000 {
+        let mut cut = 1000;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+        note.push('…');
+    }
+    let event =
+        Event { type_, reason: reason.to_string(), note: Some(note), action: "Reconcile".into(), secondary: None };
+    if let Err(e) = ctx.recorder.publish(&event, &bridge.object_ref(&())).await {
+        warn!(object = %key_of(bridge.namespace().as_deref(), &bridge.name_any()), error = %e, "could not publish an Event");
+    }
+}
+
+fn has_finalizer(bridge: &WebhookBridge) -> bool {
+    bridge.finalizers().iter().any(|f| f == FINALIZER)
+}
+
+async fn add_finalizer(api: &Api<WebhookBridge>, bridge: &WebhookBridge) -> Result<(), kube::Error> {
+    let rv = bridge.resource_version().unwrap_or_default();
+    let ops = if bridge.metadata.finalizers.is_none() {
+        json!([{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+               {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}])
+    } else {
+        json!([{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+               {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
+    };
+    let patch: json_patch::Patch = serde_json::from_value(ops).map_err(kube::Error::SerdeError)?;
+    api.patch::<()>(&bridge.name_any(), &PatchParams::default(), &Patch::Json(patch)).await?;
+    Ok(())
+}
+
+async fn remove_finalizer(api: &Api<WebhookBridge>, bridge: &WebhookBridge) -> Result<(), kube::Error> {
+    let Some(index) = bridge.finalizers().iter().position(|f| f == FINALIZER) else { return Ok(()) };
+    let path = format!("/metadata/finalizers/{index}");
+    let ops = json!([{"op": "test", "path": path, "value": FINALIZER}, {"op": "remove", "path": path}]);
+    let patch: json_patch::Patch = serde_json::from_value(ops).map_err(kube::Error::SerdeError)?;
+    match api.patch::<()>(&bridge.name_any(), &PatchParams::default(), &Patch::Json(patch)).await {
+        Ok(_) => Ok(()),
+        // Already gone: the last finalizer went and the object with it.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A merge patch that replaces the whole status: absent fields become `null` and are removed.
+fn status_patch(status: &WebhookBridgeStatus) -> Result<Value, kube::Error> {
+    let mut value = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
+    if let Value::Object(map) = &mut value {
+        for field in [
+            "observedGeneration",
+            "conditions",
+            "endpoint",
+            "apiId",
+            "stage",
+            "routes",
+            "eventBus",
+            "role",
+            "rules",
+            "lastSyncedTime",
+        ] {
+            map.entry(field).or_insert(Value::Null);
+        }
+    }
+    Ok(json!({ "status": value }))
+}
+
+/// Write `next` unless it equals `previous` (ignoring `lastSyncedTime`), so an in-sync resync
+/// writes nothing to Kubernetes either.
+async fn write_status(
+    api: &Api<WebhookBridge>,
+    bridge: &WebhookBridge,
+    previous: &WebhookBridgeStatus,
+    mut next: WebhookBridgeStatus,
+) -> Result<(), kube::Error> {
+    let comparable = |s: &WebhookBridgeStatus| WebhookBridgeStatus { last_synced_time: None, ..s.clone() };
+    if comparable(previous) == comparable(&next) {
+        return Ok(());
+    }
+    let ready = next.conditions.iter().any(|c| c.type_ == READY && c.status == "True");
+    next.last_synced_time = if ready { Some(status::now()) } else { previous.last_synced_time.clone() };
+    api.patch_status(&bridge.name_any(), &PatchParams::default(), &Patch::Merge(status_patch(&next)?)).await?;
+    Ok(())
+}
+
+async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Action, ReconcileError> {
+    let namespace = bridge.namespace().unwrap_or_else(|| "default".into());
+    let key = key_of(Some(&namespace), &bridge.name_any());
+    let api: Api<WebhookBridge> = Api::namespaced(ctx.client.clone(), &namespace);
+    let generation = bridge.metadata.generation;
+    let previous = bridge.status.clone().unwrap_or_default();
+    let now = status::now();
+
+    if bridge.metadata.deletion_timestamp.is_some() {
+        if !has_finalizer(bridge) {
+            ctx.metrics.set_state(&key, None);
+            return Ok(Action::await_change());
+        }
+        return match ctx.engine.delete(bridge).await {
+            Ok(actions) => {
+                let note = match bridge.spec.deletion_policy {
+                    DeletionPolicy::Retain => "deletionPolicy Retain: AWS objects left in place".to_string(),
+                    DeletionPolicy::Delete => {
+                        format!("removed the bridge's AWS objects ({} AWS write(s))", actions.len())
+                    }
+                };
+                info!(object = %key, "{note}");
+                publish(ctx, bridge, EventType::Normal, "Deleted", note).await;
+                remove_finalizer(&api, bridge).await?;
+                ctx.metrics.set_state(&key, None);
+                ctx.succeeded(&key);
+                Ok(Action::await_change())
+            }
+            Err(e) => {
+                let next = WebhookBridgeStatus {
+                    conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
+                    ..previous.clone()
+                };
+                let _ = write_status(&api, bridge, &previous, next).await;
+                publish(ctx, bridge, EventType::Warning, "DeleteFailed", e.to_string()).await;
+                Err(e.into())
+            }
+        };
+    }
+
+    if !has_finalizer(bridge) {
+        add_finalizer(&api, bridge).await?;
+    }
+    // A new generation: say so before touching AWS (kstatus: in progress).
+    let mut previous = previous;
+    if previous.observed_generation != generation {
+        let progressing = WebhookBridgeStatus {
+            observed_generation: generation,
+            conditions: status::stamp(
+                &previous.conditions,
+                status::progressing(generation, "Progressing", "applying the spec to AWS"),
+                &now,
+            ),
+            ..previous.clone()
+        };
+        write_status(&api, bridge, &previous, progressing.clone()).await?;
+        previous = progressing;
+    }
+
+    match ctx.engine.reconcile(bridge).await {
+        Ok(outcome) => {
+            let next = WebhookBridgeStatus {
+                observed_generation: generation,
+                conditions: status::stamp(
+                    &previous.conditions,
+                    status::ready(generation, "AWS matches the spec"),
+                    &now,
+                ),
+                last_synced_time: previous.last_synced_time.clone(),
+                ..outcome.status
+            };
+            write_status(&api, bridge, &previous, next).await?;
+            if !outcome.actions.is_empty() {
+                let summary: Vec<String> = outcome
+                    .actions
+                    .iter()
+                    .map(|a| a.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
+                info!(object = %key, writes = outcome.actions.len(), "synced");
+                publish(
+                    ctx,
+                    bridge,
+                    EventType::Normal,
+                    "Synced",
+                    format!("{} AWS change(s): {}", summary.len(), summary.join("; ")),
+                )
+                .await;
+            }
+            ctx.succeeded(&key);
+            ctx.metrics.set_state(&key, Some("Ready"));
+            Ok(Action::requeue(ctx.settings.resync))
+        }
+        Err(e) => {
+            let next = WebhookBridgeStatus {
+                observed_generation: generation,
+                conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
+                ..previous.clone()
+            };
+            write_status(&api, bridge, &previous, next).await?;
+            publish(ctx, bridge, EventType::Warning, e.reason(), e.to_string()).await;
+            ctx.metrics.set_state(&key, Some(if e.is_retryable() { "Reconciling" } else { "Stalled" }));
+            Err(e.into())
+        }
+    }
+}
+
+/// An object that does not deserialize: report it (status + Event) and leave it alone; the
+/// watch carries on for every other object.
+async fn report_invalid(invalid: &kube::core::error_boundary::InvalidObject, ctx: &Context) {
+    let meta = &invalid.metadata;
+    let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
+    let name = meta.name.clone().unwrap_or_default();
+    let key = key_of(Some(&namespace), &name);
+    let message = format!("the object does not match the WebhookBridge schema: {}", invalid.error);
+    warn!(object = %key, "{message}");
+    ctx.metrics.set_state(&key, Some("Stalled"));
+    let error = Error::invalid("spec", message.clone());
+    let conditions = status::stamp(&[], status::failed(meta.generation, &error), &status::now());
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &namespace, &ApiResource::erase::<WebhookBridge>(&()));
+    let patch = json!({"status": {"observedGeneration": meta.generation, "conditions": conditions}});
+    // Best effort: an apiserver validating the whole object refuses status writes to it too.
+    if let Err(e) = api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await {
+        warn!(object = %key, error = %e, "could not write the Stalled status; reporting by Event only");
+    }
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(WebhookBridge::api_version(&()).to_string()),
+        kind: Some(WebhookBridge::kind(&()).to_string()),
+        name: Some(name),
+        namespace: Some(namespace),
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        ..Default::default()
+    };
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "InvalidObject".into(),
+        note: Some(message),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        warn!(object = %key, error = %e, "could not publish an Event");
+    }
+}
