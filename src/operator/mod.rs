@@ -86,8 +86,12 @@ pub struct Running {
 }
 
 /// Wait until the WebhookBridge API answers (the CRD is installed), retrying with backoff.
-async fn wait_for_crd(client: &kube::Client, shutdown: &Shutdown) -> bool {
-    let api: Api<WebhookBridge> = Api::all(client.clone());
+/// Asks within the first watched namespace when scoped: namespaced RBAC forbids a cluster list.
+async fn wait_for_crd(client: &kube::Client, namespaces: &[String], shutdown: &Shutdown) -> bool {
+    let api: Api<WebhookBridge> = match namespaces.first() {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     let mut delay = Duration::from_millis(500);
     loop {
         match api.list_metadata(&ListParams::default().limit(1)).await {
@@ -157,7 +161,7 @@ pub async fn serve(
         let _ = started.send(Running { metrics: metrics.clone(), metrics_addr, leading: leading_rx });
     }
 
-    if wait_for_crd(&client, &shutdown).await {
+    if wait_for_crd(&client, &options.namespaces, &shutdown).await {
         health.ready.store(true, Ordering::Relaxed);
         match &options.leader_election {
             None => controllers(ctx, &options, shutdown.clone()).await,
