@@ -40,7 +40,8 @@ pub struct WebhookBridgeStatus {
     /// One entry per rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleStatus>,
-    /// When AWS was last found in sync with the spec (RFC 3339).
+    /// When the bridge last converged: AWS changes applied or conditions changed (RFC 3339).
+    /// An in-sync resync does not rewrite it, so it causes no write to Kubernetes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_time: Option<String>,
 }
