@@ -16,15 +16,19 @@ fn operations() -> BTreeSet<(String, String)> {
     for (file, service) in
         [("apigateway", "apigateway"), ("eventbridge", "events"), ("iam", "iam"), ("lambda", "lambda")]
     {
-        let text = std::fs::read_to_string(root().join(format!("src/aws/{file}.rs"))).expect("source");
-        // `classify(SVC, "Op"` on each call, and `all_pages!(request, "Op")` for paged reads.
-        for (i, _) in text.match_indices("classify(SVC, \"") {
-            let rest = &text[i + "classify(SVC, \"".len()..];
-            ops.insert((service.to_string(), rest[..rest.find('"').expect("quote")].to_string()));
+        let source = std::fs::read_to_string(root().join(format!("src/aws/{file}.rs"))).expect("source");
+        // Whitespace-free, so calls rustfmt splits over lines read the same.
+        let text: String = source.chars().filter(|c| !c.is_whitespace()).collect();
+        // `classify(SVC,"Op"` / `gone_ok(SVC,"Op"` at each call; `all_pages!(request,"Op")` for paged reads.
+        for marker in ["classify(SVC,\"", "gone_ok(SVC,\""] {
+            for (i, _) in text.match_indices(marker) {
+                let rest = &text[i + marker.len()..];
+                ops.insert((service.to_string(), rest[..rest.find('"').expect("quote")].to_string()));
+            }
         }
-        for line in text.lines().filter(|l| l.contains("all_pages!(client")) {
-            let op = line.rsplit(", \"").next().and_then(|r| r.split('"').next()).expect("op");
-            ops.insert((service.to_string(), op.to_string()));
+        for (i, _) in text.match_indices("all_pages!(client") {
+            let call = &text[i..i + text[i..].find("\")").expect("end of all_pages!")];
+            ops.insert((service.to_string(), call.rsplit(",\"").next().expect("op").to_string()));
         }
     }
     ops

@@ -7,7 +7,7 @@ use aws_sdk_apigatewayv2::types::{
 };
 
 use crate::api::Cors;
-use crate::aws::has_code;
+use crate::aws::{gone_ok, has_code};
 use crate::desired::{
     Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, JWT_IDENTITY_SOURCE, PAYLOAD_FORMAT_VERSION,
 };
@@ -231,11 +231,7 @@ pub async fn tag(client: &Client, d: &Desired, api_id: &str, stage: Option<&str>
 }
 
 pub async fn delete_api(client: &Client, api_id: &str) -> Result<(), Error> {
-    match client.delete_api().api_id(api_id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteApi", e)),
-    }
+    gone_ok(SVC, "DeleteApi", NOT_FOUND, client.delete_api().api_id(api_id).send().await)
 }
 
 fn route_settings(d: &Desired) -> Option<RouteSettings> {
@@ -274,11 +270,7 @@ pub async fn update_stage(client: &Client, d: &Desired, api_id: &str) -> Result<
 }
 
 pub async fn delete_stage(client: &Client, api_id: &str, name: &str) -> Result<(), Error> {
-    match client.delete_stage().api_id(api_id).stage_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteStage", e)),
-    }
+    gone_ok(SVC, "DeleteStage", NOT_FOUND, client.delete_stage().api_id(api_id).stage_name(name).send().await)
 }
 
 fn jwt(d: &Desired, name: &str) -> Option<JwtConfiguration> {
@@ -315,11 +307,12 @@ pub async fn update_authorizer(client: &Client, d: &Desired, api_id: &str, id: &
 }
 
 pub async fn delete_authorizer(client: &Client, api_id: &str, id: &str) -> Result<(), Error> {
-    match client.delete_authorizer().api_id(api_id).authorizer_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteAuthorizer", e)),
-    }
+    gone_ok(
+        SVC,
+        "DeleteAuthorizer",
+        NOT_FOUND,
+        client.delete_authorizer().api_id(api_id).authorizer_id(id).send().await,
+    )
 }
 
 fn params(route: &DesiredRoute) -> std::collections::HashMap<String, String> {
@@ -362,11 +355,12 @@ pub async fn update_integration(client: &Client, api_id: &str, id: &str, route: 
 }
 
 pub async fn delete_integration(client: &Client, api_id: &str, id: &str) -> Result<(), Error> {
-    match client.delete_integration().api_id(api_id).integration_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteIntegration", e)),
-    }
+    gone_ok(
+        SVC,
+        "DeleteIntegration",
+        NOT_FOUND,
+        client.delete_integration().api_id(api_id).integration_id(id).send().await,
+    )
 }
 
 /// Everything a route points at, resolved to ids.
@@ -420,9 +414,5 @@ pub async fn update_route(
 }
 
 pub async fn delete_route(client: &Client, api_id: &str, id: &str) -> Result<(), Error> {
-    match client.delete_route().api_id(api_id).route_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteRoute", e)),
-    }
+    gone_ok(SVC, "DeleteRoute", NOT_FOUND, client.delete_route().api_id(api_id).route_id(id).send().await)
 }

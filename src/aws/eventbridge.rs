@@ -4,7 +4,7 @@
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{DeadLetterConfig, InputTransformer, RetryPolicy, RuleState, Tag, Target};
 
-use crate::aws::has_code;
+use crate::aws::{gone_ok, has_code};
 use crate::desired::{Desired, DesiredRule, DesiredTarget};
 use crate::error::{Error, classify};
 use crate::observed::{ObsBus, ObsRule, Observed, Tags};
@@ -159,11 +159,7 @@ pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
 /// Delete the bus. AWS refuses while rules remain on it; that comes back as a retryable error
 /// for the caller to handle (see `crate::engine`).
 pub async fn delete_bus(client: &Client, name: &str) -> Result<(), Error> {
-    match client.delete_event_bus().name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteEventBus", e)),
-    }
+    gone_ok(SVC, "DeleteEventBus", NOT_FOUND, client.delete_event_bus().name(name).send().await)
 }
 
 /// Names of the rules still on a bus (any owner).
@@ -216,17 +212,14 @@ pub async fn put_targets(client: &Client, d: &Desired, rule: &DesiredRule, ids: 
 }
 
 pub async fn remove_targets(client: &Client, d: &Desired, rule: &str, ids: &[String]) -> Result<(), Error> {
-    match client.remove_targets().rule(rule).event_bus_name(bus_ref(d)).set_ids(Some(ids.to_vec())).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "RemoveTargets", e)),
-    }
+    gone_ok(
+        SVC,
+        "RemoveTargets",
+        NOT_FOUND,
+        client.remove_targets().rule(rule).event_bus_name(bus_ref(d)).set_ids(Some(ids.to_vec())).send().await,
+    )
 }
 
 pub async fn delete_rule(client: &Client, d: &Desired, name: &str) -> Result<(), Error> {
-    match client.delete_rule().name(name).event_bus_name(bus_ref(d)).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteRule", e)),
-    }
+    gone_ok(SVC, "DeleteRule", NOT_FOUND, client.delete_rule().name(name).event_bus_name(bus_ref(d)).send().await)
 }

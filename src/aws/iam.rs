@@ -4,7 +4,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
-use crate::aws::has_code;
+use crate::aws::{gone_ok, has_code};
 use crate::desired::{Desired, DesiredRole};
 use crate::error::{Error, classify};
 use crate::observed::{ObsRole, Observed};
@@ -153,19 +153,16 @@ pub async fn tag_role(client: &Client, d: &Desired, name: &str) -> Result<(), Er
 }
 
 pub async fn delete_role_policy(client: &Client, name: &str) -> Result<(), Error> {
-    match client.delete_role_policy().role_name(name).policy_name(ROLE_POLICY_NAME).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteRolePolicy", e)),
-    }
+    gone_ok(
+        SVC,
+        "DeleteRolePolicy",
+        NOT_FOUND,
+        client.delete_role_policy().role_name(name).policy_name(ROLE_POLICY_NAME).send().await,
+    )
 }
 
 pub async fn delete_role(client: &Client, name: &str) -> Result<(), Error> {
-    match client.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "DeleteRole", e)),
-    }
+    gone_ok(SVC, "DeleteRole", NOT_FOUND, client.delete_role().role_name(name).send().await)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use aws_sdk_lambda::Client;
 use serde_json::Value;
 
-use crate::aws::has_code;
+use crate::aws::{gone_ok, has_code};
 use crate::desired::DesiredPermission;
 use crate::error::{Error, FieldError, classify};
 use crate::observed::{ObsPermission, Observed};
@@ -74,9 +74,10 @@ pub async fn add_permission(client: &Client, p: &DesiredPermission) -> Result<()
 }
 
 pub async fn remove_permission(client: &Client, function: &str, statement_id: &str) -> Result<(), Error> {
-    match client.remove_permission().function_name(function).statement_id(statement_id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(classify(SVC, "RemovePermission", e)),
-    }
+    gone_ok(
+        SVC,
+        "RemovePermission",
+        NOT_FOUND,
+        client.remove_permission().function_name(function).statement_id(statement_id).send().await,
+    )
 }

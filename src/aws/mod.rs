@@ -151,3 +151,21 @@ pub fn has_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
 ) -> bool {
     crate::error::code_of(err).is_some_and(|c| codes.contains(&c))
 }
+
+/// The result of a delete: success, or "not found" (already gone, e.g. by an earlier interrupted
+/// run) — either way the object is gone. Other errors are classified.
+pub fn gone_ok<O, E>(
+    service: &'static str,
+    operation: &'static str,
+    not_found: &[&str],
+    result: Result<O, aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<(), Error>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, not_found) => Ok(()),
+        Err(e) => Err(classify(service, operation, e)),
+    }
+}
