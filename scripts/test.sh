@@ -11,4 +11,5 @@ cargo fmt --all -- --check
 echo "==> cargo clippy -- -D warnings" >&2
 cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo test" >&2
-cargo test --all-targets --locked
+# Not --all-targets: that would run benches/ (a benchmark, not a test; `cargo bench` runs it).
+cargo test --lib --bins --tests --locked
