@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::api::{WebhookBridge, WebhookBridgeStatus};
+use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeStatus};
 use crate::aws::{Aws, Clients, apigateway, eventbridge, iam, lambda};
 use crate::desired::{self, Desired, is_lambda_arn};
 use crate::error::{Error, FieldError};
@@ -114,10 +114,10 @@ impl Engine {
 
     /// The writes a delete would make now (no writes).
     pub async fn plan_delete(&self, bridge: &WebhookBridge) -> Result<Vec<Action>, Error> {
-        let (c, d) = self.prepare(bridge, false).await?;
-        if d.deletion_policy == crate::api::DeletionPolicy::Retain {
+        if bridge.spec.deletion_policy == DeletionPolicy::Retain {
             return Ok(Vec::new());
         }
+        let (c, d) = self.prepare(bridge, false).await?;
         let o = self.observe(&c, &d).await?;
         Ok(plan::plan_delete(&d, &o))
     }
@@ -136,11 +136,12 @@ impl Engine {
 
     /// Remove everything the bridge owns (nothing under `deletionPolicy: Retain`). The spec is
     /// not validated: a bridge whose spec went bad must still be deletable.
+    /// Under Retain nothing, not even AWS credentials, is needed to let the object go.
     pub async fn delete(&self, bridge: &WebhookBridge) -> Result<Vec<Action>, Error> {
-        let (c, d) = self.prepare(bridge, false).await?;
-        if d.deletion_policy == crate::api::DeletionPolicy::Retain {
+        if bridge.spec.deletion_policy == DeletionPolicy::Retain {
             return Ok(Vec::new());
         }
+        let (c, d) = self.prepare(bridge, false).await?;
         let o = self.observe(&c, &d).await?;
         let actions = plan::plan_delete(&d, &o);
         self.apply(&c, &d, &o, &actions).await?;
@@ -254,6 +255,7 @@ impl Engine {
                 }
                 Action::DeleteRoute { id, .. } => apigateway::delete_route(&c.apigateway, &api()?, id).await?,
             }
+            tracing::info!(write = %action, "AWS write applied");
             if self.abort_after_writes == Some(done + 1) {
                 return Err(Error::Injected(done + 1));
             }

@@ -10,7 +10,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use super::context::Context;
 use crate::api::{DeletionPolicy, READY, WebhookBridge, WebhookBridgeStatus};
@@ -42,6 +42,19 @@ fn key_of(namespace: Option<&str>, name: &str) -> String {
 }
 
 pub async fn reconcile(
+    guard: Arc<DeserializeGuard<WebhookBridge>>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    // Every log line of this reconcile (engine, kube client) carries the object.
+    let key = match &guard.0 {
+        Ok(b) => key_of(b.namespace().as_deref(), &b.name_any()),
+        Err(invalid) => key_of(invalid.metadata.namespace.as_deref(), invalid.metadata.name.as_deref().unwrap_or("")),
+    };
+    let span = tracing::info_span!("reconcile", object = %key);
+    reconcile_in_span(guard, ctx).instrument(span).await
+}
+
+async fn reconcile_in_span(
     guard: Arc<DeserializeGuard<WebhookBridge>>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
