@@ -152,18 +152,11 @@ impl Engine {
     /// authorizers) are threaded to the actions that need them.
     pub async fn apply(&self, c: &Clients, d: &Desired, o: &Observed, actions: &[Action]) -> Result<(), Error> {
         let mut api_id = o.api().map(|a| a.id.clone());
-        let mut integrations: BTreeMap<String, String> = BTreeMap::new();
-        for r in &d.routes {
-            let marker = crate::owner::integration_marker(&r.name);
-            let referenced =
-                o.integrations.iter().filter(|i| i.description.as_deref() == Some(marker.as_str())).find(|i| {
-                    o.routes.iter().any(|rt| rt.target.as_deref() == Some(format!("integrations/{}", i.id).as_str()))
-                });
-            let first = o.integrations.iter().find(|i| i.description.as_deref() == Some(marker.as_str()));
-            if let Some(i) = referenced.or(first) {
-                integrations.insert(r.name.clone(), i.id.clone());
-            }
-        }
+        let mut integrations: BTreeMap<String, String> = d
+            .routes
+            .iter()
+            .filter_map(|r| plan::kept_integration(o, &r.name).map(|i| (r.name.clone(), i.id.clone())))
+            .collect();
         let mut authorizers: BTreeMap<String, String> =
             o.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
 

@@ -414,6 +414,19 @@ fn integration_matches(route: &DesiredRoute, i: &ObsIntegration) -> bool {
         && i.timeout_ms == Some(INTEGRATION_TIMEOUT_MS)
 }
 
+/// The integration a route keeps: found by its description marker; among duplicates left by an
+/// interrupted run, the one a route points at, else the first. The applier uses the same choice.
+pub fn kept_integration<'o>(o: &'o Observed, route: &str) -> Option<&'o ObsIntegration> {
+    let mut candidates =
+        o.integrations.iter().filter(|i| i.description.as_deref().and_then(route_of_integration) == Some(route));
+    let first = candidates.clone().next();
+    let referenced = candidates.find(|i| {
+        let target = format!("integrations/{}", i.id);
+        o.routes.iter().any(|rt| rt.target.as_deref() == Some(target.as_str()))
+    });
+    referenced.or(first)
+}
+
 fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc: &mut Vec<Action>) {
     let Some(api) = o.api() else {
         actions.push(Action::CreateApi { name: d.api.name.clone() });
@@ -476,19 +489,10 @@ fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc: &mut Vec<A
         }
     }
 
-    // Integrations, one per route, found by their description marker. Duplicates left by an
-    // interrupted run: keep the one a route points at, else the first.
+    // Integrations, one per route (see `kept_integration`).
     let mut kept_integrations: Vec<(&str, &ObsIntegration)> = Vec::new();
     for r in &d.routes {
-        let candidates: Vec<&ObsIntegration> = o
-            .integrations
-            .iter()
-            .filter(|i| i.description.as_deref().and_then(route_of_integration) == Some(r.name.as_str()))
-            .collect();
-        let referenced = candidates.iter().find(|i| {
-            o.routes.iter().any(|rt| rt.target.as_deref() == Some(format!("integrations/{}", i.id).as_str()))
-        });
-        match referenced.or(candidates.first()) {
+        match kept_integration(o, &r.name) {
             None => actions.push(Action::CreateIntegration { route: r.name.clone() }),
             Some(i) => {
                 if !integration_matches(r, i) {
