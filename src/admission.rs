@@ -76,9 +76,19 @@ pub fn check_schema(object: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// The CRD's CEL rules, compiled once (this runs on every reconcile).
+fn compiled_rules() -> &'static kube::core::cel::CompiledSchema {
+    static RULES: OnceLock<kube::core::cel::CompiledSchema> = OnceLock::new();
+    RULES.get_or_init(|| kube::core::cel::compile_schema(schema()))
+}
+
 /// Check a parsed (defaulted) object against the CRD's CEL rules.
 pub fn check_cel(bridge: &WebhookBridge) -> Vec<FieldError> {
-    match WebhookBridge::validate_cel(bridge) {
+    let object = match serde_json::to_value(bridge) {
+        Ok(v) => v,
+        Err(e) => return vec![FieldError::new("spec", e.to_string())],
+    };
+    match kube::core::cel::validate_compiled(compiled_rules(), &object, None) {
         Ok(()) => Vec::new(),
         Err(errors) => errors
             .into_vec()

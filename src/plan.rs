@@ -135,33 +135,6 @@ pub enum Action {
     },
 }
 
-impl Action {
-    /// AWS service the action writes to.
-    pub fn service(&self) -> &'static str {
-        use Action::*;
-        match self {
-            CreateRole { .. }
-            | UpdateTrustPolicy { .. }
-            | PutRolePolicy { .. }
-            | PutPermissionsBoundary { .. }
-            | DeletePermissionsBoundary { .. }
-            | TagRole { .. }
-            | DeleteRolePolicy { .. }
-            | DeleteRole { .. } => "iam",
-            CreateBus { .. }
-            | TagBus { .. }
-            | DeleteBus { .. }
-            | PutRule { .. }
-            | TagRule { .. }
-            | PutTargets { .. }
-            | RemoveTargets { .. }
-            | DeleteRule { .. } => "eventbridge",
-            AddPermission(_) | RemovePermission { .. } => "lambda",
-            _ => "apigateway",
-        }
-    }
-}
-
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Action::*;

@@ -22,6 +22,13 @@ fn writes(engine: &webhook_bridge::engine::Engine) -> BTreeMap<String, u64> {
     engine.aws.counter.writes_by_operation()
 }
 
+/// ARNs of the targets of a rule on the canonical bus.
+async fn target_arns(c: &webhook_bridge::aws::Clients, rule: &str) -> Vec<String> {
+    let out =
+        c.events.list_targets_by_rule().rule(rule).event_bus_name("custom-events-dev").send().await.expect("targets");
+    out.targets().iter().map(|t| t.arn().to_string()).collect()
+}
+
 fn policy(text: Option<&str>) -> Value {
     webhook_bridge::aws::iam::parse_policy(text.unwrap_or_default()).expect("policy document")
 }
@@ -137,16 +144,8 @@ async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
         serde_json::from_str::<Value>(create.event_pattern().unwrap_or_default()).expect("pattern"),
         json!({"source": ["source.events"], "detail-type": ["create"]})
     );
-    let targets = c
-        .events
-        .list_targets_by_rule()
-        .rule(owner.rule_name("create-order"))
-        .event_bus_name("custom-events-dev")
-        .send()
-        .await
-        .expect("targets");
-    assert_eq!(targets.targets().len(), 1);
-    assert_eq!(targets.targets()[0].arn(), lambda_arn("createOrder"));
+    let targets = target_arns(&c, &owner.rule_name("create-order")).await;
+    assert_eq!(targets, [lambda_arn("createOrder")]);
     let lambda_policy = c.lambda.get_policy().function_name("createOrder").send().await.expect("policy");
     let doc: Value = serde_json::from_str(lambda_policy.policy().unwrap_or_default()).expect("json");
     let statement = &doc["Statement"][0];
@@ -213,15 +212,8 @@ async fn spec_changes_converge_in_place_and_gc_what_is_gone() {
     assert_eq!(inv.rules, vec![owner.rule_name("create-order")]);
     assert_eq!(inv.targets, 1);
     assert_eq!(inv.permissions, 1, "old createOrder and cancelOrder permissions are removed");
-    let targets = c
-        .events
-        .list_targets_by_rule()
-        .rule(owner.rule_name("create-order"))
-        .event_bus_name("custom-events-dev")
-        .send()
-        .await
-        .expect("targets");
-    assert_eq!(targets.targets()[0].arn(), lambda_arn("auditOrder"));
+    let targets = target_arns(&c, &owner.rule_name("create-order")).await;
+    assert_eq!(targets, [lambda_arn("auditOrder")]);
 
     // And now in sync again.
     engine.aws.counter.reset();

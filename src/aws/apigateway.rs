@@ -319,17 +319,22 @@ fn params(route: &DesiredRoute) -> std::collections::HashMap<String, String> {
     route.integration.request_parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
+/// The fields every integration of ours carries, on a create or an update builder.
+macro_rules! integration_fields {
+    ($builder:expr, $route:expr) => {
+        $builder
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_subtype(INTEGRATION_SUBTYPE)
+            .credentials_arn(&$route.integration.credentials_arn)
+            .payload_format_version(PAYLOAD_FORMAT_VERSION)
+            .timeout_in_millis(INTEGRATION_TIMEOUT_MS)
+            .description(&$route.integration.description)
+            .set_request_parameters(Some(params($route)))
+    };
+}
+
 pub async fn create_integration(client: &Client, api_id: &str, route: &DesiredRoute) -> Result<String, Error> {
-    let out = client
-        .create_integration()
-        .api_id(api_id)
-        .integration_type(IntegrationType::AwsProxy)
-        .integration_subtype(INTEGRATION_SUBTYPE)
-        .credentials_arn(&route.integration.credentials_arn)
-        .payload_format_version(PAYLOAD_FORMAT_VERSION)
-        .timeout_in_millis(INTEGRATION_TIMEOUT_MS)
-        .description(&route.integration.description)
-        .set_request_parameters(Some(params(route)))
+    let out = integration_fields!(client.create_integration().api_id(api_id), route)
         .send()
         .await
         .map_err(|e| classify(SVC, "CreateIntegration", e))?;
@@ -337,17 +342,7 @@ pub async fn create_integration(client: &Client, api_id: &str, route: &DesiredRo
 }
 
 pub async fn update_integration(client: &Client, api_id: &str, id: &str, route: &DesiredRoute) -> Result<(), Error> {
-    client
-        .update_integration()
-        .api_id(api_id)
-        .integration_id(id)
-        .integration_type(IntegrationType::AwsProxy)
-        .integration_subtype(INTEGRATION_SUBTYPE)
-        .credentials_arn(&route.integration.credentials_arn)
-        .payload_format_version(PAYLOAD_FORMAT_VERSION)
-        .timeout_in_millis(INTEGRATION_TIMEOUT_MS)
-        .description(&route.integration.description)
-        .set_request_parameters(Some(params(route)))
+    integration_fields!(client.update_integration().api_id(api_id).integration_id(id), route)
         .send()
         .await
         .map_err(|e| classify(SVC, "UpdateIntegration", e))?;

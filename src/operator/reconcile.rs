@@ -140,23 +140,15 @@ async fn remove_finalizer(api: &Api<WebhookBridge>, bridge: &WebhookBridge) -> R
     }
 }
 
-/// A merge patch that replaces the whole status: absent fields become `null` and are removed.
-fn status_patch(status: &WebhookBridgeStatus) -> Result<Value, kube::Error> {
-    let mut value = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
-    if let Value::Object(map) = &mut value {
-        for field in [
-            "observedGeneration",
-            "conditions",
-            "endpoint",
-            "apiId",
-            "stage",
-            "routes",
-            "eventBus",
-            "role",
-            "rules",
-            "lastSyncedTime",
-        ] {
-            map.entry(field).or_insert(Value::Null);
+/// A merge patch that replaces the whole status: fields `previous` had and `next` lacks become
+/// `null`, so they are removed.
+fn status_patch(previous: &WebhookBridgeStatus, next: &WebhookBridgeStatus) -> Result<Value, kube::Error> {
+    let mut value = serde_json::to_value(next).map_err(kube::Error::SerdeError)?;
+    if let (Value::Object(map), Value::Object(before)) =
+        (&mut value, serde_json::to_value(previous).map_err(kube::Error::SerdeError)?)
+    {
+        for field in before.keys() {
+            map.entry(field.clone()).or_insert(Value::Null);
         }
     }
     Ok(json!({ "status": value }))
@@ -176,7 +168,8 @@ async fn write_status(
     }
     let ready = next.conditions.iter().any(|c| c.type_ == READY && c.status == "True");
     next.last_synced_time = if ready { Some(status::now()) } else { previous.last_synced_time.clone() };
-    api.patch_status(&bridge.name_any(), &PatchParams::default(), &Patch::Merge(status_patch(&next)?)).await?;
+    api.patch_status(&bridge.name_any(), &PatchParams::default(), &Patch::Merge(status_patch(previous, &next)?))
+        .await?;
     Ok(())
 }
 

@@ -67,7 +67,6 @@ struct Store {
     history: Vec<Change>,
     /// Changes at or below this resourceVersion are compacted: a watch from before it gets 410.
     compacted: u64,
-    requests: Vec<String>,
     /// Server-side-apply field ownership: object → field path → manager.
     owners: BTreeMap<(String, String, String), BTreeMap<String, String>>,
 }
@@ -274,11 +273,6 @@ impl ApiServer {
         store.compacted = store.rv;
         store.history.clear();
     }
-
-    /// Requests served, as `METHOD path?query`.
-    pub fn requests(&self) -> Vec<String> {
-        self.store.lock().expect("store").requests.clone()
-    }
 }
 
 fn key_of(plural: &str, object: &Value) -> (String, String, String) {
@@ -294,6 +288,13 @@ struct Target {
     namespace: Option<String>,
     name: Option<String>,
     subresource: Option<String>,
+}
+
+impl Target {
+    /// The store key of object `name` of this target's kind and namespace.
+    fn key(&self, name: &str) -> (String, String, String) {
+        (self.kind.plural.to_string(), self.namespace.clone().unwrap_or_default(), name.to_string())
+    }
 }
 
 fn route(path: &str) -> Option<Target> {
@@ -324,7 +325,6 @@ async fn handle(
     let path = req.uri().path().to_string();
     let q = query(&req);
     let method = req.method().clone();
-    store.lock().expect("store").requests.push(format!("{method} {}", req.uri()));
     let Some(target) = route(&path) else { return error(404, "NotFound", format!("no route for {path}")) };
     let manager = q.get("fieldManager").cloned().unwrap_or_else(|| "unknown".to_string());
     let content_type =
@@ -345,7 +345,7 @@ async fn handle(
         (Method::GET, None) => list(&target, &q, &store),
         (Method::GET, Some(name)) => {
             let s = store.lock().expect("store");
-            let key = (target.kind.plural.to_string(), target.namespace.clone().unwrap_or_default(), name.clone());
+            let key = target.key(name);
             match s.objects.get(&key) {
                 Some(o) => respond(200, o),
                 None => error(404, "NotFound", format!("{} \"{name}\" not found", target.kind.plural)),
@@ -364,8 +364,7 @@ async fn handle(
                 object["metadata"]["name"] = json!(name);
                 let response = create(&target, object, &store, &changes);
                 if response.status() == StatusCode::CREATED {
-                    let key =
-                        (target.kind.plural.to_string(), target.namespace.clone().unwrap_or_default(), name.clone());
+                    let key = target.key(name);
                     let owned = leaves(&patch).into_keys().map(|p| (p, manager.clone())).collect();
                     store.lock().expect("store").owners.insert(key, owned);
                 }
@@ -410,9 +409,7 @@ async fn handle(
 
 fn lookup(store: &Arc<Mutex<Store>>, target: &Target, name: &str) -> Option<Value> {
     let s = store.lock().expect("store");
-    s.objects
-        .get(&(target.kind.plural.to_string(), target.namespace.clone().unwrap_or_default(), name.to_string()))
-        .cloned()
+    s.objects.get(&target.key(name)).cloned()
 }
 
 fn record(s: &mut Store, changes: &broadcast::Sender<Change>, kind: &Kind, type_: &'static str, object: Value) {
@@ -480,7 +477,7 @@ fn write(
     changes: &broadcast::Sender<Change>,
 ) -> Response<Body> {
     let kind = target.kind;
-    let key = (kind.plural.to_string(), target.namespace.clone().unwrap_or_default(), name.to_string());
+    let key = target.key(name);
     let mut s = store.lock().expect("store");
     let Some(current) = s.objects.get(&key).cloned() else {
         return error(404, "NotFound", format!("{} \"{name}\" not found", kind.plural));
@@ -591,7 +588,7 @@ fn delete(
     changes: &broadcast::Sender<Change>,
 ) -> Response<Body> {
     let kind = target.kind;
-    let key = (kind.plural.to_string(), target.namespace.clone().unwrap_or_default(), name.to_string());
+    let key = target.key(name);
     let mut s = store.lock().expect("store");
     let Some(mut object) = s.objects.get(&key).cloned() else {
         return error(404, "NotFound", format!("{} \"{name}\" not found", kind.plural));
