@@ -4,16 +4,15 @@
 
 use std::sync::OnceLock;
 
-use kube::CustomResourceExt;
 use serde_json::Value;
 
-use crate::api::WebhookBridge;
+use crate::api::{self, WebhookBridge};
 use crate::error::FieldError;
 
 fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let crd = WebhookBridge::crd();
+        let crd = api::crd();
         let schema = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
         serde_json::to_value(schema).unwrap_or(Value::Null)
     })
@@ -71,9 +70,48 @@ pub fn check_schema(object: &Value) -> Vec<FieldError> {
             FieldError::new(if field.is_empty() { "spec".to_string() } else { field }, e.to_string())
         })
         .collect();
+    check_list_map_keys(schema(), &object, "", &mut errors);
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     errors.dedup();
     errors
+}
+
+/// `x-kubernetes-list-type: map` lists: no two items may share their `x-kubernetes-list-map-keys`
+/// values (the apiserver answers `Duplicate value` naming the later item; JSON Schema cannot say it).
+fn check_list_map_keys(schema: &Value, value: &Value, pointer: &str, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let sub = schema["properties"].get(key).or_else(|| schema.get("additionalProperties"));
+                if let Some(sub) = sub.filter(|s| s.is_object()) {
+                    check_list_map_keys(sub, child, &format!("{pointer}/{key}"), errors);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let keys: Vec<&str> = match (&schema["x-kubernetes-list-type"], &schema["x-kubernetes-list-map-keys"]) {
+                (Value::String(t), Value::Array(keys)) if t == "map" => keys.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            let mut seen = std::collections::HashSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("{pointer}/{i}");
+                if !keys.is_empty() {
+                    let id: serde_json::Map<String, Value> =
+                        keys.iter().map(|k| (k.to_string(), item.get(*k).cloned().unwrap_or(Value::Null))).collect();
+                    let id = Value::Object(id);
+                    if !seen.insert(id.to_string()) {
+                        errors.push(FieldError::new(
+                            field_path(&at),
+                            format!("Duplicate value: {id} (the list's keys {} must be unique)", keys.join(" + ")),
+                        ));
+                    }
+                }
+                check_list_map_keys(&schema["items"], item, &at, errors);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The CRD's CEL rules, compiled once (this runs on every reconcile).

@@ -41,16 +41,13 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new(
-    "self.routes.all(r, self.routes.exists_one(s, s.method == r.method && s.path == r.path))"
-).message("spec.routes: each method + path (route key) must be unique").reason(kube::core::cel::Reason::FieldValueDuplicate))]
-#[x_kube(validation = Rule::new(
     "(has(self.region) ? self.region : '') == (has(oldSelf.region) ? oldSelf.region : '')"
 ).message("spec.region is immutable: moving a bridge would orphan its AWS objects; create a new bridge instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookBridgeSpec {
     /// AWS region for every object of this bridge. Defaults to the operator's (or CLI's) region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    #[schemars(length(max = 32), regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
     pub region: Option<String>,
 
     /// The API Gateway HTTP API and stage that receive the webhooks.
@@ -66,7 +63,11 @@ pub struct WebhookBridgeSpec {
 
     /// Webhook routes. Each becomes one `METHOD /path` route with its own PutEvents integration.
     #[schemars(length(min = 1, max = 300))]
-    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    // The route key (method + path) is the list-map key, so the apiserver itself refuses two routes
+    // with one key (AWS would answer ConflictException); names are unique by a cheap CEL rule.
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["method", "path"]))]
+    #[x_kube(validation = Rule::new("self.all(r, self.exists_one(s, s.name == r.name))")
+        .message("spec.routes: route names must be unique"))] // a `reason` would hide this message
     pub routes: Vec<RouteSpec>,
 
     /// EventBridge rules on the bus, each routing matching events to up to 5 targets.
@@ -87,10 +88,10 @@ pub struct WebhookBridgeSpec {
 
     /// Extra tags added to every AWS object the bridge creates (ownership tags are always added).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 40))]
+    #[schemars(extend("maxProperties" = 40, "additionalProperties" = {"type": "string", "maxLength": 256}))]
     #[x_kube(validation = Rule::new(
-        "self.all(k, !k.startsWith('aws:') && !k.startsWith('webhookbridge.io/') && size(k) <= 128 && size(self[k]) <= 256)"
-    ).message("spec.tags: keys must not start with 'aws:' or 'webhookbridge.io/', keys are at most 128 and values at most 256 characters"))]
+        "self.all(k, !k.startsWith('aws:') && !k.startsWith('webhookbridge.io/') && size(k) <= 128)"
+    ).message("spec.tags: keys must not start with 'aws:' or 'webhookbridge.io/' and are at most 128 characters"))]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -107,7 +108,7 @@ pub struct ApiSpec {
     /// Stage name. Defaults to `$default`, served at the API endpoint root; a named stage is
     /// served at `<endpoint>/<stage>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^(\$default|[A-Za-z0-9_-]{1,128})$"))]
+    #[schemars(length(max = 128), regex(pattern = r"^(\$default|[A-Za-z0-9_-]{1,128})$"))]
     pub stage: Option<String>,
 
     /// Default route throttling of the stage.
@@ -137,19 +138,19 @@ pub struct Throttling {
 pub struct Cors {
     /// Allowed origins, e.g. `https://example.com` or `*`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 2048)))]
     pub allow_origins: Vec<String>,
     /// Allowed methods, e.g. `POST`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 10))]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 16)))]
     pub allow_methods: Vec<String>,
     /// Allowed request headers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 256)))]
     pub allow_headers: Vec<String>,
     /// Response headers exposed to the browser.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 256)))]
     pub expose_headers: Vec<String>,
     /// Seconds a browser may cache the preflight answer (-1 to 86400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,7 +169,7 @@ pub struct Cors {
 pub struct EventBusSpec {
     /// Name of a bus this bridge creates and owns. Defaults to `<namespace>-<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[.\-_A-Za-z0-9]{1,256}$"))]
+    #[schemars(length(max = 256), regex(pattern = r"^[.\-_A-Za-z0-9]{1,256}$"))]
     #[x_kube(validation = Rule::new("self != 'default' && !self.startsWith('aws.')")
         .message("spec.eventBus.name: 'default' and names starting with 'aws.' are reserved by AWS"))]
     pub name: Option<String>,
@@ -176,15 +177,17 @@ pub struct EventBusSpec {
     /// ARN of an existing bus to put events on. The bridge never modifies or deletes it; its rules
     /// are still created (and owned) by the bridge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(
-        pattern = r"^arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/[.\-_A-Za-z0-9]{1,256}$"
-    ))]
+    #[schemars(
+        length(max = 1600),
+        regex(pattern = r"^arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/[.\-_A-Za-z0-9]{1,256}$")
+    )]
     pub existing_arn: Option<String>,
 }
 
 /// HTTP method of a route.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "UPPERCASE")]
+#[schemars(extend("maxLength" = 7))]
 pub enum HttpMethod {
     Get,
     Post,
@@ -233,6 +236,7 @@ pub struct RouteSpec {
 
 /// Route authorization kind.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[schemars(extend("maxLength" = 7))]
 pub enum AuthorizationType {
     /// Anyone may call (validate signatures downstream).
     #[default]
@@ -272,11 +276,11 @@ pub struct Authorization {
     pub issuer: Option<String>,
     /// Accepted JWT audiences (`aud` claim), at most 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = 50), inner(length(min = 1, max = 256)))]
     pub audiences: Option<Vec<String>>,
     /// OAuth scopes the token must carry, at most 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 10))]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 256)))]
     pub scopes: Option<Vec<String>>,
 }
 
@@ -359,7 +363,7 @@ fn default_true() -> bool {
 pub struct TargetSpec {
     /// Target id, unique within the rule. Defaults to one derived from the ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[.\-_A-Za-z0-9]{1,64}$"))]
+    #[schemars(length(max = 64), regex(pattern = r"^[.\-_A-Za-z0-9]{1,64}$"))]
     pub id: Option<String>,
     /// Target ARN (Lambda function, SQS queue, Step Functions state machine, bus, ...). A Lambda
     /// target gets an invoke permission for `events.amazonaws.com` scoped to this rule.
@@ -367,7 +371,7 @@ pub struct TargetSpec {
     pub arn: String,
     /// Role EventBridge assumes to reach the target (required by e.g. Step Functions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$"))]
+    #[schemars(length(max = 1600), regex(pattern = r"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$"))]
     pub role_arn: Option<String>,
     /// Constant JSON sent instead of the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -382,7 +386,7 @@ pub struct TargetSpec {
     pub input_transformer: Option<InputTransformer>,
     /// SQS queue ARN receiving events that could not be delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:[a-z-]+:sqs:[a-z0-9-]+:[0-9]{12}:.+$"))]
+    #[schemars(length(max = 1600), regex(pattern = r"^arn:[a-z-]+:sqs:[a-z0-9-]+:[0-9]{12}:.+$"))]
     pub dead_letter_arn: Option<String>,
     /// Delivery retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -395,7 +399,7 @@ pub struct TargetSpec {
 pub struct InputTransformer {
     /// Variables taken from the event by JSONPath, e.g. `{id: $.detail.id}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 100))]
+    #[schemars(extend("maxProperties" = 100, "additionalProperties" = {"type": "string", "maxLength": 256}))]
     pub input_paths_map: BTreeMap<String, String>,
     /// Template using `<variable>` placeholders.
     #[schemars(length(min = 1, max = 8192))]
@@ -425,16 +429,17 @@ pub struct RoleSpec {
     /// ARN of a role you manage; it must trust `apigateway.amazonaws.com` and allow
     /// `events:PutEvents` on the bus. The bridge never modifies or deletes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:aws[\w-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^arn:aws[\w-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$"))]
     pub existing_arn: Option<String>,
     /// Permissions boundary set on the managed role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:aws[\w-]*:iam::([0-9]{12}|aws):policy/[\w+=,.@/-]{1,512}$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^arn:aws[\w-]*:iam::([0-9]{12}|aws):policy/[\w+=,.@/-]{1,512}$"))]
     pub permissions_boundary_arn: Option<String>,
 }
 
 /// What deleting the WebhookBridge does to AWS.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[schemars(extend("maxLength" = 6))]
 pub enum DeletionPolicy {
     /// Remove every AWS object the bridge created.
     #[default]
