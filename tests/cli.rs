@@ -102,3 +102,21 @@ async fn every_example_plans_against_the_local_emulator() {
     }
     assert!(planned >= 4);
 }
+
+#[tokio::test]
+async fn logs_to_a_file_or_pipe_carry_no_colour_codes() {
+    let moto = Moto::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
+        .args(["plan", "-f", "examples/orders.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("RUST_LOG", "debug") // plenty of log lines
+        .output()
+        .expect("run webhook-bridge");
+    let stderr = text(&out.stderr);
+    assert!(stderr.lines().count() > 5, "expected log lines: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "ANSI escape codes in piped logs: {stderr:?}");
+}
