@@ -219,8 +219,23 @@ const CASES: &[(&str, Patch, &str, &str)] = &[
     (
         "duplicate route key",
         |v| v["spec"]["routes"].as_array_mut().expect("routes").push(route("again", "POST", "/api/webhook")),
-        "spec",
-        "route key) must be unique",
+        "spec.routes[1]",
+        "Duplicate value",
+    ),
+    (
+        "duplicate route names",
+        |v| v["spec"]["routes"].as_array_mut().expect("routes").push(route("webhook", "PUT", "/other")),
+        "spec.routes",
+        "route names must be unique",
+    ),
+    (
+        "duplicate rule names",
+        |v| {
+            let r = v["spec"]["rules"][0].clone();
+            v["spec"]["rules"].as_array_mut().expect("rules").push(r);
+        },
+        "spec.rules[2]",
+        "Duplicate value",
     ),
     (
         "input and inputTransformer",
@@ -268,21 +283,6 @@ const CASES: &[(&str, Patch, &str, &str)] = &[
 
 /// Checks only the engine can make: admission accepts these, the engine refuses them.
 const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
-    (
-        "duplicate route names",
-        |v| v["spec"]["routes"].as_array_mut().expect("routes").push(route("webhook", "PUT", "/other")),
-        "spec.routes[1].name",
-        "duplicate route name",
-    ),
-    (
-        "duplicate rule names",
-        |v| {
-            let r = v["spec"]["rules"][0].clone();
-            v["spec"]["rules"].as_array_mut().expect("rules").push(r);
-        },
-        "spec.rules[2].name",
-        "duplicate rule name",
-    ),
     (
         "undeclared path parameter",
         |v| set(v, "/spec/routes/0/event/detailType", json!("$request.path.kind")),
@@ -458,4 +458,60 @@ fn the_cli_reports_every_broken_rule_with_exit_code_3() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("spec.routes[0].path:"), "{stderr}");
     assert!(stderr.contains("spec.region:"), "{stderr}");
+}
+
+/// The same words the apiserver uses for a rule that our copy (jsonschema, CEL) words its own way.
+fn apiserver_words(field: &str, fragment: &str) -> (String, String) {
+    let number = |s: &str| s.split(|c: char| !c.is_ascii_digit()).find(|n| !n.is_empty()).unwrap_or("").to_string();
+    if let Some(prop) = fragment.strip_suffix("\" is a required property").and_then(|f| f.strip_prefix('"')) {
+        return (format!("{field}.{prop}"), "Required value".into());
+    }
+    let words = if fragment == "does not match" {
+        "should match".to_string()
+    } else if fragment.starts_with("is longer than") {
+        format!("may not be longer than {}", number(fragment))
+    } else if fragment == "is not one of" {
+        "Unsupported value".into()
+    } else if fragment.starts_with("has more than") {
+        format!("must have at most {}", number(fragment))
+    } else if fragment.contains("has less than 1 item") {
+        "should have at least 1 items".into()
+    } else if fragment.contains("has less than 1 property") {
+        "should have at least 1 properties".into()
+    } else if fragment.starts_with("is less than the minimum of") {
+        format!("should be greater than or equal to {}", number(fragment))
+    } else if fragment.starts_with("is greater than the maximum of") {
+        format!("should be less than or equal to {}", number(fragment))
+    } else if fragment.starts_with("is not of type") {
+        "must be of type object".into()
+    } else {
+        fragment.to_string() // CEL rules and Duplicate value: our message is the apiserver's
+    };
+    (field.to_string(), words)
+}
+
+#[tokio::test]
+async fn the_real_apiserver_refuses_each_admission_case_naming_the_field_and_rule() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("bad-specs").await;
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        cluster.client().await,
+        &ns,
+        &kube::api::ApiResource::erase::<webhook_bridge::api::WebhookBridge>(&()),
+    );
+    let mut failures = Vec::new();
+    for (i, (name, patch, field, fragment)) in CASES.iter().enumerate() {
+        let mut v = base();
+        patch(&mut v);
+        v["metadata"] = json!({"name": format!("bad-{i}"), "namespace": ns});
+        let object: kube::api::DynamicObject = serde_json::from_value(v).expect("object");
+        let (field, words) = apiserver_words(field, fragment);
+        match api.create(&kube::api::PostParams { dry_run: true, ..Default::default() }, &object).await {
+            Ok(_) => failures.push(format!("{name}: the apiserver accepted it")),
+            Err(kube::Error::Api(e))
+                if e.code == 422 && e.message.contains(&format!("{field}: ")) && e.message.contains(&words) => {}
+            Err(e) => failures.push(format!("{name}: expected 422 naming {field}: ...{words}..., got {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

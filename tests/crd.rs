@@ -42,10 +42,10 @@ fn crd_names_scope_and_subresources() {
         .filter_map(|c| c["name"].as_str())
         .collect();
     assert_eq!(columns, ["Ready", "Reason", "Endpoint", "Age"]);
-    // Route and rule names are list-map keys: the apiserver itself refuses duplicates.
+    // Route keys (method + path) and rule names are list-map keys: the apiserver refuses duplicates.
     let props = &version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
     assert_eq!(props["routes"]["x-kubernetes-list-type"], "map");
-    assert_eq!(props["routes"]["x-kubernetes-list-map-keys"], serde_json::json!(["name"]));
+    assert_eq!(props["routes"]["x-kubernetes-list-map-keys"], serde_json::json!(["method", "path"]));
     assert_eq!(props["rules"]["x-kubernetes-list-type"], "map");
 }
 
@@ -108,4 +108,100 @@ fn region_and_bus_are_immutable_other_fields_are_not() {
     let mut repath = old.clone();
     repath.spec.routes[0].path = "/hooks/orders".into();
     WebhookBridge::validate_cel_update(&repath, &old).expect("a path change is fine");
+}
+
+// --- On the real kube-apiserver (tests/common/k8s.rs installs crds/ before any test runs) ---
+
+fn bridges_in(client: &kube::Client, ns: &str) -> kube::Api<kube::api::DynamicObject> {
+    kube::Api::namespaced_with(client.clone(), ns, &kube::api::ApiResource::erase::<WebhookBridge>(&()))
+}
+
+#[tokio::test]
+async fn the_crd_installs_and_is_served_by_kube_apiserver_1_28() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let cluster = require_cluster!();
+    let client = cluster.client().await;
+    let version = client.apiserver_version().await.expect("version");
+    assert_eq!((version.major.as_str(), version.minor.as_str()), ("1", "28"), "the oldest supported Kubernetes");
+    let crd = kube::Api::<CustomResourceDefinition>::all(client.clone())
+        .get("webhookbridges.webhookbridge.io")
+        .await
+        .expect("installed");
+    let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
+    for type_ in ["Established", "NamesAccepted"] {
+        assert!(conditions.iter().any(|c| c.type_ == type_ && c.status == "True"), "{type_}: {conditions:#?}");
+    }
+    // The installed schema is the committed one: nothing was dropped on the way in.
+    let committed: Value = serde_saphyr::from_str(&std::fs::read_to_string(CRD_PATH).expect("read")).expect("yaml");
+    let served = serde_json::to_value(&crd.spec).expect("json");
+    assert_eq!(
+        served["versions"][0]["schema"], committed["spec"]["versions"][0]["schema"],
+        "the apiserver stored a different schema"
+    );
+}
+
+#[tokio::test]
+async fn every_example_is_accepted_with_strict_field_validation() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("examples").await;
+    let api = bridges_in(&cluster.client().await, &ns);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&std::fs::read_to_string(&path).expect("read")).expect("yaml");
+        for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
+            doc["metadata"]["namespace"] = Value::String(ns.clone());
+            let name = doc["metadata"]["name"].as_str().expect("name").to_string();
+            let object: kube::api::DynamicObject = serde_json::from_value(doc).expect("object");
+            // Server-side apply, as Argo CD and Flux do, with unknown or duplicate fields refused.
+            let params = kube::api::PatchParams::apply("examples-test").validation_strict();
+            api.patch(&name, &params, &kube::api::Patch::Apply(&object))
+                .await
+                .unwrap_or_else(|e| panic!("{}: refused by the apiserver: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "expected at least 4 example bridges, found {seen}");
+
+    // Strict really is strict: a misspelled field is refused, naming it.
+    let mut typo = common::kube_wait::orders_json("typo", &ns, "typo-bus");
+    typo["spec"]["routes"][0]["methd"] = Value::String("POST".into());
+    let object: kube::api::DynamicObject = serde_json::from_value(typo).expect("object");
+    let params = kube::api::PatchParams::apply("examples-test").validation_strict();
+    let err = api.patch("typo", &params, &kube::api::Patch::Apply(&object)).await.expect_err("unknown field");
+    assert!(err.to_string().contains("methd"), "{err}");
+}
+
+#[tokio::test]
+async fn the_apiserver_refuses_a_region_or_event_bus_change() {
+    use kube::api::{Patch, PatchParams};
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("immutable").await;
+    let client = cluster.client().await;
+    common::kube_wait::create(&client, common::kube_wait::orders_json("orders", &ns, "custom-events-dev")).await;
+    let api = bridges_in(&client, &ns);
+    let refused = |patch: Value, message: &'static str| {
+        let api = api.clone();
+        async move {
+            let err = api.patch("orders", &PatchParams::default(), &Patch::Merge(&patch)).await.expect_err(message);
+            assert!(err.to_string().contains(message), "{err}");
+        }
+    };
+    refused(serde_json::json!({"spec": {"region": "eu-west-1"}}), "spec.region is immutable").await;
+    refused(serde_json::json!({"spec": {"region": null}}), "spec.region is immutable").await;
+    refused(serde_json::json!({"spec": {"eventBus": {"name": "another"}}}), "spec.eventBus is immutable").await;
+    refused(
+        serde_json::json!({"spec": {"eventBus": {"name": null, "existingArn": "arn:aws:events:us-east-1:123456789012:event-bus/x"}}}),
+        "spec.eventBus is immutable",
+    )
+    .await;
+    // Other fields change freely.
+    let repath = serde_json::json!({"spec": {"routes": [{"name": "webhook", "method": "POST", "path": "/hooks/orders",
+        "event": {"source": "source.events", "detailType": "$request.body.event_type"}}]}});
+    api.patch("orders", &PatchParams::default(), &Patch::Merge(&repath)).await.expect("a path change is fine");
 }

@@ -2,8 +2,11 @@
 //! on a free 127.0.0.1 port, an engine pointed at it, and helpers to inspect what AWS holds.
 #![allow(dead_code)]
 
-pub mod apiserver;
+pub mod k8s;
+pub mod kube_wait;
 pub mod mocks;
+pub mod operator;
+pub mod tap;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
