@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// Name of the Lease.
     #[arg(long, default_value = "webhook-bridge-leader")]
     pub lease_name: String,
+    /// Lease duration: a leader that stops renewing is replaced after about this long, and stops
+    /// calling AWS shortly before it (see README "Leader election").
+    #[arg(long, env = "WEBHOOK_BRIDGE_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub lease_seconds: u64,
     /// Namespace of the Lease (the operator's own).
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     pub lease_namespace: String,
@@ -272,7 +276,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
             lease_name: args.lease_name.clone(),
             namespace: args.lease_namespace.clone(),
             identity: args.identity.clone(),
-            lease_seconds: 15,
+            lease_seconds: args.lease_seconds,
         }),
         metrics_addr: Some(args.metrics_addr),
         identity: args.identity.clone(),

@@ -63,6 +63,11 @@ pub enum Error {
     #[error("event bus {bus} cannot be deleted: it still has rules not owned by this bridge: {rules}")]
     BusNotEmpty { bus: String, rules: String },
 
+    /// This replica may not call AWS now: it is not the confirmed leader (see `aws::fence`).
+    /// Retryable: the leader-election loop stops this replica's controller or confirms the Lease.
+    #[error("{0}")]
+    NotLeader(String),
+
     /// Test hook: the run was stopped on purpose after this many writes.
     #[error("aborted on purpose after {0} AWS writes")]
     Injected(usize),
@@ -77,7 +82,11 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Transient { .. } | Error::DependencyMissing(_) | Error::BusNotEmpty { .. } | Error::Injected(_)
+            Error::Transient { .. }
+                | Error::DependencyMissing(_)
+                | Error::BusNotEmpty { .. }
+                | Error::NotLeader(_)
+                | Error::Injected(_)
         )
     }
 
@@ -91,6 +100,7 @@ impl Error {
             Error::Transient { .. } => "AwsUnavailable",
             Error::DependencyMissing(_) => "DependencyMissing",
             Error::BusNotEmpty { .. } => "BusNotEmpty",
+            Error::NotLeader(_) => "NotLeader",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",
         }
@@ -154,6 +164,14 @@ pub fn classify<E>(service: &'static str, operation: &'static str, err: SdkError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // Refused by our own fence before anything was sent.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(fenced) = e.downcast_ref::<crate::aws::fence::FenceClosed>() {
+            return Error::NotLeader(format!("AWS {service} {operation} not sent: {fenced}"));
+        }
+        source = e.source();
+    }
     match err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();

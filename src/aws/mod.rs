@@ -4,6 +4,7 @@
 pub mod apigateway;
 pub mod counter;
 pub mod eventbridge;
+pub mod fence;
 pub mod iam;
 pub mod lambda;
 pub mod ratelimit;
@@ -16,6 +17,7 @@ use aws_types::region::Region;
 use tokio::sync::OnceCell;
 
 pub use counter::CallCounter;
+pub use fence::WriteFence;
 
 use crate::desired::AwsEnv;
 use crate::error::{Error, classify};
@@ -35,24 +37,26 @@ pub struct Clients {
 impl Clients {
     /// Clients from an SDK config, every call counted by `counter`.
     pub fn new(config: &SdkConfig, counter: &CallCounter) -> Clients {
+        Clients::fenced(config, counter, &WriteFence::open())
+    }
+
+    /// Clients whose every request attempt must first pass `fence` (leader election).
+    pub fn fenced(config: &SdkConfig, counter: &CallCounter, fence: &WriteFence) -> Clients {
         let region = config.region().map(ToString::to_string).unwrap_or_default();
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config).interceptor(fence.clone()).interceptor(counter.clone()).build(),
+                )
+            };
+        }
         Clients {
             region,
-            apigateway: aws_sdk_apigatewayv2::Client::from_conf(
-                aws_sdk_apigatewayv2::config::Builder::from(config).interceptor(counter.clone()).build(),
-            ),
-            events: aws_sdk_eventbridge::Client::from_conf(
-                aws_sdk_eventbridge::config::Builder::from(config).interceptor(counter.clone()).build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config).interceptor(counter.clone()).build(),
-            ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(config).interceptor(counter.clone()).build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(config).interceptor(counter.clone()).build(),
-            ),
+            apigateway: client!(aws_sdk_apigatewayv2),
+            events: client!(aws_sdk_eventbridge),
+            iam: client!(aws_sdk_iam),
+            lambda: client!(aws_sdk_lambda),
+            sts: client!(aws_sdk_sts),
             identity: Arc::default(),
         }
     }
@@ -91,12 +95,14 @@ impl Clients {
 pub struct Aws {
     base: SdkConfig,
     pub counter: CallCounter,
+    /// Every request attempt passes it (open unless the operator runs with leader election).
+    pub fence: WriteFence,
     cache: Arc<Mutex<HashMap<String, Clients>>>,
 }
 
 impl Aws {
     pub fn new(base: SdkConfig) -> Aws {
-        Aws { base, counter: CallCounter::default(), cache: Arc::default() }
+        Aws { base, counter: CallCounter::default(), fence: WriteFence::open(), cache: Arc::default() }
     }
 
     /// An `Aws` whose clients for `clients.region` are given (tests with `aws-smithy-mocks`);
@@ -104,7 +110,12 @@ impl Aws {
     pub fn from_clients(clients: Clients, counter: CallCounter) -> Aws {
         let base = SdkConfig::builder().region(Region::new(clients.region.clone())).build();
         let cache = HashMap::from([(clients.region.clone(), clients)]);
-        Aws { base, counter, cache: Arc::new(Mutex::new(cache)) }
+        Aws { base, counter, fence: WriteFence::open(), cache: Arc::new(Mutex::new(cache)) }
+    }
+
+    /// The same configuration with every request attempt behind `fence` (clients are rebuilt).
+    pub fn with_fence(&self, fence: WriteFence) -> Aws {
+        Aws { base: self.base.clone(), counter: self.counter.clone(), fence, cache: Arc::default() }
     }
 
     /// Load the standard AWS configuration (env, profiles, `AWS_ENDPOINT_URL`, IRSA, ...).
@@ -138,7 +149,7 @@ impl Aws {
             .entry(region.to_string())
             .or_insert_with(|| {
                 let config = self.base.to_builder().region(Region::new(region.to_string())).build();
-                Clients::new(&config, &self.counter)
+                Clients::fenced(&config, &self.counter, &self.fence)
             })
             .clone()
     }

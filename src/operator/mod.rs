@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::{BoxFuture, FutureExt, Shared};
+use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::{Controller, controller, watcher};
@@ -25,6 +26,7 @@ pub use context::{Context, Settings};
 pub use reconcile::FINALIZER;
 
 use crate::api::WebhookBridge;
+use crate::aws::WriteFence;
 use crate::engine::Engine;
 use metrics::Metrics;
 
@@ -143,6 +145,11 @@ pub async fn serve(
     started: Option<tokio::sync::oneshot::Sender<Running>>,
 ) -> Result<(), OperatorError> {
     let shutdown: Shutdown = shutdown.boxed().shared();
+    let mut engine = engine;
+    if options.leader_election.is_some() {
+        // No AWS call leaves this replica unless its Lease is confirmed (see aws::fence).
+        engine.aws = engine.aws.with_fence(WriteFence::closed());
+    }
     let metrics = Arc::new(Metrics::new(&engine.aws.counter));
     let health = Arc::new(http::Health { metrics: metrics.clone(), ready: Default::default() });
     let mut metrics_addr = None;
@@ -169,6 +176,7 @@ pub async fn serve(
                 lead(
                     &client,
                     le,
+                    &ctx.engine.aws.fence,
                     &leading_tx,
                     || controllers(ctx.clone(), &options, shutdown.clone()),
                     shutdown.clone(),
@@ -189,6 +197,7 @@ pub async fn serve(
 async fn lead(
     client: &kube::Client,
     le: &LeaderElection,
+    fence: &WriteFence,
     leading: &watch::Sender<bool>,
     work: impl Fn() -> BoxFuture<'static, ()>,
     shutdown: Shutdown,
@@ -197,7 +206,7 @@ async fn lead(
         .with_namespace(&le.namespace)
         .with_identity(&le.identity)
         .with_duration(le.lease_seconds)
-        .with_grace(le.lease_seconds.div_ceil(3).max(1))
+        .with_grace(grace_seconds(le.lease_seconds))
         .build()
         .await?;
     let (mut is_leader, task) = manager.watch().await;
@@ -208,18 +217,27 @@ async fn lead(
             _ = shutdown.clone() => break,
         }
         info!(identity = %le.identity, "leading: starting the controller");
+        confirm_lease(client, le, fence).await;
+        let confirming = tokio::spawn(keep_confirming_lease(client.clone(), le.clone(), fence.clone()));
         let _ = leading.send(true);
         let lost = async {
             let _ = is_leader.wait_for(|l| !*l).await;
         };
-        tokio::select! {
-            _ = work() => break, // shut down gracefully
+        let stop = tokio::select! {
+            _ = work() => true, // shut down gracefully
             _ = lost => {
                 error!(identity = %le.identity, "lost the lease: stopping the controller");
-                let _ = leading.send(false);
+                false
             }
+        };
+        fence.close();
+        confirming.abort();
+        let _ = leading.send(false);
+        if stop {
+            break;
         }
     }
+    fence.close();
     let _ = leading.send(false);
     drop(is_leader); // closing the channel makes the manager release the lease
     match task.await {
@@ -228,4 +246,48 @@ async fn lead(
         Err(e) => warn!(error = %e, "lease task"),
     }
     Ok(())
+}
+
+/// Renew this long before the Lease expires.
+fn grace_seconds(lease_seconds: u64) -> u64 {
+    lease_seconds.div_ceil(3).max(1)
+}
+
+/// Read our Lease and open the write fence until half a grace period before it would expire
+/// without renewal (the lease manager renews a whole grace period before); close the fence if the
+/// Lease names someone else or has expired. An unreadable Lease leaves the deadline to lapse.
+async fn confirm_lease(client: &kube::Client, le: &LeaderElection, fence: &WriteFence) {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &le.namespace);
+    let margin = Duration::from_secs(grace_seconds(le.lease_seconds)) / 2;
+    // Both clocks are taken before the request: the deadline errs early, never late.
+    let (sent, sent_wall) = (std::time::Instant::now(), jiff::Timestamp::now());
+    let lease = match api.get(&le.lease_name).await {
+        Ok(lease) => lease,
+        Err(e) => {
+            warn!(error = %e, "cannot confirm the lease; AWS calls stop when the last confirmation runs out");
+            return;
+        }
+    };
+    let spec = lease.spec.unwrap_or_default();
+    // renewTime is written by this replica's own clock (kube-lease-manager), so no skew enters here.
+    let left = match (spec.holder_identity.as_deref(), spec.renew_time, spec.lease_duration_seconds) {
+        (Some(holder), Some(renewed), Some(seconds)) if holder == le.identity => renewed
+            .0
+            .checked_add(jiff::SignedDuration::from_secs(i64::from(seconds)))
+            .ok()
+            .and_then(|expiry| Duration::try_from(sent_wall.duration_until(expiry)).ok()),
+        _ => None,
+    };
+    match left.and_then(|left| left.checked_sub(margin)) {
+        Some(open_for) => fence.open_until(sent + open_for),
+        None => fence.close(),
+    }
+}
+
+async fn keep_confirming_lease(client: kube::Client, le: LeaderElection, fence: WriteFence) {
+    let period = (Duration::from_secs(grace_seconds(le.lease_seconds)) / 3).max(Duration::from_millis(200));
+    loop {
+        tokio::time::sleep(period).await;
+        confirm_lease(&client, &le, &fence).await;
+    }
 }

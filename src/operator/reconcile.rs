@@ -59,9 +59,11 @@ async fn reconcile_in_span(
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     let start = Instant::now();
-    let result = match &guard.0 {
-        Ok(bridge) => reconcile_bridge(bridge, &ctx).await,
-        Err(invalid) => {
+    let result = match (&guard.0, ctx.engine.aws.fence.check()) {
+        // A replica that is not the confirmed leader writes nothing, to AWS or Kubernetes.
+        (_, Err(fenced)) => Err(Error::NotLeader(fenced.to_string()).into()),
+        (Ok(bridge), Ok(())) => reconcile_bridge(bridge, &ctx).await,
+        (Err(invalid), Ok(())) => {
             report_invalid(invalid, &ctx).await;
             Ok(Action::await_change())
         }
@@ -201,6 +203,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 ctx.succeeded(&key);
                 Ok(Action::await_change())
             }
+            Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
             Err(e) => {
                 let next = WebhookBridgeStatus {
                     conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
@@ -265,6 +268,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             ctx.metrics.set_state(&key, Some("Ready"));
             Ok(Action::requeue(ctx.settings.resync))
         }
+        Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
         Err(e) => {
             let next = WebhookBridgeStatus {
                 observed_generation: generation,
