@@ -35,17 +35,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) -}}true{{- end -}}
 {{- end -}}
 
-{{/* The namespaced-RBAC rules on WebhookBridges. */}}
+{{/*
+The rules on WebhookBridges and their Events, in a ClusterRole or in a Role per watched namespace:
+exactly the calls the operator makes (tests/chart.rs runs it on a real kube-apiserver with them).
+- webhookbridges: list and watch (the controller, and the startup check behind /readyz); patch
+  (the finalizer is added and removed by JSON patches). It never GETs, PUTs or deletes a bridge.
+- webhookbridges/status: patch (merge patches).
+- events (events.k8s.io): create, and patch (kube's Recorder folds a repeated Event into a series).
+No webhookbridges/finalizers: that permission guards only ownerReferences with blockOwnerDeletion
+pointing at a bridge, and the operator sets none.
+*/}}
 {{- define "webhook-bridge.bridgeRules" -}}
 - apiGroups: ["webhookbridge.io"]
   resources: ["webhookbridges"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["webhookbridge.io"]
   resources: ["webhookbridges/status"]
-  verbs: ["get", "patch", "update"]
-- apiGroups: ["webhookbridge.io"]
-  resources: ["webhookbridges/finalizers"]
-  verbs: ["update"]
+  verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
