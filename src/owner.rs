@@ -52,12 +52,18 @@ impl Owner {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// The `webhookbridge.io/owner` tag value: `namespace/name`, bounded to AWS's 256 characters
+    /// (a namespace of 63 and a name of 253 would make 317) by a hash suffix; still unique.
+    pub fn owner_tag(&self) -> String {
+        bounded(&self.key(), 256)
+    }
+
     /// The ownership tags (without user tags).
     pub fn tags(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             (TAG_MANAGED_BY.to_string(), MANAGED_BY.to_string()),
             (TAG_CLUSTER.to_string(), self.cluster.clone()),
-            (TAG_OWNER.to_string(), self.key()),
+            (TAG_OWNER.to_string(), self.owner_tag()),
             (TAG_UID.to_string(), self.uid.clone()),
         ])
     }
@@ -67,7 +73,7 @@ impl Owner {
         let get = |k: &str| tags.get(k).map(String::as_str);
         if get(TAG_MANAGED_BY) != Some(MANAGED_BY)
             || get(TAG_CLUSTER) != Some(self.cluster.as_str())
-            || get(TAG_OWNER) != Some(self.key().as_str())
+            || get(TAG_OWNER) != Some(self.owner_tag().as_str())
         {
             return Ownership::Foreign;
         }
@@ -187,6 +193,17 @@ mod tests {
         assert_ne!(long.role_name(), Owner { name: "n".repeat(62) + "m", ..owner() }.role_name());
         assert!(o.statement_id("r", "arn:aws:lambda:::function:f").len() <= 100);
         assert_ne!(short_hash(&["ab", "c"], 16), short_hash(&["a", "bc"], 16));
+    }
+
+    #[test]
+    fn the_owner_tag_fits_aws_limits_and_stays_unique() {
+        let longest = Owner { namespace: "n".repeat(63), name: "x".repeat(253), ..owner() };
+        assert_eq!(longest.key().len(), 317);
+        assert!(longest.owner_tag().len() <= 256, "{}", longest.owner_tag().len());
+        let other = Owner { name: "x".repeat(252) + "y", ..longest.clone() };
+        assert_ne!(longest.owner_tag(), other.owner_tag());
+        assert_eq!(owner().owner_tag(), owner().key(), "short keys are kept as they are");
+        assert_eq!(longest.ownership(&longest.tags()), Ownership::Ours);
     }
 
     #[test]

@@ -178,7 +178,25 @@ const CASES: &[(&str, Patch, &str, &str)] = &[
         "spec.tags",
         "has more than 40 properties",
     ),
+    (
+        "detail mapping over 512 characters",
+        |v| set(v, "/spec/routes/0/event/detail", json!(format!("$request.body.{}", "a".repeat(500)))),
+        "spec.routes[0].event.detail",
+        "is longer than 512 characters",
+    ),
+    (
+        "tag value with a character AWS refuses",
+        |v| set(v, "/spec/tags", json!({"team": "a*b"})),
+        "spec.tags.team",
+        "does not match",
+    ),
     // --- admission: CEL rules ---
+    (
+        "tag key with a character AWS refuses",
+        |v| set(v, "/spec/tags", json!({"team#1": "payments"})),
+        "spec.tags",
+        "keys are 1 to 128 letters, spaces, numbers or _.:/=+-@",
+    ),
     (
         "bus name and ARN",
         |v| set(v, "/spec/eventBus/existingArn", json!("arn:aws:events:us-east-1:123456789012:event-bus/x")),

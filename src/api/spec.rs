@@ -17,6 +17,9 @@ pub const PATH_PATTERN: &str = r"^/(([A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\})(/([A-Za
 /// expressions API Gateway accepts for the `EventBridge-PutEvents` subtype.
 pub const MAPPING_PATTERN: &str = r"^([^$].*|\$request\.body(\.[A-Za-z0-9_$.\[\]*'-]+)?|\$request\.(header|querystring|path)\.[A-Za-z0-9_.-]+|\$context\.[A-Za-z0-9_.]+|\$stageVariables\.[A-Za-z0-9_]+)$";
 
+/// Characters IAM and API Gateway accept in tag keys and values.
+pub const TAG_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
+
 /// Regex for the `name` of a route or rule: a DNS label, so it is safe in AWS names and tags.
 pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
@@ -88,10 +91,11 @@ pub struct WebhookBridgeSpec {
 
     /// Extra tags added to every AWS object the bridge creates (ownership tags are always added).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 40, "additionalProperties" = {"type": "string", "maxLength": 256}))]
+    // IAM and API Gateway take tag keys and values of letters, spaces, numbers and `_.:/=+-@` only.
+    #[schemars(extend("maxProperties" = 40, "additionalProperties" = {"type": "string", "maxLength": 256, "pattern": TAG_PATTERN}))]
     #[x_kube(validation = Rule::new(
-        "self.all(k, !k.startsWith('aws:') && !k.startsWith('webhookbridge.io/') && size(k) <= 128)"
-    ).message("spec.tags: keys must not start with 'aws:' or 'webhookbridge.io/' and are at most 128 characters"))]
+        "self.all(k, !k.startsWith('aws:') && !k.startsWith('webhookbridge.io/') && size(k) >= 1 && size(k) <= 128 && k.matches(r'^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$'))"
+    ).message("spec.tags: keys are 1 to 128 letters, spaces, numbers or _.:/=+-@ and must not start with 'aws:' or 'webhookbridge.io/'"))]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -286,7 +290,8 @@ pub struct Authorization {
 
 /// The PutEvents mapping: each value is a constant or an API Gateway selection expression
 /// (`$request.body.<jsonpath>`, `$request.header.<name>`, `$request.querystring.<name>`,
-/// `$request.path.<name>`, `$context.<variable>`, `$stageVariables.<name>`).
+/// `$request.path.<name>`, `$context.<variable>`, `$stageVariables.<name>`). API Gateway takes
+/// at most 512 characters per mapping value.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EventMapping {
@@ -300,7 +305,7 @@ pub struct EventMapping {
     pub detail_type: String,
     /// Event `Detail` (a JSON object). Defaults to `$request.body`.
     #[serde(default = "default_detail")]
-    #[schemars(length(min = 1, max = 4096))]
+    #[schemars(length(min = 1, max = 512))]
     #[schemars(regex(pattern = MAPPING_PATTERN))]
     pub detail: String,
     /// Event `Time` (RFC 3339), e.g. `$request.body.event_time`. Defaults to the time of the call.
@@ -310,7 +315,7 @@ pub struct EventMapping {
     pub time: Option<String>,
     /// Event `Resources`: an expression yielding the ARNs the event concerns, or one ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048))]
+    #[schemars(length(min = 1, max = 512))]
     #[schemars(regex(pattern = MAPPING_PATTERN))]
     pub resources: Option<String>,
     /// Event `TraceHeader` (X-Amzn-Trace-Id), e.g. `$request.header.X-Amzn-Trace-Id`.
