@@ -191,6 +191,18 @@ pub fn put_events_policy(bus_arn: &str) -> Value {
     })
 }
 
+/// A rule's ARN: `rule/<bus>/<name>` on a custom bus, but `rule/<name>` on the account's default
+/// bus (EventBridge API reference, PutRule RuleArn; a Lambda permission scoped to the wrong
+/// SourceArn never matches).
+pub fn rule_arn(partition: &str, env: &AwsEnv, bus: &str, name: &str) -> String {
+    let (region, account) = (&env.region, &env.account);
+    if bus == "default" {
+        format!("arn:{partition}:events:{region}:{account}:rule/{name}")
+    } else {
+        format!("arn:{partition}:events:{region}:{account}:rule/{bus}/{name}")
+    }
+}
+
 /// Build the desired state. The spec must have passed [`crate::validate`].
 pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
     let spec = &bridge.spec;
@@ -274,7 +286,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
             let name = owner.rule_name(&r.name);
             DesiredRule {
                 spec_name: r.name.clone(),
-                arn: format!("arn:{p}:events:{}:{}:rule/{}/{name}", env.region, env.account, bus.name),
+                arn: rule_arn(p, env, &bus.name, &name),
                 name,
                 pattern: Value::Object(r.pattern.clone()),
                 enabled: r.enabled,

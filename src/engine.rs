@@ -221,7 +221,16 @@ impl Engine {
                     integrations.insert(name.clone(), id);
                 }
                 Action::UpdateIntegration { id, route: name } => {
-                    apigateway::update_integration(&c.apigateway, &api()?, id, route(name)?).await?
+                    let r = route(name)?;
+                    let removed: Vec<String> = o
+                        .integrations
+                        .iter()
+                        .filter(|i| &i.id == id)
+                        .flat_map(|i| i.request_parameters.keys())
+                        .filter(|k| !r.integration.request_parameters.contains_key(*k))
+                        .cloned()
+                        .collect();
+                    apigateway::update_integration(&c.apigateway, &api()?, id, r, &removed).await?
                 }
                 Action::DeleteIntegration { id } => apigateway::delete_integration(&c.apigateway, &api()?, id).await?,
                 Action::CreateRoute { route: name } | Action::UpdateRoute { route: name, .. } => {

@@ -68,6 +68,13 @@ pub enum Error {
     #[error("{0}")]
     NotLeader(String),
 
+    /// An AWS quota is reached (e.g. 100 buses per account, 300 rules per bus). Terminal: it
+    /// takes a quota increase or fewer objects, not a retry.
+    #[error(
+        "AWS {service} {operation}: a quota is reached ({message}); request an increase in Service Quotas or remove objects, then edit the bridge to retry"
+    )]
+    QuotaExceeded { service: &'static str, operation: &'static str, message: String },
+
     /// Test hook: the run was stopped on purpose after this many writes.
     #[error("aborted on purpose after {0} AWS writes")]
     Injected(usize),
@@ -101,6 +108,7 @@ impl Error {
             Error::DependencyMissing(_) => "DependencyMissing",
             Error::BusNotEmpty { .. } => "BusNotEmpty",
             Error::NotLeader(_) => "NotLeader",
+            Error::QuotaExceeded { .. } => "QuotaExceeded",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",
         }
@@ -111,6 +119,12 @@ impl Error {
     }
 }
 
+/// Error codes that mean an account or resource quota is reached: EventBridge and IAM
+/// `LimitExceeded(Exception)` (buses per account, rules per bus, roles per account), Lambda's
+/// `PolicyLengthExceededException` (a function's resource policy is over 20 KB). Throttling has
+/// codes of its own (ThrottlingException, TooManyRequestsException), so these are terminal.
+const QUOTA_CODES: &[&str] = &["LimitExceededException", "LimitExceeded", "PolicyLengthExceededException"];
+
 /// Error codes that mean "try again later" whatever the HTTP status.
 const RETRYABLE_CODES: &[&str] = &[
     "Throttling",
@@ -118,7 +132,6 @@ const RETRYABLE_CODES: &[&str] = &[
     "ThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
-    "LimitExceededException",
     "ConcurrentModificationException",
     "ConcurrentModification",
     "ConflictException",
@@ -179,6 +192,8 @@ where
             let message = ctx.err().message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
             if ACCESS_DENIED_CODES.contains(&code.as_str()) || (status == 403 && code == "Unknown") {
                 Error::AccessDenied { service, operation, message }
+            } else if QUOTA_CODES.contains(&code.as_str()) {
+                Error::QuotaExceeded { service, operation, message }
             } else if status >= 500 || status == 429 || RETRYABLE_CODES.contains(&code.as_str()) {
                 Error::Transient { service, operation, code, message }
             } else {

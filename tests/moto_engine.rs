@@ -430,3 +430,18 @@ async fn a_missing_lambda_is_a_retryable_dependency_error() {
     let owner = engine.owner(&orders());
     assert_eq!(inventory(&moto.clients().await).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
 }
+
+#[tokio::test]
+async fn a_dropped_mapping_converges_without_an_update_on_every_reconcile() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine("test").await;
+    let bridge = orders();
+    engine.reconcile(&bridge).await.expect("apply");
+    let mut dropped = bridge.clone();
+    dropped.spec.routes[0].event.time = None;
+    let outcome = engine.reconcile(&dropped).await.expect("drop Time");
+    assert!(outcome.actions.iter().any(|a| matches!(a, Action::UpdateIntegration { .. })), "{:?}", outcome.actions);
+    let again = engine.plan(&dropped).await.expect("plan");
+    assert!(again.is_empty(), "an update on every reconcile: {again:?}");
+}

@@ -4,7 +4,7 @@
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{DeadLetterConfig, InputTransformer, RetryPolicy, RuleState, Tag, Target};
 
-use crate::aws::{gone_ok, has_code};
+use crate::aws::{gone_ok, has_code, message_of};
 use crate::desired::{Desired, DesiredRule, DesiredTarget};
 use crate::error::{Error, classify};
 use crate::observed::{ObsBus, ObsRule, Observed, Tags};
@@ -195,31 +195,85 @@ pub async fn put_targets(client: &Client, d: &Desired, rule: &DesiredRule, ids: 
         .send()
         .await
         .map_err(|e| classify(SVC, "PutTargets", e))?;
-    if out.failed_entry_count() > 0 {
-        let detail: Vec<String> = out
-            .failed_entries()
-            .iter()
-            .map(|f| format!("{}: {}", f.target_id().unwrap_or("?"), f.error_message().unwrap_or("failed")))
-            .collect();
-        return Err(Error::Rejected {
-            service: SVC,
-            operation: "PutTargets",
-            code: "FailedEntries".into(),
-            message: detail.join("; "),
-        });
-    }
-    Ok(())
-}
-
-pub async fn remove_targets(client: &Client, d: &Desired, rule: &str, ids: &[String]) -> Result<(), Error> {
-    gone_ok(
-        SVC,
-        "RemoveTargets",
-        NOT_FOUND,
-        client.remove_targets().rule(rule).event_bus_name(bus_ref(d)).set_ids(Some(ids.to_vec())).send().await,
+    failed_entries(
+        "PutTargets",
+        out.failed_entries().iter().map(|f| {
+            (
+                f.target_id().map(str::to_string),
+                f.error_code().map(str::to_string),
+                f.error_message().map(str::to_string),
+            )
+        }),
     )
 }
 
+/// Entries PutTargets or RemoveTargets could not apply, as one error: retryable when every
+/// failed entry's code is (e.g. ConcurrentModificationException), terminal otherwise.
+fn failed_entries(
+    operation: &'static str,
+    entries: impl Iterator<Item = (Option<String>, Option<String>, Option<String>)>,
+) -> Result<(), Error> {
+    let entries: Vec<_> = entries.collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let message = entries
+        .iter()
+        .map(|(id, code, msg)| {
+            format!(
+                "target {}: {} ({})",
+                id.as_deref().unwrap_or("?"),
+                msg.as_deref().unwrap_or("failed"),
+                code.as_deref().unwrap_or("?")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let retryable = entries.iter().all(|(_, code, _)| {
+        matches!(code.as_deref(), Some("ConcurrentModificationException" | "InternalException" | "ThrottlingException"))
+    });
+    let code = "FailedEntries".to_string();
+    Err(if retryable {
+        Error::Transient { service: SVC, operation, code, message }
+    } else {
+        Error::Rejected { service: SVC, operation, code, message }
+    })
+}
+
+pub async fn remove_targets(client: &Client, d: &Desired, rule: &str, ids: &[String]) -> Result<(), Error> {
+    let out =
+        match client.remove_targets().rule(rule).event_bus_name(bus_ref(d)).set_ids(Some(ids.to_vec())).send().await {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()), // the rule is gone, and its targets
+            Err(e) => return Err(classify(SVC, "RemoveTargets", e)),
+        };
+    failed_entries(
+        "RemoveTargets",
+        out.failed_entries().iter().map(|f| {
+            (
+                f.target_id().map(str::to_string),
+                f.error_code().map(str::to_string),
+                f.error_message().map(str::to_string),
+            )
+        }),
+    )
+}
+
+/// Delete a rule. Right after RemoveTargets, EventBridge may still answer `ValidationException:
+/// Rule can't be deleted since it has targets` (target removal is eventually consistent): that is
+/// retryable, not a verdict, or the finalizer would never go.
 pub async fn delete_rule(client: &Client, d: &Desired, name: &str) -> Result<(), Error> {
-    gone_ok(SVC, "DeleteRule", NOT_FOUND, client.delete_rule().name(name).event_bus_name(bus_ref(d)).send().await)
+    match client.delete_rule().name(name).event_bus_name(bus_ref(d)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(()),
+        Err(e) if has_code(&e, &["ValidationException"]) && message_of(&e).contains("targets") => {
+            Err(Error::Transient {
+                service: SVC,
+                operation: "DeleteRule",
+                code: "ValidationException".into(),
+                message: "the rule still has targets (their removal has not propagated yet)".into(),
+            })
+        }
+        Err(e) => Err(classify(SVC, "DeleteRule", e)),
+    }
 }

@@ -163,6 +163,13 @@ pub fn has_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
     crate::error::code_of(err).is_some_and(|c| codes.contains(&c))
 }
 
+/// The error message AWS sent with a service error ("" for other errors).
+pub fn message_of<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String {
+    err.as_service_error().and_then(|e| e.message()).unwrap_or_default().to_string()
+}
+
 /// The result of a delete: success, or "not found" (already gone, e.g. by an earlier interrupted
 /// run) — either way the object is gone. Other errors are classified.
 pub fn gone_ok<O, E>(

@@ -1,0 +1,118 @@
+//! What real AWS needs that moto never asked for, each against the answer AWS documents, decoded
+//! by the real SDK through `aws-smithy-mocks`: removed request-parameter mappings, rule deletes
+//! that race target removal, failed target entries, quotas, and rule ARNs on the default bus.
+
+mod common;
+
+use aws_sdk_apigatewayv2::operation::update_integration::UpdateIntegrationOutput;
+use aws_sdk_eventbridge::operation::put_rule::PutRuleOutput;
+use aws_sdk_eventbridge::operation::remove_targets::RemoveTargetsOutput;
+use aws_sdk_eventbridge::types::RemoveTargetsResultEntry;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use common::mocks::aws_json_error;
+use common::{ACCOUNT, REGION};
+use serde_json::json;
+use webhook_bridge::aws::{apigateway, eventbridge};
+use webhook_bridge::desired::{self, AwsEnv, Desired};
+use webhook_bridge::error::Error;
+
+fn env() -> AwsEnv {
+    AwsEnv { region: REGION.into(), account: ACCOUNT.into(), partition: "aws".into() }
+}
+
+fn desired_of(patch: impl Fn(&mut serde_json::Value)) -> Desired {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders.yaml")).expect("example");
+    let mut v: serde_json::Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    patch(&mut v);
+    let bridge = common::bridge(&serde_json::to_string(&v).expect("json"));
+    let engine_owner = webhook_bridge::owner::Owner::local("c", "default", "orders");
+    desired::desired(&bridge, &engine_owner, &env())
+}
+
+/// UpdateIntegration merges RequestParameters: a mapping the spec dropped must be sent with an
+/// empty value, or it stays live (API Gateway v2 API reference, UpdateIntegration).
+#[tokio::test]
+async fn a_removed_mapping_is_sent_empty_so_api_gateway_drops_it() {
+    let d = desired_of(|v| {
+        v["spec"]["routes"][0]["event"].as_object_mut().expect("event").remove("time");
+    });
+    let route = &d.routes[0];
+    assert!(!route.integration.request_parameters.contains_key("Time"));
+    let update = mock!(aws_sdk_apigatewayv2::Client::update_integration)
+        .match_requests(|r| {
+            let p = r.request_parameters().cloned().unwrap_or_default();
+            p.get("Time").map(String::as_str) == Some("")
+                && p.get("Source").map(String::as_str) == Some("source.events")
+        })
+        .then_output(|| UpdateIntegrationOutput::builder().build());
+    let client = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&update]);
+    apigateway::update_integration(&client, "api1", "int1", route, &["Time".to_string()])
+        .await
+        .expect("the update carries Time with an empty value");
+    assert_eq!(update.num_calls(), 1);
+}
+
+/// Right after RemoveTargets, DeleteRule may be refused while the removal propagates: retry.
+#[tokio::test]
+async fn a_rule_delete_refused_for_lingering_targets_is_retried_not_terminal() {
+    let d = desired_of(|_| {});
+    let delete = mock!(aws_sdk_eventbridge::Client::delete_rule).then_http_response(|| {
+        aws_json_error(400, "ValidationException", "Rule can't be deleted since it has targets.")
+    });
+    let client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&delete]);
+    let err = eventbridge::delete_rule(&client, &d, "whb-x-create-order").await.expect_err("refused");
+    assert!(err.is_retryable(), "{err:?}");
+}
+
+/// RemoveTargets answers 200 with FailedEntryCount when some targets were not removed.
+#[tokio::test]
+async fn failed_target_entries_are_errors_retryable_only_when_aws_says_so() {
+    let d = desired_of(|_| {});
+    for (code, retryable) in [("ConcurrentModificationException", true), ("ValidationException", false)] {
+        let remove = mock!(aws_sdk_eventbridge::Client::remove_targets).then_output(move || {
+            RemoveTargetsOutput::builder()
+                .failed_entry_count(1)
+                .failed_entries(
+                    RemoveTargetsResultEntry::builder().target_id("t1").error_code(code).error_message("no").build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&remove]);
+        let err = eventbridge::remove_targets(&client, &d, "rule", &["t1".to_string()]).await.expect_err(code);
+        assert_eq!(err.is_retryable(), retryable, "{code}: {err}");
+        assert!(err.to_string().contains("target t1"), "{err}");
+    }
+}
+
+/// LimitExceededException is a quota (e.g. 300 rules per bus), not throttling: terminal, plainly said.
+#[tokio::test]
+async fn a_reached_quota_is_terminal_and_says_what_to_do() {
+    let d = desired_of(|_| {});
+    let put = mock!(aws_sdk_eventbridge::Client::put_rule).then_http_response(|| {
+        aws_json_error(400, "LimitExceededException", "The requested resource exceeds the maximum number allowed.")
+    });
+    let ok = mock!(aws_sdk_eventbridge::Client::put_rule).then_output(|| PutRuleOutput::builder().build());
+    let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&put, &ok]);
+    let err = eventbridge::put_rule(&client, &d, &d.rules[0], true).await.expect_err("quota");
+    assert!(matches!(err, Error::QuotaExceeded { .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(err.reason(), "QuotaExceeded");
+    assert!(err.to_string().contains("Service Quotas"), "{err}");
+}
+
+/// On the default bus a rule's ARN is `rule/<name>`; a Lambda permission scoped to
+/// `rule/default/<name>` would never match.
+#[test]
+fn rules_on_the_default_bus_have_the_short_arn() {
+    let d = desired_of(|v| {
+        v["spec"]["eventBus"] = json!({"existingArn": format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default")});
+    });
+    let rule = &d.rules[0];
+    assert_eq!(rule.arn, format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{}", rule.name));
+    assert!(d.permissions().iter().all(|p| !p.source_arn.contains("rule/default/")), "{:?}", d.permissions());
+    let custom = desired_of(|_| {});
+    assert_eq!(
+        custom.rules[0].arn,
+        format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/custom-events-dev/{}", custom.rules[0].name)
+    );
+}
