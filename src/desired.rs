@@ -166,15 +166,21 @@ pub fn arn_part(arn: &str, index: usize) -> Option<&str> {
     arn.splitn(6, ':').nth(index)
 }
 
-/// The trust policy of the managed role: API Gateway, from this account only.
-pub fn trust_policy(account: &str) -> Value {
+/// The trust policy of the managed role, in the form AWS documents for a role API Gateway assumes
+/// to call an AWS service from an integration (Amazon API Gateway Developer Guide, "Control
+/// access to a REST API with IAM permissions": the trust policy the IAM console creates for the
+/// API Gateway service role; AWS CDK's HttpEventBridgeIntegration creates the same). No
+/// `aws:SourceAccount` / `aws:SourceArn` condition: there are field reports that API Gateway
+/// does not send them when it assumes integration credentials, which would fail every webhook.
+/// The role is still usable only from this account: attaching it to an integration takes
+/// `iam:PassRole` on it, which only principals of this account can be granted.
+pub fn trust_policy() -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
             "Principal": {"Service": "apigateway.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+            "Action": "sts:AssumeRole"
         }]
     })
 }
@@ -228,7 +234,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
             DesiredRole::Managed {
                 arn: format!("arn:{p}:iam::{}:role{ROLE_PATH}{name}", env.account),
                 name,
-                trust_policy: trust_policy(&env.account),
+                trust_policy: trust_policy(),
                 policy: put_events_policy(&bus.arn),
                 permissions_boundary: spec.role.permissions_boundary_arn.clone(),
             }
