@@ -91,6 +91,10 @@ pub struct RunArgs {
     /// Where /metrics, /healthz and /readyz listen.
     #[arg(long, env = "WEBHOOK_BRIDGE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
+    /// After a change to a managed role, stay RolePropagating (not Ready) this long: IAM changes
+    /// take about 10 to 30 s to reach API Gateway, which answers 500 until then.
+    #[arg(long, env = "WEBHOOK_BRIDGE_ROLE_PROPAGATION_SECONDS", default_value_t = 30)]
+    pub role_propagation_seconds: u64,
     /// Elect a leader on a Lease so several replicas can run with one writer.
     #[arg(long, env = "WEBHOOK_BRIDGE_LEADER_ELECTION")]
     pub leader_election: bool,
@@ -217,6 +221,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 })
             }
             Command::Apply { .. } => engine.reconcile(bridge).await.and_then(|outcome| {
+                if outcome.actions.iter().any(|a| a.changes_role()) {
+                    eprintln!(
+                        "{name}: note: the IAM role changed; API Gateway can assume it once IAM has propagated the change (about 10 to 30 s); webhooks may be answered 500 until then"
+                    );
+                }
                 let now = status::now();
                 let generation = bridge.metadata.generation;
                 let message = format!("{} AWS write(s) applied; AWS matches the spec", outcome.actions.len());
@@ -271,6 +280,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
             resync: Duration::from_secs(args.resync_seconds.max(1)),
             base_backoff: Duration::from_secs(args.backoff_seconds.max(1)),
             max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
+            role_propagation: Duration::from_secs(args.role_propagation_seconds),
         },
         leader_election: args.leader_election.then(|| LeaderElection {
             lease_name: args.lease_name.clone(),

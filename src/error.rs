@@ -132,6 +132,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "ThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
+    // IAM is eventually consistent: a write right after our own CreateRole may not find it yet.
+    // (Reads and deletes treat NoSuchEntity as "absent" before they get here.)
+    "NoSuchEntity",
     "ConcurrentModificationException",
     "ConcurrentModification",
     "ConflictException",

@@ -135,6 +135,21 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// Whether the write changes the managed role API Gateway assumes (IAM takes a while to
+    /// propagate it: until then API Gateway may fail to assume the role).
+    pub fn changes_role(&self) -> bool {
+        matches!(
+            self,
+            Action::CreateRole { .. }
+                | Action::UpdateTrustPolicy { .. }
+                | Action::PutRolePolicy { .. }
+                | Action::PutPermissionsBoundary { .. }
+                | Action::DeletePermissionsBoundary { .. }
+        )
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Action::*;

@@ -10,6 +10,19 @@ pub fn now() -> String {
     jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
 
+/// `wait` from now, RFC 3339 to the second (rounded up, so the deadline never comes early).
+pub fn after(wait: std::time::Duration) -> String {
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(wait.as_millis() as i64 + 999);
+    let second = jiff::TimestampRound::new().smallest(jiff::Unit::Second).mode(jiff::RoundMode::Trunc);
+    at.round(second).map(|t| t.to_string()).unwrap_or_else(|_| at.to_string())
+}
+
+/// How long until an RFC 3339 time; None once it has passed (or if it does not parse).
+pub fn until(at: &str) -> Option<std::time::Duration> {
+    let at: jiff::Timestamp = at.parse().ok()?;
+    std::time::Duration::try_from(jiff::Timestamp::now().duration_until(at)).ok().filter(|d| !d.is_zero())
+}
+
 /// Base URL of the stage: the API endpoint, plus `/<stage>` unless the stage is `$default`.
 pub fn stage_url(endpoint: &str, stage: &str) -> String {
     let endpoint = endpoint.trim_end_matches('/');

@@ -116,3 +116,14 @@ fn rules_on_the_default_bus_have_the_short_arn() {
         format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/custom-events-dev/{}", custom.rules[0].name)
     );
 }
+
+/// IAM is eventually consistent: PutRolePolicy right after CreateRole may answer NoSuchEntity.
+#[tokio::test]
+async fn no_such_entity_right_after_our_create_is_retried() {
+    let d = desired_of(|_| {});
+    let put = mock!(aws_sdk_iam::Client::put_role_policy)
+        .then_http_response(|| common::mocks::query_error(404, "NoSuchEntity", "The role cannot be found."));
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&put]);
+    let err = webhook_bridge::aws::iam::put_role_policy(&client, &d).await.expect_err("not yet");
+    assert!(err.is_retryable(), "{err:?}");
+}

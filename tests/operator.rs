@@ -116,6 +116,46 @@ async fn status_survives_crd_defaulting_and_pruning_unchanged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_until_a_changed_role_has_propagated() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("propagation").await;
+    let client = cluster.client().await;
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let mut opts = options(&[&ns]);
+    opts.settings.role_propagation = Duration::from_secs(3);
+    let op = Operator::start(client.clone(), &moto, opts).await;
+    let created = Instant::now();
+    create(&client, orders_json("orders", &ns, "custom-events-dev")).await;
+
+    // AWS is in sync at once, but the new role is not usable yet: Reconciling, not Ready.
+    let o = until(&client, &ns, "orders", "RolePropagating", |o| {
+        condition(o, "Ready").is_some_and(|c| c["status"] == "False" && c["reason"] == "RolePropagating")
+    })
+    .await;
+    assert!(is(o.as_ref(), "Reconciling", "True") && is(o.as_ref(), "Stalled", "False"), "{o:#?}");
+    let usable_after = o.as_ref().and_then(|o| o["status"]["roleUsableAfter"].as_str()).expect("roleUsableAfter");
+    assert!(condition(o.as_ref(), "Ready").expect("ready")["message"].as_str().unwrap_or("").contains(usable_after));
+    let o = until(&client, &ns, "orders", "Ready once propagated", ready).await.expect("object");
+    assert!(created.elapsed() >= Duration::from_secs(2), "Ready after {:?}", created.elapsed());
+    assert_eq!(o["status"]["roleUsableAfter"], usable_after, "kept as a record");
+
+    // A change that leaves the role alone is Ready at once.
+    let bridges: Api<WebhookBridge> = Api::namespaced(client.clone(), &ns);
+    let patch = json!({"spec": {"api": {"stage": "prod"}}});
+    bridges.patch("orders", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("patch");
+    let o =
+        until(&client, &ns, "orders", "generation 2", |o| o.is_some_and(|o| o["status"]["observedGeneration"] == 2))
+            .await;
+    let o = until(&client, &ns, "orders", "generation 2 Ready", |o| {
+        ready(o) && o.is_some_and(|o| o["metadata"]["generation"] == 2)
+    })
+    .await;
+    assert_eq!(o.expect("object")["status"]["roleUsableAfter"], usable_after);
+    op.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retain_removes_the_object_and_keeps_aws() {
     let cluster = require_cluster!();
     let ns = cluster.namespace("retain").await;

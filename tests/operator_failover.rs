@@ -35,7 +35,7 @@ impl Replica {
             .args(["--cluster-name", "failover", "--region", "us-east-1", "run", "--namespaces", ns])
             .args(["--leader-election", "--lease-namespace", ns, "--identity", identity])
             .args(["--lease-seconds", &LEASE_SECONDS.to_string(), "--concurrency", "1"])
-            .args(["--backoff-seconds", "1", "--max-backoff-seconds", "2"])
+            .args(["--backoff-seconds", "1", "--max-backoff-seconds", "2", "--role-propagation-seconds", "0"])
             .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
             .env("KUBECONFIG", cluster.kubeconfig_path())
             .env("AWS_ENDPOINT_URL", &tap.endpoint)

@@ -40,6 +40,11 @@ pub struct WebhookBridgeStatus {
     /// One entry per rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleStatus>,
+    /// The managed role changed (created, policy or trust updated); API Gateway can assume it
+    /// once IAM has propagated the change, expected by this time (RFC 3339). Until then the
+    /// bridge is not Ready (reason `RolePropagating`): webhooks may still be answered 500.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_usable_after: Option<String>,
     /// When the bridge last converged: AWS changes applied or conditions changed (RFC 3339).
     /// An in-sync resync does not rewrite it, so it causes no write to Kubernetes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

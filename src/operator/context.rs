@@ -20,6 +20,9 @@ pub struct Settings {
     pub base_backoff: Duration,
     /// Cap on the retry delay.
     pub max_backoff: Duration,
+    /// How long after a change to the managed role the bridge stays `RolePropagating` (not
+    /// Ready): IAM changes take about 10 to 30 s to reach API Gateway.
+    pub role_propagation: Duration,
 }
 
 impl Default for Settings {
@@ -28,6 +31,7 @@ impl Default for Settings {
             resync: Duration::from_secs(600),
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
+            role_propagation: Duration::from_secs(30),
         }
     }
 }
@@ -39,6 +43,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     failures: Mutex<HashMap<String, u32>>,
+    /// Role-propagation deadlines we set, per object: the reflector's copy of our own status
+    /// write may still be on its way when the next reconcile runs. Entries go once passed.
+    role_deadlines: Mutex<HashMap<String, String>>,
 }
 
 impl Context {
@@ -51,6 +58,7 @@ impl Context {
             metrics,
             settings,
             failures: Mutex::default(),
+            role_deadlines: Mutex::default(),
         }
     }
 
@@ -63,6 +71,26 @@ impl Context {
         let exp = self.settings.base_backoff.saturating_mul(2u32.saturating_pow((*n - 1).min(20)));
         let capped = exp.min(self.settings.max_backoff);
         capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+
+    /// The role-propagation deadline of `key` (RFC 3339): a new one when `changed`, else the
+    /// later of the one in status and the one remembered here; None once it has passed.
+    pub fn role_deadline(&self, key: &str, changed: bool, in_status: Option<&str>) -> Option<String> {
+        let mut deadlines = self.role_deadlines.lock().unwrap_or_else(|p| p.into_inner());
+        if changed {
+            let at = crate::status::after(self.settings.role_propagation);
+            deadlines.insert(key.to_string(), at.clone());
+            return Some(at);
+        }
+        let remembered = deadlines.get(key).cloned();
+        let latest = [in_status.map(str::to_string), remembered]
+            .into_iter()
+            .flatten()
+            .max_by_key(|at| at.parse::<jiff::Timestamp>().ok());
+        if latest.as_deref().and_then(crate::status::until).is_none() {
+            deadlines.remove(key);
+        }
+        latest
     }
 
     /// Forget the failures of `key` after a success.

@@ -237,14 +237,27 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
 
     match ctx.engine.reconcile(bridge).await {
         Ok(outcome) => {
+            // A role change reaches API Gateway only once IAM has propagated it: not Ready until
+            // then. The deadline lives in status, so a restarted operator keeps to it.
+            let changed = outcome.actions.iter().any(|a| a.changes_role());
+            let role_usable_after = ctx.role_deadline(&key, changed, previous.role_usable_after.as_deref());
+            let propagating = role_usable_after.as_deref().and_then(status::until);
+            let conditions = match propagating {
+                Some(_) => status::progressing(
+                    generation,
+                    "RolePropagating",
+                    &format!(
+                        "AWS matches the spec, but the IAM role changed: API Gateway can assume it once IAM has propagated the change (expected by {}); until then webhooks may be answered 500",
+                        role_usable_after.as_deref().unwrap_or_default()
+                    ),
+                ),
+                None => status::ready(generation, "AWS matches the spec"),
+            };
             let next = WebhookBridgeStatus {
                 observed_generation: generation,
-                conditions: status::stamp(
-                    &previous.conditions,
-                    status::ready(generation, "AWS matches the spec"),
-                    &now,
-                ),
+                conditions: status::stamp(&previous.conditions, conditions, &now),
                 last_synced_time: previous.last_synced_time.clone(),
+                role_usable_after,
                 ..outcome.status
             };
             write_status(&api, bridge, &previous, next).await?;
@@ -265,6 +278,10 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 .await;
             }
             ctx.succeeded(&key);
+            if let Some(left) = propagating {
+                ctx.metrics.set_state(&key, Some("Reconciling"));
+                return Ok(Action::requeue(left + std::time::Duration::from_millis(500)));
+            }
             ctx.metrics.set_state(&key, Some("Ready"));
             Ok(Action::requeue(ctx.settings.resync))
         }

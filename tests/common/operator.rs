@@ -82,6 +82,8 @@ pub fn options(namespaces: &[&str]) -> Options {
             resync: Duration::from_secs(60),
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(1),
+            // Most tests are not about IAM propagation (one is, and sets it).
+            role_propagation: Duration::ZERO,
         },
         metrics_addr: Some("127.0.0.1:0".parse().expect("addr")),
         ..Options::default()
