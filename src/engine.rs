@@ -155,7 +155,7 @@ impl Engine {
         let mut integrations: BTreeMap<String, String> = d
             .routes
             .iter()
-            .filter_map(|r| plan::kept_integration(o, &r.name).map(|i| (r.name.clone(), i.id.clone())))
+            .filter_map(|r| plan::kept_integration(o, r).map(|i| (r.name.clone(), i.id.clone())))
             .collect();
         let mut authorizers: BTreeMap<String, String> =
             o.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
@@ -221,16 +221,7 @@ impl Engine {
                     integrations.insert(name.clone(), id);
                 }
                 Action::UpdateIntegration { id, route: name } => {
-                    let r = route(name)?;
-                    let removed: Vec<String> = o
-                        .integrations
-                        .iter()
-                        .filter(|i| &i.id == id)
-                        .flat_map(|i| i.request_parameters.keys())
-                        .filter(|k| !r.integration.request_parameters.contains_key(*k))
-                        .cloned()
-                        .collect();
-                    apigateway::update_integration(&c.apigateway, &api()?, id, r, &removed).await?
+                    apigateway::update_integration(&c.apigateway, &api()?, id, route(name)?).await?
                 }
                 Action::DeleteIntegration { id } => apigateway::delete_integration(&c.apigateway, &api()?, id).await?,
                 Action::CreateRoute { route: name } | Action::UpdateRoute { route: name, .. } => {

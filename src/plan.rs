@@ -402,11 +402,18 @@ fn integration_matches(route: &DesiredRoute, i: &ObsIntegration) -> bool {
         && i.timeout_ms == Some(INTEGRATION_TIMEOUT_MS)
 }
 
-/// The integration a route keeps: found by its description marker; among duplicates left by an
-/// interrupted run, the one a route points at, else the first. The applier uses the same choice.
-pub fn kept_integration<'o>(o: &'o Observed, route: &str) -> Option<&'o ObsIntegration> {
-    let mut candidates =
-        o.integrations.iter().filter(|i| i.description.as_deref().and_then(route_of_integration) == Some(route));
+/// The integration a route keeps: found by its description marker, and updatable in place, i.e.
+/// mapping no key the spec dropped. (UpdateIntegration merges RequestParameters, and a mapping
+/// value must be 1 to 512 characters, so a key cannot be removed by an update: such an
+/// integration is replaced instead: create, repoint the route, delete the old one.) Among
+/// duplicates left by an interrupted run, the one a route points at, else the first. The applier
+/// uses the same choice.
+pub fn kept_integration<'o>(o: &'o Observed, route: &DesiredRoute) -> Option<&'o ObsIntegration> {
+    let wanted = &route.integration.request_parameters;
+    let mut candidates = o.integrations.iter().filter(|i| {
+        i.description.as_deref().and_then(route_of_integration) == Some(route.name.as_str())
+            && i.request_parameters.keys().all(|k| wanted.contains_key(k))
+    });
     let first = candidates.clone().next();
     let referenced = candidates.find(|i| {
         let target = format!("integrations/{}", i.id);
@@ -480,7 +487,7 @@ fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc: &mut Vec<A
     // Integrations, one per route (see `kept_integration`).
     let mut kept_integrations: Vec<(&str, &ObsIntegration)> = Vec::new();
     for r in &d.routes {
-        match kept_integration(o, &r.name) {
+        match kept_integration(o, r) {
             None => actions.push(Action::CreateIntegration { route: r.name.clone() }),
             Some(i) => {
                 if !integration_matches(r, i) {

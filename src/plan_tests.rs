@@ -216,6 +216,37 @@ fn a_changed_mapping_updates_the_integration_only() {
 }
 
 #[test]
+fn a_dropped_mapping_replaces_the_integration_then_deletes_the_old_one() {
+    let mut b = orders();
+    let before = mirror(&d_of(&b));
+    b.spec.routes[0].event.time = None;
+    let actions = plan(&d_of(&b), &before).expect("plan");
+    // An update would merge and leave Time live; an empty value is not a valid mapping.
+    assert_eq!(
+        actions,
+        [
+            Action::CreateIntegration { route: "webhook".into() },
+            Action::UpdateRoute { id: "route-webhook".into(), route: "webhook".into() },
+            Action::DeleteIntegration { id: "int-webhook".into() },
+        ]
+    );
+    // Killed after the create: the re-run keeps the new integration, repoints, deletes the old.
+    let mut after_create = before.clone();
+    let mut fresh = before.integrations[0].clone();
+    fresh.id = "int-new".into();
+    fresh.request_parameters.remove("Time");
+    after_create.integrations.push(fresh);
+    let actions = plan(&d_of(&b), &after_create).expect("plan");
+    assert_eq!(
+        actions,
+        [
+            Action::UpdateRoute { id: "route-webhook".into(), route: "webhook".into() },
+            Action::DeleteIntegration { id: "int-webhook".into() },
+        ]
+    );
+}
+
+#[test]
 fn a_replaced_lambda_target_adds_before_it_removes() {
     let mut b = orders();
     let before = mirror(&d_of(&b));

@@ -1,10 +1,8 @@
 //! What real AWS needs that moto never asked for, each against the answer AWS documents, decoded
-//! by the real SDK through `aws-smithy-mocks`: removed request-parameter mappings, rule deletes
-//! that race target removal, failed target entries, quotas, and rule ARNs on the default bus.
+//! by the real SDK through `aws-smithy-mocks`: rule deletes that race target removal, failed target entries, quotas, and rule ARNs on the default bus.
 
 mod common;
 
-use aws_sdk_apigatewayv2::operation::update_integration::UpdateIntegrationOutput;
 use aws_sdk_eventbridge::operation::put_rule::PutRuleOutput;
 use aws_sdk_eventbridge::operation::remove_targets::RemoveTargetsOutput;
 use aws_sdk_eventbridge::types::RemoveTargetsResultEntry;
@@ -12,7 +10,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::mocks::aws_json_error;
 use common::{ACCOUNT, REGION};
 use serde_json::json;
-use webhook_bridge::aws::{apigateway, eventbridge};
+use webhook_bridge::aws::eventbridge;
 use webhook_bridge::desired::{self, AwsEnv, Desired};
 use webhook_bridge::error::Error;
 
@@ -27,29 +25,6 @@ fn desired_of(patch: impl Fn(&mut serde_json::Value)) -> Desired {
     let bridge = common::bridge(&serde_json::to_string(&v).expect("json"));
     let engine_owner = webhook_bridge::owner::Owner::local("c", "default", "orders");
     desired::desired(&bridge, &engine_owner, &env())
-}
-
-/// UpdateIntegration merges RequestParameters: a mapping the spec dropped must be sent with an
-/// empty value, or it stays live (API Gateway v2 API reference, UpdateIntegration).
-#[tokio::test]
-async fn a_removed_mapping_is_sent_empty_so_api_gateway_drops_it() {
-    let d = desired_of(|v| {
-        v["spec"]["routes"][0]["event"].as_object_mut().expect("event").remove("time");
-    });
-    let route = &d.routes[0];
-    assert!(!route.integration.request_parameters.contains_key("Time"));
-    let update = mock!(aws_sdk_apigatewayv2::Client::update_integration)
-        .match_requests(|r| {
-            let p = r.request_parameters().cloned().unwrap_or_default();
-            p.get("Time").map(String::as_str) == Some("")
-                && p.get("Source").map(String::as_str) == Some("source.events")
-        })
-        .then_output(|| UpdateIntegrationOutput::builder().build());
-    let client = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&update]);
-    apigateway::update_integration(&client, "api1", "int1", route, &["Time".to_string()])
-        .await
-        .expect("the update carries Time with an empty value");
-    assert_eq!(update.num_calls(), 1);
 }
 
 /// Right after RemoveTargets, DeleteRule may be refused while the removal propagates: retry.

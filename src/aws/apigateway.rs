@@ -107,10 +107,9 @@ fn integration_of(i: &Integration) -> ObsIntegration {
         description: i.description().map(str::to_string),
         integration_type: i.integration_type().map(|t| t.as_str().to_string()),
         subtype: i.integration_subtype().map(str::to_string),
-        // A key mapped to "" is no mapping (it is how an update removes one).
         request_parameters: i
             .request_parameters()
-            .map(|p| p.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
         credentials_arn: i.credentials_arn().map(str::to_string),
         payload_format_version: i.payload_format_version().map(str::to_string),
@@ -342,23 +341,10 @@ pub async fn create_integration(client: &Client, api_id: &str, route: &DesiredRo
     Ok(out.integration_id().unwrap_or_default().to_string())
 }
 
-/// Update an integration in place. `removed` are mapping keys it has and the spec no longer
-/// names: UpdateIntegration merges RequestParameters, and removes a key only when it is sent with
-/// an empty value (API Gateway v2 API reference, UpdateIntegration: "To remove a parameter
-/// mapping, specify its key with an empty value"), so leaving them out would keep them live.
-pub async fn update_integration(
-    client: &Client,
-    api_id: &str,
-    id: &str,
-    route: &DesiredRoute,
-    removed: &[String],
-) -> Result<(), Error> {
-    let mut parameters = params(route);
-    for key in removed {
-        parameters.entry(key.clone()).or_default();
-    }
+/// Update an integration in place. Only for one whose mapping keys the spec still names (see
+/// `plan::kept_integration`): UpdateIntegration merges RequestParameters.
+pub async fn update_integration(client: &Client, api_id: &str, id: &str, route: &DesiredRoute) -> Result<(), Error> {
     integration_fields!(client.update_integration().api_id(api_id).integration_id(id), route)
-        .set_request_parameters(Some(parameters))
         .send()
         .await
         .map_err(|e| classify(SVC, "UpdateIntegration", e))?;
