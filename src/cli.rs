@@ -82,12 +82,14 @@ pub struct RunArgs {
     /// Cap on the retry delay, in seconds.
     #[arg(long, default_value_t = 300)]
     pub max_backoff_seconds: u64,
-    /// AWS API requests per second, across all bridges (client-side rate limit).
-    #[arg(long, env = "WEBHOOK_BRIDGE_AWS_RATE", default_value_t = 20.0)]
-    pub aws_rate: f64,
-    /// AWS API request burst.
-    #[arg(long, default_value_t = 40)]
-    pub aws_burst: u32,
+    /// AWS API requests per second, per service, across all bridges (client-side rate limit).
+    /// Default: each service well under its documented quota (API Gateway 8/s, EventBridge 20/s,
+    /// IAM 10/s, Lambda 10/s, STS 20/s); a value here applies to every service.
+    #[arg(long, env = "WEBHOOK_BRIDGE_AWS_RATE")]
+    pub aws_rate: Option<f64>,
+    /// AWS API request burst per service, with --aws-rate (default: the rate, at least 1).
+    #[arg(long, requires = "aws_rate")]
+    pub aws_burst: Option<u32>,
     /// Where /metrics, /healthz and /readyz listen.
     #[arg(long, env = "WEBHOOK_BRIDGE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
@@ -267,8 +269,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return report(&Error::Config(format!("Kubernetes client: {e}"))),
     };
-    let mut engine =
-        Engine::new(Aws::from_env_rate_limited(args.aws_rate, args.aws_burst).await, cli.cluster_name.clone());
+    let mut engine = Engine::new(Aws::from_env_rate_limited(rate_limits(&args)).await, cli.cluster_name.clone());
     if cli.region.is_some() {
         engine.default_region = cli.region.clone();
     }
@@ -294,6 +295,13 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
     match serve(client, engine, options, shutdown_signal(), None).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(&Error::Config(e.to_string())),
+    }
+}
+
+fn rate_limits(args: &RunArgs) -> crate::aws::RateLimits {
+    match args.aws_rate {
+        Some(rate) => crate::aws::RateLimits::uniform(rate, args.aws_burst.unwrap_or(rate.ceil().max(1.0) as u32)),
+        None => crate::aws::RateLimits::defaults(),
     }
 }
 

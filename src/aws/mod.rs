@@ -18,6 +18,7 @@ use tokio::sync::OnceCell;
 
 pub use counter::CallCounter;
 pub use fence::WriteFence;
+pub use ratelimit::RateLimits;
 
 use crate::desired::AwsEnv;
 use crate::error::{Error, classify};
@@ -42,21 +43,35 @@ impl Clients {
 
     /// Clients whose every request attempt must first pass `fence` (leader election).
     pub fn fenced(config: &SdkConfig, counter: &CallCounter, fence: &WriteFence) -> Clients {
+        Clients::build(config, counter, fence, None)
+    }
+
+    /// Clients behind `fence`, each service's requests also drawing from its bucket in `limits`.
+    pub fn build(
+        config: &SdkConfig,
+        counter: &CallCounter,
+        fence: &WriteFence,
+        limits: Option<&RateLimits>,
+    ) -> Clients {
         let region = config.region().map(ToString::to_string).unwrap_or_default();
+        let http = limits.map(|_| ratelimit::default_https_client());
         macro_rules! client {
-            ($sdk:ident) => {
-                $sdk::Client::from_conf(
-                    $sdk::config::Builder::from(config).interceptor(fence.clone()).interceptor(counter.clone()).build(),
-                )
-            };
+            ($sdk:ident, $service:literal) => {{
+                let mut builder =
+                    $sdk::config::Builder::from(config).interceptor(fence.clone()).interceptor(counter.clone());
+                if let (Some(inner), Some(bucket)) = (&http, limits.and_then(|l| l.bucket($service))) {
+                    builder = builder.http_client(ratelimit::RateLimitedClient::new(inner.clone(), bucket));
+                }
+                $sdk::Client::from_conf(builder.build())
+            }};
         }
         Clients {
             region,
-            apigateway: client!(aws_sdk_apigatewayv2),
-            events: client!(aws_sdk_eventbridge),
-            iam: client!(aws_sdk_iam),
-            lambda: client!(aws_sdk_lambda),
-            sts: client!(aws_sdk_sts),
+            apigateway: client!(aws_sdk_apigatewayv2, "apigatewayv2"),
+            events: client!(aws_sdk_eventbridge, "eventbridge"),
+            iam: client!(aws_sdk_iam, "iam"),
+            lambda: client!(aws_sdk_lambda, "lambda"),
+            sts: client!(aws_sdk_sts, "sts"),
             identity: Arc::default(),
         }
     }
@@ -97,12 +112,14 @@ pub struct Aws {
     pub counter: CallCounter,
     /// Every request attempt passes it (open unless the operator runs with leader election).
     pub fence: WriteFence,
+    /// Client-side request rates per service (None: unlimited, e.g. the CLI).
+    limits: Option<RateLimits>,
     cache: Arc<Mutex<HashMap<String, Clients>>>,
 }
 
 impl Aws {
     pub fn new(base: SdkConfig) -> Aws {
-        Aws { base, counter: CallCounter::default(), fence: WriteFence::open(), cache: Arc::default() }
+        Aws { base, counter: CallCounter::default(), fence: WriteFence::open(), limits: None, cache: Arc::default() }
     }
 
     /// An `Aws` whose clients for `clients.region` are given (tests with `aws-smithy-mocks`);
@@ -110,12 +127,12 @@ impl Aws {
     pub fn from_clients(clients: Clients, counter: CallCounter) -> Aws {
         let base = SdkConfig::builder().region(Region::new(clients.region.clone())).build();
         let cache = HashMap::from([(clients.region.clone(), clients)]);
-        Aws { base, counter, fence: WriteFence::open(), cache: Arc::new(Mutex::new(cache)) }
+        Aws { base, counter, fence: WriteFence::open(), limits: None, cache: Arc::new(Mutex::new(cache)) }
     }
 
     /// The same configuration with every request attempt behind `fence` (clients are rebuilt).
     pub fn with_fence(&self, fence: WriteFence) -> Aws {
-        Aws { base: self.base.clone(), counter: self.counter.clone(), fence, cache: Arc::default() }
+        Aws { fence, cache: Arc::default(), ..self.clone() }
     }
 
     /// Load the standard AWS configuration (env, profiles, `AWS_ENDPOINT_URL`, IRSA, ...).
@@ -123,18 +140,14 @@ impl Aws {
         Aws::new(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
     }
 
-    /// The standard configuration, with every AWS request drawing from one token bucket of
-    /// `rate` requests per second (bursts of `burst`).
-    pub async fn from_env_rate_limited(rate: f64, burst: u32) -> Aws {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let config = match config.http_client() {
-            Some(inner) => config
-                .to_builder()
-                .http_client(ratelimit::RateLimitedClient::new(inner, ratelimit::TokenBucket::new(rate, burst)))
-                .build(),
-            None => config,
-        };
-        Aws::new(config)
+    /// The standard configuration, every AWS request drawing from its service's bucket.
+    pub async fn from_env_rate_limited(limits: RateLimits) -> Aws {
+        Aws::rate_limited(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await, limits)
+    }
+
+    /// `base`, every AWS request drawing from its service's bucket in `limits`.
+    pub fn rate_limited(base: SdkConfig, limits: RateLimits) -> Aws {
+        Aws { limits: Some(limits), ..Aws::new(base) }
     }
 
     /// The base config's region, if any.
@@ -149,7 +162,7 @@ impl Aws {
             .entry(region.to_string())
             .or_insert_with(|| {
                 let config = self.base.to_builder().region(Region::new(region.to_string())).build();
-                Clients::fenced(&config, &self.counter, &self.fence)
+                Clients::build(&config, &self.counter, &self.fence, self.limits.as_ref())
             })
             .clone()
     }

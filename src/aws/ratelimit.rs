@@ -1,6 +1,7 @@
-//! Client-side AWS rate limiting: every SDK request waits for a token from one shared bucket, so
-//! a thousand bridges reconciling at once stay under the account's API quotas.
+//! Client-side AWS rate limiting: every SDK request waits for a token from its service's bucket,
+//! so a thousand bridges reconciling at once stay under each service's API quota.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,49 @@ impl TokenBucket {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Requests per second and burst for each AWS service the engine calls (SDK service names:
+/// `apigatewayv2`, `eventbridge`, `iam`, `lambda`, `sts`), one bucket each, shared by every
+/// region and bridge of this process.
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    buckets: BTreeMap<&'static str, Arc<TokenBucket>>,
+}
+
+/// Defaults well under each service's documented control-plane quota: the API Gateway
+/// management API allows 10 requests per second per account; Lambda 15 control-plane requests per
+/// second; EventBridge and IAM control planes tens per second. (service, rate, burst)
+pub const DEFAULT_RATES: &[(&str, f64, u32)] =
+    &[("apigatewayv2", 8.0, 8), ("eventbridge", 20.0, 20), ("iam", 10.0, 10), ("lambda", 10.0, 10), ("sts", 20.0, 20)];
+
+impl RateLimits {
+    /// The per-service defaults above.
+    pub fn defaults() -> RateLimits {
+        RateLimits::from_table(DEFAULT_RATES)
+    }
+
+    /// One rate and burst for every service (e.g. a benchmark against a local emulator).
+    pub fn uniform(rate: f64, burst: u32) -> RateLimits {
+        let table: Vec<(&str, f64, u32)> = DEFAULT_RATES.iter().map(|(s, _, _)| (*s, rate, burst)).collect();
+        RateLimits::from_table(&table)
+    }
+
+    pub fn from_table(table: &[(&'static str, f64, u32)]) -> RateLimits {
+        RateLimits { buckets: table.iter().map(|(s, rate, burst)| (*s, TokenBucket::new(*rate, *burst))).collect() }
+    }
+
+    /// `service`'s bucket (None: not limited).
+    pub fn bucket(&self, service: &str) -> Option<Arc<TokenBucket>> {
+        self.buckets.get(service).cloned()
+    }
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), built explicitly: the SDK
+/// otherwise resolves it lazily, leaving nothing to wrap.
+pub fn default_https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https()
 }
 
 /// An SDK HTTP client that takes a token before each request.

@@ -13,6 +13,20 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Tap {
     pub endpoint: String,
     last_sent: Arc<Mutex<Option<Instant>>>,
+    /// (when, SigV4 service) of every request start seen.
+    requests: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+/// The SigV4 signing service of a request whose head is in `chunk`, if it starts one.
+fn request_service(chunk: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&chunk[..chunk.len().min(8192)]);
+    let method = ["GET ", "POST ", "PUT ", "PATCH ", "DELETE ", "HEAD "];
+    if !method.iter().any(|m| text.starts_with(m)) {
+        return None;
+    }
+    // Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/apigateway/aws4_request, ...
+    let scope = text.split("Credential=").nth(1)?.split([',', ' ', '\r']).next()?;
+    Some(scope.split('/').nth(3).unwrap_or("?").to_string())
 }
 
 impl Tap {
@@ -22,11 +36,12 @@ impl Tap {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind tap");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let last_sent = Arc::new(Mutex::new(None));
-        let last = last_sent.clone();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (last, log) = (last_sent.clone(), requests.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(&upstream).await else { continue };
-                let last = last.clone();
+                let (last, log) = (last.clone(), log.clone());
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
@@ -37,7 +52,11 @@ impl Tap {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => n,
                             };
-                            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+                            let now = Instant::now();
+                            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+                            if let Some(service) = request_service(&buf[..n]) {
+                                log.lock().unwrap_or_else(|p| p.into_inner()).push((now, service));
+                            }
                             if sw.write_all(&buf[..n]).await.is_err() {
                                 break;
                             }
@@ -52,7 +71,26 @@ impl Tap {
                 });
             }
         });
-        Tap { endpoint, last_sent }
+        Tap { endpoint, last_sent, requests }
+    }
+
+    /// (when, service) of every request so far.
+    pub fn requests(&self) -> Vec<(Instant, String)> {
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The most requests of `service` seen in any window of `width`.
+    pub fn peak(&self, service: &str, width: std::time::Duration) -> usize {
+        let times: Vec<Instant> = self.requests().into_iter().filter(|(_, s)| s == service).map(|(t, _)| t).collect();
+        let mut best = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end].duration_since(times[start]) > width {
+                start += 1;
+            }
+            best = best.max(end - start + 1);
+        }
+        best
     }
 
     /// When the client last sent anything (None: never).

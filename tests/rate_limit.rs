@@ -1,0 +1,80 @@
+//! The client-side rate limit, measured where it matters: requests per second per service
+//! arriving at the emulator (through a TCP tap), with several bridges reconciled at once.
+//! (It used to wrap `SdkConfig::http_client()`, which is None until the SDK resolves its default
+//! client lazily, so nothing was limited: 145 calls/s were measured with a 20/s setting.)
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sts::config::Credentials;
+use common::tap::Tap;
+use common::{Moto, REGION, example};
+use webhook_bridge::aws::{Aws, RateLimits};
+use webhook_bridge::engine::Engine;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_service_stays_within_its_bucket_at_the_emulator() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let tap = Tap::start(&moto.endpoint).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(REGION))
+        .endpoint_url(&tap.endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    // (service, rate/s, burst): tight for API Gateway and EventBridge, loose for the rest.
+    let (api_rate, api_burst, events_rate, events_burst) = (6.0, 3, 8.0, 4);
+    let limits = RateLimits::from_table(&[
+        ("apigatewayv2", api_rate, api_burst),
+        ("eventbridge", events_rate, events_burst),
+        ("iam", 1000.0, 1000),
+        ("lambda", 1000.0, 1000),
+        ("sts", 1000.0, 1000),
+    ]);
+    let engine = Engine::new(Aws::rate_limited(config, limits), "rate");
+    let bridges: Vec<_> = (0..3)
+        .map(|i| {
+            let mut b = example("orders.yaml");
+            b.metadata.name = Some(format!("orders-{i}"));
+            b.spec.event_bus.name = Some(format!("bus-{i}"));
+            b
+        })
+        .collect();
+    let start = Instant::now();
+    for result in futures::future::join_all(bridges.iter().map(|b| engine.reconcile(b))).await {
+        result.expect("reconcile");
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+
+    let count = |service: &str| tap.requests().iter().filter(|(_, s)| s == service).count();
+    let (api, events) = (count("apigateway"), count("events"));
+    assert!(api > 20 && events > 20, "enough traffic to measure: {api} API Gateway, {events} EventBridge requests");
+    // A token bucket lets through at most burst + rate × w requests in any window w (+1 for
+    // timestamps taken at the tap, a hair after the bucket).
+    for (service, rate, burst) in [("apigateway", api_rate, api_burst), ("events", events_rate, events_burst)] {
+        for w in [1.0, 3.0] {
+            let peak = tap.peak(service, Duration::from_secs_f64(w));
+            let limit = f64::from(burst) + rate * w + 1.0;
+            assert!(peak as f64 <= limit, "{service}: {peak} requests in {w} s, limit {limit}");
+        }
+    }
+    // And it did bind: API Gateway alone needed this long at its rate.
+    let floor = (api as f64 - f64::from(api_burst)) / api_rate;
+    assert!(elapsed >= floor * 0.9, "{api} API Gateway requests in {elapsed:.1} s: not limited to {api_rate}/s");
+}
+
+#[test]
+fn the_defaults_keep_every_service_under_its_documented_quota() {
+    for (service, rate, burst) in webhook_bridge::aws::ratelimit::DEFAULT_RATES {
+        // API Gateway management API: 10 requests/s per account; Lambda control plane: 15/s.
+        let quota = match *service {
+            "apigatewayv2" => 10.0,
+            "lambda" => 15.0,
+            _ => 50.0,
+        };
+        assert!(*rate < quota && f64::from(*burst) <= quota, "{service}: {rate}/s burst {burst} vs quota {quota}/s");
+    }
+    assert!(RateLimits::defaults().bucket("apigatewayv2").is_some());
+}
