@@ -109,6 +109,8 @@ pub struct DesiredTarget {
     pub dead_letter_arn: Option<String>,
     /// (maximum retry attempts, maximum event age in seconds)
     pub retry_policy: Option<(Option<i32>, Option<i32>)>,
+    /// FIFO queue message group.
+    pub message_group_id: Option<String>,
 }
 
 /// A Lambda invoke permission for `events.amazonaws.com`, scoped to one rule.
@@ -315,6 +317,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
                             .retry_policy
                             .as_ref()
                             .map(|rp| (rp.maximum_retry_attempts, rp.maximum_event_age_in_seconds)),
+                        message_group_id: t.sqs_parameters.as_ref().map(|p| p.message_group_id.clone()),
                     })
                     .collect(),
             }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::admission;
-use crate::api::{RouteSpec, WebhookBridge};
+use crate::api::{RouteSpec, TargetSpec, WebhookBridge};
 use crate::desired::{AwsEnv, arn_part, is_lambda_arn};
 use crate::error::{Error, FieldError};
 use crate::owner;
@@ -112,9 +112,56 @@ pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
             {
                 err(format!("{tat}.input"), "must be valid JSON".into());
             }
+            check_target_needs(&mut err, &tat, target, env);
         }
     }
     errors
+}
+
+/// What a target's service needs beyond PutTargets (EventBridge User Guide, "IAM roles for
+/// sending events to targets" and "Using resource-based policies"; PutTargets API reference).
+fn check_target_needs(err: &mut impl FnMut(String, String), tat: &str, target: &TargetSpec, env: &AwsEnv) {
+    let service = arn_part(&target.arn, 2).unwrap_or_default();
+    let other_bus = service == "events"
+        && (arn_part(&target.arn, 3) != Some(env.region.as_str())
+            || arn_part(&target.arn, 4) != Some(env.account.as_str()));
+    let needs_role =
+        matches!(service, "states" | "kinesis" | "ecs" | "codebuild" | "codepipeline" | "batch") || other_bus;
+    if needs_role && target.role_arn.is_none() {
+        let what = if other_bus {
+            "a target event bus in another account or region".to_string()
+        } else {
+            format!("a {service} target")
+        };
+        err(
+            format!("{tat}.roleArn"),
+            format!("required for {what}: EventBridge delivers by assuming this role, and PutTargets fails without it"),
+        );
+    }
+    if matches!(service, "lambda" | "sns" | "sqs") && target.role_arn.is_some() {
+        err(
+            format!("{tat}.roleArn"),
+            format!(
+                "not allowed for a {service} target: its resource policy authorizes EventBridge, and a role can make deliveries fail"
+            ),
+        );
+    }
+    let fifo = service == "sqs" && target.arn.ends_with(".fifo");
+    if fifo && target.sqs_parameters.is_none() {
+        err(
+            format!("{tat}.sqsParameters.messageGroupId"),
+            "required for a FIFO queue target (name ending .fifo)".into(),
+        );
+    }
+    if !fifo && target.sqs_parameters.is_some() {
+        err(
+            format!("{tat}.sqsParameters"),
+            "only a FIFO SQS queue target (name ending .fifo) takes sqsParameters".into(),
+        );
+    }
+    if target.dead_letter_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo")) {
+        err(format!("{tat}.deadLetterArn"), "a dead-letter queue must be a standard SQS queue, not FIFO".into());
+    }
 }
 
 fn check_arn(err: &mut impl FnMut(String, String), field: &str, arn: &str, env: &AwsEnv, regional: bool) {

@@ -377,6 +377,36 @@ const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
         "appears twice",
     ),
     (
+        "step functions target without roleArn",
+        |v| set(v, "/spec/rules/0/targets/0/arn", json!("arn:aws:states:us-east-1:123456789012:stateMachine:m")),
+        "spec.rules[0].targets[0].roleArn",
+        "required for a states target",
+    ),
+    (
+        "bus in another account without roleArn",
+        |v| set(v, "/spec/rules/0/targets/0/arn", json!("arn:aws:events:us-east-1:999999999999:event-bus/central")),
+        "spec.rules[0].targets[0].roleArn",
+        "required for a target event bus in another account or region",
+    ),
+    (
+        "lambda target with roleArn",
+        |v| set(v, "/spec/rules/0/targets/0/roleArn", json!("arn:aws:iam::123456789012:role/r")),
+        "spec.rules[0].targets[0].roleArn",
+        "not allowed for a lambda target",
+    ),
+    (
+        "fifo queue without message group",
+        |v| set(v, "/spec/rules/0/targets/0/arn", json!("arn:aws:sqs:us-east-1:123456789012:orders.fifo")),
+        "spec.rules[0].targets[0].sqsParameters.messageGroupId",
+        "required for a FIFO queue target",
+    ),
+    (
+        "fifo dead-letter queue",
+        |v| set(v, "/spec/rules/0/targets/0/deadLetterArn", json!("arn:aws:sqs:us-east-1:123456789012:dlq.fifo")),
+        "spec.rules[0].targets[0].deadLetterArn",
+        "must be a standard SQS queue",
+    ),
+    (
         "target input not JSON",
         |v| set(v, "/spec/rules/0/targets/0/input", json!("{not json")),
         "spec.rules[0].targets[0].input",

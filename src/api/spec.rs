@@ -374,7 +374,9 @@ pub struct TargetSpec {
     /// target gets an invoke permission for `events.amazonaws.com` scoped to this rule.
     #[schemars(length(min = 1, max = 1600), regex(pattern = r"^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]{0,12}:.+$"))]
     pub arn: String,
-    /// Role EventBridge assumes to reach the target (required by e.g. Step Functions).
+    /// Role EventBridge assumes to reach the target: required for Step Functions, Kinesis, ECS,
+    /// CodeBuild, CodePipeline, Batch and event buses in another account or region; not allowed
+    /// for Lambda, SNS and SQS (their resource policy authorizes EventBridge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1600), regex(pattern = r"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$"))]
     pub role_arn: Option<String>,
@@ -396,6 +398,18 @@ pub struct TargetSpec {
     /// Delivery retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
+    /// For a FIFO SQS queue (name ending `.fifo`), which it requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqs_parameters: Option<SqsParameters>,
+}
+
+/// Parameters of a FIFO SQS queue target.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsParameters {
+    /// The FIFO message group of every event sent, e.g. `orders`.
+    #[schemars(length(min = 1, max = 128))]
+    pub message_group_id: String,
 }
 
 /// EventBridge input transformer.

@@ -2,7 +2,9 @@
 //! and their targets.
 
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::types::{DeadLetterConfig, InputTransformer, RetryPolicy, RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{
+    DeadLetterConfig, InputTransformer, RetryPolicy, RuleState, SqsParameters, Tag, Target,
+};
 
 use crate::aws::{gone_ok, has_code, message_of};
 use crate::desired::{Desired, DesiredRule, DesiredTarget};
@@ -48,6 +50,7 @@ fn target_of(t: &Target) -> DesiredTarget {
         }),
         dead_letter_arn: t.dead_letter_config().and_then(|c| c.arn()).map(str::to_string),
         retry_policy: t.retry_policy().map(|r| (r.maximum_retry_attempts(), r.maximum_event_age_in_seconds())),
+        message_group_id: t.sqs_parameters().and_then(|p| p.message_group_id()).map(str::to_string),
     }
 }
 
@@ -68,6 +71,7 @@ fn aws_target(t: &DesiredTarget) -> Result<Target, Error> {
                 .ok()
         }))
         .set_dead_letter_config(t.dead_letter_arn.as_ref().map(|arn| DeadLetterConfig::builder().arn(arn).build()))
+        .set_sqs_parameters(t.message_group_id.as_ref().map(|g| SqsParameters::builder().message_group_id(g).build()))
         .set_retry_policy(t.retry_policy.map(|(attempts, age)| {
             RetryPolicy::builder().set_maximum_retry_attempts(attempts).set_maximum_event_age_in_seconds(age).build()
         }))
