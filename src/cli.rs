@@ -231,9 +231,16 @@ pub async fn run(cli: Cli) -> ExitCode {
                 let now = status::now();
                 let generation = bridge.metadata.generation;
                 let message = format!("{} AWS write(s) applied; AWS matches the spec", outcome.actions.len());
+                let conditions = if outcome.delivery_gaps.is_empty() {
+                    status::ready(generation, &message)
+                } else {
+                    let gaps = status::delivery_gaps_message(&outcome.delivery_gaps);
+                    eprintln!("{name}: warning: {gaps}");
+                    status::progressing(generation, "TargetPolicyMissing", &gaps)
+                };
                 let st = WebhookBridgeStatus {
                     observed_generation: generation,
-                    conditions: status::stamp(&[], status::ready(generation, &message), &now),
+                    conditions: status::stamp(&[], conditions, &now),
                     last_synced_time: Some(now),
                     ..outcome.status
                 };

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeStatus};
-use crate::aws::{Aws, Clients, apigateway, eventbridge, iam, lambda};
+use crate::aws::{Aws, Clients, apigateway, eventbridge, iam, lambda, sns, sqs};
 use crate::desired::{self, Desired, is_lambda_arn};
 use crate::error::{Error, FieldError};
 use crate::observed::Observed;
 use crate::owner::{Owner, Ownership};
 use crate::plan::{self, Action};
+use crate::target_policy::{self, Delivery, Finding};
 use crate::{status, validate};
 
 /// What a reconcile did.
@@ -20,6 +21,9 @@ pub struct Outcome {
     pub actions: Vec<Action>,
     /// Descriptive status (endpoint, URLs, ids), without conditions.
     pub status: WebhookBridgeStatus,
+    /// SQS / SNS deliveries their resource policy does not (visibly) allow: AWS matches the
+    /// spec, but events to these would be dropped.
+    pub delivery_gaps: Vec<(Delivery, Finding)>,
 }
 
 #[derive(Clone, Debug)]
@@ -131,7 +135,36 @@ impl Engine {
             self.apply(&c, &d, &o, &actions).await?;
             o = self.observe(&c, &d).await?;
         }
-        Ok(Outcome { status: status::describe(&d, &o), actions })
+        let delivery_gaps = self.delivery_gaps(&c, &d).await?;
+        Ok(Outcome { status: status::describe(&d, &o), actions, delivery_gaps })
+    }
+
+    /// Read the resource policy of every SQS / SNS target and dead-letter queue (one read per
+    /// queue or topic) and return those that do not let EventBridge deliver from their rule.
+    pub async fn delivery_gaps(&self, c: &Clients, d: &Desired) -> Result<Vec<(Delivery, Finding)>, Error> {
+        let mut policies: BTreeMap<String, Result<Option<String>, Finding>> = BTreeMap::new();
+        let mut gaps = Vec::new();
+        for delivery in target_policy::deliveries(d) {
+            if !policies.contains_key(&delivery.arn) {
+                let read = match delivery.service() {
+                    "sns" => sns::policy(&c.sns, &delivery.arn).await?,
+                    _ => sqs::policy(&c.sqs, &delivery.arn).await?,
+                };
+                policies.insert(delivery.arn.clone(), read);
+            }
+            let finding = match &policies[&delivery.arn] {
+                Ok(Some(text)) => match serde_json::from_str(text) {
+                    Ok(policy) if target_policy::allows(&policy, &delivery, &d.env.account) => Finding::Allowed,
+                    _ => Finding::Missing,
+                },
+                Ok(None) => Finding::Missing,
+                Err(finding) => finding.clone(),
+            };
+            if finding != Finding::Allowed {
+                gaps.push((delivery, finding));
+            }
+        }
+        Ok(gaps)
     }
 
     /// Remove everything the bridge owns (nothing under `deletionPolicy: Retain`). The spec is

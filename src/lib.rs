@@ -17,4 +17,5 @@ pub mod operator;
 pub mod owner;
 pub mod plan;
 pub mod status;
+pub mod target_policy;
 pub mod validate;

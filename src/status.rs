@@ -23,6 +23,29 @@ pub fn until(at: &str) -> Option<std::time::Duration> {
     std::time::Duration::try_from(jiff::Timestamp::now().duration_until(at)).ok().filter(|d| !d.is_zero())
 }
 
+/// What a user must do about deliveries their resource policy does not allow, field by field.
+pub fn delivery_gaps_message(gaps: &[(crate::target_policy::Delivery, crate::target_policy::Finding)]) -> String {
+    use crate::target_policy::Finding;
+    let lines: Vec<String> = gaps
+        .iter()
+        .map(|(d, finding)| {
+            let statement = d.statement().to_string();
+            match finding {
+                Finding::NotFound => format!("{}: {} does not exist; events to it are dropped", d.field, d.arn),
+                Finding::Unreadable(why) => format!(
+                    "{}: cannot read the resource policy of {} ({why}); make sure it contains {statement}",
+                    d.field, d.arn
+                ),
+                _ => format!(
+                    "{}: the resource policy of {} does not let EventBridge deliver from rule {}, so events are dropped; add this statement: {statement}",
+                    d.field, d.arn, d.rule_arn
+                ),
+            }
+        })
+        .collect();
+    format!("AWS matches the spec, but: {}", lines.join("; "))
+}
+
 /// Base URL of the stage: the API endpoint, plus `/<stage>` unless the stage is `$default`.
 pub fn stage_url(endpoint: &str, stage: &str) -> String {
     let endpoint = endpoint.trim_end_matches('/');

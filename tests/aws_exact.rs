@@ -98,6 +98,7 @@ fn empty_account() -> Mocks {
             }),
             mock!(Lambda::add_permission).then_output(|| AddPermissionOutput::builder().build()),
         ],
+        ..Mocks::default()
     }
 }
 
@@ -211,6 +212,7 @@ fn deleting_bus(bridge: &WebhookBridge, delete_answers: Vec<bool>, remaining: Ve
         lambda: vec![mock!(Lambda::get_policy).then_http_response(|| {
             rest_json_error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
         })],
+        ..Mocks::default()
     };
     (m, delete)
 }

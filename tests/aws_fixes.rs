@@ -1,5 +1,6 @@
 //! What real AWS needs that moto never asked for, each against the answer AWS documents, decoded
-//! by the real SDK through `aws-smithy-mocks`: rule deletes that race target removal, failed target entries, quotas, and rule ARNs on the default bus.
+//! by the real SDK through `aws-smithy-mocks`: rule deletes that race target removal, failed
+//! target entries, quotas, IAM's eventual consistency, and rule ARNs on the default bus.
 
 mod common;
 

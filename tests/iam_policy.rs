@@ -13,9 +13,14 @@ fn root() -> std::path::PathBuf {
 /// (service, Operation) for every AWS call site in src/aws/.
 fn operations() -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();
-    for (file, service) in
-        [("apigateway", "apigateway"), ("eventbridge", "events"), ("iam", "iam"), ("lambda", "lambda")]
-    {
+    for (file, service) in [
+        ("apigateway", "apigateway"),
+        ("eventbridge", "events"),
+        ("iam", "iam"),
+        ("lambda", "lambda"),
+        ("sqs", "sqs"),
+        ("sns", "sns"),
+    ] {
         let source = std::fs::read_to_string(root().join(format!("src/aws/{file}.rs"))).expect("source");
         // Whitespace-free, so calls rustfmt splits over lines read the same.
         let text: String = source.chars().filter(|c| !c.is_whitespace()).collect();
@@ -90,16 +95,23 @@ fn the_policy_is_scoped() {
     for statement in policy["Statement"].as_array().expect("statements") {
         let actions = statement["Action"].to_string();
         assert!(!actions.contains("\"*\"") && !actions.contains(":*\""), "wildcard action in {statement}");
-        if actions.contains("iam:") {
+        // Roles are managed under our path only; other roles may only be passed to EventBridge
+        // (a target's roleArn), never to anything else.
+        let passes_to_events = statement["Condition"]["StringEquals"]["iam:PassedToService"] == "events.amazonaws.com";
+        if actions.contains("iam:") && !passes_to_events {
             assert_eq!(
                 statement["Resource"], "arn:aws:iam::*:role/webhook-bridge/*",
                 "IAM beyond the operator's path: {statement}"
             );
         }
+        if passes_to_events {
+            assert_eq!(statement["Action"], "iam:PassRole", "only PassRole, for target roles: {statement}");
+        }
         if actions.contains("events:PutRule") {
             assert_eq!(
-                statement["Resource"], "arn:aws:events:*:*:rule/*/whb-*",
-                "rules beyond our prefix: {statement}"
+                statement["Resource"],
+                serde_json::json!(["arn:aws:events:*:*:rule/*/whb-*", "arn:aws:events:*:*:rule/whb-*"]),
+                "rules beyond our prefix (on a custom bus, and on the default bus): {statement}"
             );
         }
         if actions.contains("events:DeleteEventBus") || actions.contains("iam:PassRole") {

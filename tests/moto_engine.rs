@@ -455,3 +455,39 @@ async fn a_dropped_mapping_converges_without_an_update_on_every_reconcile() {
     let again = engine.plan(&dropped).await.expect("plan");
     assert!(again.is_empty(), "a write on every reconcile: {again:?}");
 }
+
+/// examples/multi-route.yaml with its prerequisites: until the queues' policies let EventBridge
+/// deliver from the rules, the outcome names each one with the statement to add; with exactly
+/// those statements added, nothing is reported.
+#[tokio::test]
+async fn sqs_deliveries_are_reported_until_the_queue_policy_allows_them() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let mut urls = BTreeMap::new();
+    for queue in ["payments-audit", "payments-dlq"] {
+        let out = c.sqs.create_queue().queue_name(queue).send().await.expect("queue");
+        urls.insert(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"), out.queue_url().unwrap_or_default().to_string());
+    }
+    let engine = moto.engine("test").await;
+    let bridge = example("multi-route.yaml");
+    let outcome = engine.reconcile(&bridge).await.expect("apply");
+    let fields: Vec<&str> = outcome.delivery_gaps.iter().map(|(d, _)| d.field.as_str()).collect();
+    assert_eq!(fields, ["spec.rules[0].targets[0].deadLetterArn", "spec.rules[1].targets[0].arn"]);
+    let message = webhook_bridge::status::delivery_gaps_message(&outcome.delivery_gaps);
+    assert!(message.contains(r#""Principal":{"Service":"events.amazonaws.com"}"#), "{message}");
+
+    // The user adds the statements the message gives (one queue, one statement each here).
+    for (delivery, _) in &outcome.delivery_gaps {
+        let policy = json!({"Version": "2012-10-17", "Statement": [delivery.statement()]});
+        c.sqs
+            .set_queue_attributes()
+            .queue_url(&urls[&delivery.arn])
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+            .send()
+            .await
+            .expect("set policy");
+    }
+    let again = engine.reconcile(&bridge).await.expect("again");
+    assert!(again.delivery_gaps.is_empty(), "{:?}", again.delivery_gaps);
+    assert!(again.actions.is_empty());
+}

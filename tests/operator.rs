@@ -157,6 +157,46 @@ async fn not_ready_until_a_changed_role_has_propagated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_refuses_eventbridge_is_reported_with_the_statement_to_add() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("queue-policy").await;
+    let client = cluster.client().await;
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let c = moto.clients().await;
+    let url =
+        c.sqs.create_queue().queue_name("orders-audit").send().await.expect("queue").queue_url.unwrap_or_default();
+    let op = Operator::start(client.clone(), &moto, options(&[&ns])).await;
+    let mut object = orders_json("orders", &ns, "custom-events-dev");
+    object["spec"]["rules"][1]["targets"] = json!([{"arn": "arn:aws:sqs:us-east-1:123456789012:orders-audit"}]);
+    create(&client, object).await;
+
+    let o = until(&client, &ns, "orders", "TargetPolicyMissing", |o| {
+        condition(o, "Ready").is_some_and(|c| c["status"] == "False" && c["reason"] == "TargetPolicyMissing")
+    })
+    .await;
+    assert!(is(o.as_ref(), "Reconciling", "True"), "{o:#?}");
+    let message = condition(o.as_ref(), "Ready").expect("ready")["message"].as_str().unwrap_or("").to_string();
+    assert!(message.starts_with("AWS matches the spec, but: spec.rules[1].targets[0].arn:"), "{message}");
+    until_event(&client, &ns, "orders", |(t, r, n)| t == "Warning" && r == "TargetPolicyMissing" && n == &message)
+        .await;
+
+    // The user adds the statement, exactly as given: the next look finds it, and the bridge is Ready.
+    let statement: serde_json::Value =
+        serde_json::from_str(message.rsplit("add this statement: ").next().expect("statement")).expect("json");
+    let policy = json!({"Version": "2012-10-17", "Statement": [statement]});
+    c.sqs
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .expect("set policy");
+    until(&client, &ns, "orders", "Ready", ready).await;
+    op.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retain_removes_the_object_and_keeps_aws() {
     let cluster = require_cluster!();
     let ns = cluster.namespace("retain").await;

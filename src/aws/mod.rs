@@ -8,6 +8,8 @@ pub mod fence;
 pub mod iam;
 pub mod lambda;
 pub mod ratelimit;
+pub mod sns;
+pub mod sqs;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,6 +34,9 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Read only: resource policies of SQS and SNS targets.
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
     identity: Arc<OnceCell<(String, String)>>,
 }
 
@@ -72,11 +77,14 @@ impl Clients {
             iam: client!(aws_sdk_iam, "iam"),
             lambda: client!(aws_sdk_lambda, "lambda"),
             sts: client!(aws_sdk_sts, "sts"),
+            sqs: client!(aws_sdk_sqs, "sqs"),
+            sns: client!(aws_sdk_sns, "sns"),
             identity: Arc::default(),
         }
     }
 
     /// Clients built from parts (tests with `aws-smithy-mocks`).
+    #[allow(clippy::too_many_arguments)]
     pub fn from_parts(
         region: &str,
         apigateway: aws_sdk_apigatewayv2::Client,
@@ -84,8 +92,10 @@ impl Clients {
         iam: aws_sdk_iam::Client,
         lambda: aws_sdk_lambda::Client,
         sts: aws_sdk_sts::Client,
+        sqs: aws_sdk_sqs::Client,
+        sns: aws_sdk_sns::Client,
     ) -> Clients {
-        Clients { region: region.to_string(), apigateway, events, iam, lambda, sts, identity: Arc::default() }
+        Clients { region: region.to_string(), apigateway, events, iam, lambda, sts, sqs, sns, identity: Arc::default() }
     }
 
     /// Account and partition of the caller (one STS call per client set, then cached).

@@ -59,8 +59,15 @@ pub struct RateLimits {
 /// Defaults well under each service's documented control-plane quota: the API Gateway
 /// management API allows 10 requests per second per account; Lambda 15 control-plane requests per
 /// second; EventBridge and IAM control planes tens per second. (service, rate, burst)
-pub const DEFAULT_RATES: &[(&str, f64, u32)] =
-    &[("apigatewayv2", 8.0, 8), ("eventbridge", 20.0, 20), ("iam", 10.0, 10), ("lambda", 10.0, 10), ("sts", 20.0, 20)];
+pub const DEFAULT_RATES: &[(&str, f64, u32)] = &[
+    ("apigatewayv2", 8.0, 8),
+    ("eventbridge", 20.0, 20),
+    ("iam", 10.0, 10),
+    ("lambda", 10.0, 10),
+    ("sts", 20.0, 20),
+    ("sqs", 20.0, 20),
+    ("sns", 20.0, 20),
+];
 
 impl RateLimits {
     /// The per-service defaults above.

@@ -242,7 +242,11 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             let changed = outcome.actions.iter().any(|a| a.changes_role());
             let role_usable_after = ctx.role_deadline(&key, changed, previous.role_usable_after.as_deref());
             let propagating = role_usable_after.as_deref().and_then(status::until);
+            let gaps = &outcome.delivery_gaps;
             let conditions = match propagating {
+                _ if !gaps.is_empty() => {
+                    status::progressing(generation, "TargetPolicyMissing", &status::delivery_gaps_message(gaps))
+                }
                 Some(_) => status::progressing(
                     generation,
                     "RolePropagating",
@@ -276,6 +280,13 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                     format!("{} AWS change(s): {}", summary.len(), summary.join("; ")),
                 )
                 .await;
+            }
+            if !gaps.is_empty() {
+                // The fix is outside the spec (a queue or topic policy): look again with backoff.
+                let message = status::delivery_gaps_message(gaps);
+                publish(ctx, bridge, EventType::Warning, "TargetPolicyMissing", message).await;
+                ctx.metrics.set_state(&key, Some("Reconciling"));
+                return Ok(Action::requeue(ctx.backoff(&key)));
             }
             ctx.succeeded(&key);
             if let Some(left) = propagating {

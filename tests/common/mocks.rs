@@ -17,6 +17,8 @@ pub struct Mocks {
     pub events: Vec<Rule>,
     pub iam: Vec<Rule>,
     pub lambda: Vec<Rule>,
+    pub sqs: Vec<Rule>,
+    pub sns: Vec<Rule>,
 }
 
 /// An engine whose AWS answers come from the rules (STS always answers with the test account).
@@ -45,7 +47,15 @@ pub fn engine(m: &Mocks) -> Engine {
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &m.lambda, |b| b
         .interceptor(c.clone())
         .retry_config(RetryConfig::disabled()));
-    let clients = Clients::from_parts(REGION, apigateway, events, iam, lambda, sts);
+    let c = counter.clone();
+    let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &m.sqs, |b| b
+        .interceptor(c.clone())
+        .retry_config(RetryConfig::disabled()));
+    let c = counter.clone();
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &m.sns, |b| b
+        .interceptor(c.clone())
+        .retry_config(RetryConfig::disabled()));
+    let clients = Clients::from_parts(REGION, apigateway, events, iam, lambda, sts, sqs, sns);
     let mut engine = Engine::new(Aws::from_clients(clients, counter), "test-cluster");
     engine.retry_delay = std::time::Duration::from_millis(5);
     engine
