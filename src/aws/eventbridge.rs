@@ -112,13 +112,7 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
                 continue;
             }
             let tags = tags_of(client, arn).await?;
-            let targets = client
-                .list_targets_by_rule()
-                .rule(name)
-                .event_bus_name(bus_ref(d))
-                .send()
-                .await
-                .map_err(|e| classify(SVC, "ListTargetsByRule", e))?;
+            let targets = targets_of(client, bus_ref(d), name).await?;
             into.rules.push(ObsRule {
                 name: name.to_string(),
                 arn: arn.to_string(),
@@ -126,7 +120,7 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
                 enabled: rule.state() == Some(&RuleState::Enabled),
                 description: rule.description().map(str::to_string),
                 tags,
-                targets: targets.targets().iter().map(target_of).collect(),
+                targets,
             });
         }
         token = out.next_token().map(str::to_string);
@@ -166,10 +160,43 @@ pub async fn delete_bus(client: &Client, name: &str) -> Result<(), Error> {
     gone_ok(SVC, "DeleteEventBus", NOT_FOUND, client.delete_event_bus().name(name).send().await)
 }
 
-/// Names of the rules still on a bus (any owner).
+/// Every target of a rule, over all pages.
+async fn targets_of(client: &Client, bus: &str, rule: &str) -> Result<Vec<DesiredTarget>, Error> {
+    let (mut targets, mut token) = (Vec::new(), None);
+    loop {
+        let out = client
+            .list_targets_by_rule()
+            .rule(rule)
+            .event_bus_name(bus)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify(SVC, "ListTargetsByRule", e))?;
+        targets.extend(out.targets().iter().map(target_of));
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(targets);
+        }
+    }
+}
+
+/// Names of the rules still on a bus (any owner), over all pages.
 pub async fn rules_on(client: &Client, bus: &str) -> Result<Vec<String>, Error> {
-    let out = client.list_rules().event_bus_name(bus).send().await.map_err(|e| classify(SVC, "ListRules", e))?;
-    Ok(out.rules().iter().filter_map(|r| r.name().map(str::to_string)).collect())
+    let (mut names, mut token) = (Vec::new(), None);
+    loop {
+        let out = client
+            .list_rules()
+            .event_bus_name(bus)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify(SVC, "ListRules", e))?;
+        names.extend(out.rules().iter().filter_map(|r| r.name().map(str::to_string)));
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(names);
+        }
+    }
 }
 
 pub async fn put_rule(client: &Client, d: &Desired, rule: &DesiredRule, create: bool) -> Result<(), Error> {
