@@ -221,7 +221,10 @@ pub fn plan(d: &Desired, o: &Observed) -> Result<Vec<Action>, Error> {
 }
 
 /// Dependency order of removals: routes before integrations before authorizers before stages
-/// before APIs; targets before permissions before rules; the old managed role last.
+/// before APIs; Lambda permissions before targets before rules; the old managed role last.
+/// Permissions go first for crash safety: a Lambda statement is found through the rule that
+/// targets the function, so once a target is removed nothing would lead a re-run to its
+/// statement. (Events to a target being removed may fail for the moment between the two.)
 fn gc_rank(a: &Action) -> u8 {
     match a {
         Action::DeleteRoute { .. } => 0,
@@ -229,8 +232,8 @@ fn gc_rank(a: &Action) -> u8 {
         Action::DeleteAuthorizer { .. } => 2,
         Action::DeleteStage { .. } => 3,
         Action::DeleteApi { .. } => 4,
-        Action::RemoveTargets { .. } => 5,
-        Action::RemovePermission { .. } => 6,
+        Action::RemovePermission { .. } => 5,
+        Action::RemoveTargets { .. } => 6,
         Action::DeleteRule { .. } => 7,
         Action::DeleteRolePolicy { .. } => 8,
         Action::DeleteRole { .. } => 9,
@@ -571,6 +574,13 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
         actions.push(Action::DeleteApi { id: api.id.clone() });
     }
     let ours: Vec<_> = o.rules.iter().filter(|r| owner.ownership(&r.tags) == Ownership::Ours).collect();
+    // Permissions before targets (see `gc_rank`).
+    for p in &o.permissions {
+        actions.push(Action::RemovePermission {
+            function_arn: p.function_arn.clone(),
+            statement_id: p.statement_id.clone(),
+        });
+    }
     for rule in &ours {
         if !rule.targets.is_empty() {
             actions.push(Action::RemoveTargets {
@@ -578,12 +588,6 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
                 ids: rule.targets.iter().map(|t| t.id.clone()).collect(),
             });
         }
-    }
-    for p in &o.permissions {
-        actions.push(Action::RemovePermission {
-            function_arn: p.function_arn.clone(),
-            statement_id: p.statement_id.clone(),
-        });
     }
     for rule in &ours {
         actions.push(Action::DeleteRule { name: rule.name.clone() });

@@ -247,7 +247,7 @@ fn a_dropped_mapping_replaces_the_integration_then_deletes_the_old_one() {
 }
 
 #[test]
-fn a_replaced_lambda_target_adds_before_it_removes() {
+fn a_replaced_lambda_target_is_added_before_the_old_one_is_removed() {
     let mut b = orders();
     let before = mirror(&d_of(&b));
     b.spec.rules[0].targets[0].arn = "arn:aws:lambda:us-east-1:123456789012:function:auditOrder".into();
@@ -255,10 +255,10 @@ fn a_replaced_lambda_target_adds_before_it_removes() {
     let actions = plan(&d, &before).expect("plan");
     assert_eq!(
         names(&actions),
-        ["add lambda permission", "put eventbridge rule", "remove eventbridge rule", "remove lambda permission"]
+        ["add lambda permission", "put eventbridge rule", "remove lambda permission", "remove eventbridge rule"]
     );
     assert!(
-        matches!(&actions[3], Action::RemovePermission { function_arn, .. } if function_arn.ends_with(":createOrder"))
+        matches!(&actions[2], Action::RemovePermission { function_arn, .. } if function_arn.ends_with(":createOrder"))
     );
 }
 
@@ -273,12 +273,28 @@ fn a_changed_pattern_is_one_put_rule() {
 }
 
 #[test]
-fn a_removed_rule_loses_targets_then_permissions_then_the_rule() {
+fn a_removed_rule_loses_permissions_then_targets_then_the_rule_and_survives_a_kill_at_each() {
     let mut b = orders();
     let before = mirror(&d_of(&b));
     b.spec.rules.remove(1);
-    let actions = plan(&d_of(&b), &before).expect("plan");
-    assert_eq!(names(&actions), ["remove eventbridge rule", "remove lambda permission", "delete eventbridge rule"]);
+    let d = d_of(&b);
+    let actions = plan(&d, &before).expect("plan");
+    assert_eq!(names(&actions), ["remove lambda permission", "remove eventbridge rule", "delete eventbridge rule"]);
+
+    // Killed after RemovePermission: the rule still targets the function, so a re-run finds it
+    // and finishes. (In the old order, a kill after RemoveTargets left the statement for good:
+    // with no target left, nothing led the next run to the function.)
+    let mut after_permission = before.clone();
+    after_permission.permissions.retain(|p| !p.function_arn.ends_with(":cancelOrder"));
+    assert_eq!(
+        names(&plan(&d, &after_permission).expect("plan")),
+        ["remove eventbridge rule", "delete eventbridge rule"]
+    );
+    // Killed after RemoveTargets: only the rule is left.
+    let mut after_targets = after_permission.clone();
+    let dropped = before.rules.iter().find(|r| !d.rules.iter().any(|w| w.name == r.name)).expect("dropped rule");
+    after_targets.rules.iter_mut().filter(|r| r.name == dropped.name).for_each(|r| r.targets.clear());
+    assert_eq!(names(&plan(&d, &after_targets).expect("plan")), ["delete eventbridge rule"]);
 }
 
 #[test]
@@ -397,10 +413,10 @@ fn delete_removes_only_what_is_ours_in_dependency_order() {
         names(&actions),
         [
             "delete apigateway api",
-            "remove eventbridge rule",
-            "remove eventbridge rule",
             "remove lambda permission",
             "remove lambda permission",
+            "remove eventbridge rule",
+            "remove eventbridge rule",
             "delete eventbridge rule",
             "delete eventbridge rule",
             "delete eventbridge bus",

@@ -389,6 +389,32 @@ async fn an_abort_after_any_write_then_a_rerun_leaves_exactly_one_of_each() {
     }
 }
 
+/// The update that drops a rule with a Lambda target, aborted after each of its writes, then
+/// re-run: the function keeps no statement of ours (it used to, after a kill right after
+/// RemoveTargets: with no target left, nothing led the re-run to the function).
+#[tokio::test]
+async fn an_update_dropping_a_lambda_rule_survives_an_abort_after_any_write() {
+    let moto = Moto::start();
+    let bridge = orders();
+    let mut dropped = bridge.clone();
+    dropped.spec.rules.remove(1);
+    let total = 3; // RemovePermission, RemoveTargets, DeleteRule
+    for k in 0..total {
+        moto.reset();
+        moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+        let mut engine = moto.engine(CLUSTER).await;
+        engine.reconcile(&bridge).await.expect("apply");
+        assert_eq!(engine.plan(&dropped).await.expect("plan").len(), total);
+        engine.abort_after_writes = Some(k + 1);
+        let err = engine.reconcile(&dropped).await.expect_err("aborted run");
+        assert!(matches!(err, Error::Injected(n) if n == k + 1), "run {k}: {err}");
+        engine.abort_after_writes = None;
+        engine.reconcile(&dropped).await.unwrap_or_else(|e| panic!("re-run after {} writes: {e}", k + 1));
+        let inv = inventory(&moto.clients().await).await;
+        assert_eq!((inv.rules.len(), inv.targets, inv.permissions), (1, 1, 1), "after write {}: {inv:#?}", k + 1);
+    }
+}
+
 #[tokio::test]
 async fn duplicate_apis_left_by_a_retried_create_are_collapsed_to_one() {
     let moto = Moto::start();
