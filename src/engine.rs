@@ -289,24 +289,27 @@ impl Engine {
         Ok(())
     }
 
-    /// Delete the bus. AWS refuses while rules remain: our own rules may still be going away
-    /// (retry with backoff); someone else's rules block it for good (BusNotEmpty).
+    /// Delete the bus, never while someone else's rules are on it (BusNotEmpty: their rules
+    /// would go with it where AWS allows that, and AWS refuses where it does not). AWS may also
+    /// refuse while our own just-deleted rules linger: retried with backoff.
     async fn delete_bus(&self, c: &Clients, d: &Desired, name: &str) -> Result<(), Error> {
         let prefix = d.owner.rule_prefix();
+        let foreign = |remaining: Vec<String>| -> Result<(), Error> {
+            let foreign: Vec<String> = remaining.into_iter().filter(|r| !r.starts_with(&prefix)).collect();
+            if foreign.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::BusNotEmpty { bus: name.to_string(), rules: foreign.join(", ") })
+            }
+        };
+        foreign(eventbridge::rules_on(&c.events, name).await?)?;
         let mut attempt = 0u32;
         loop {
             let error = match eventbridge::delete_bus(&c.events, name).await {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
-            let remaining = eventbridge::rules_on(&c.events, name).await?;
-            let foreign: Vec<&String> = remaining.iter().filter(|r| !r.starts_with(&prefix)).collect();
-            if !foreign.is_empty() {
-                return Err(Error::BusNotEmpty {
-                    bus: name.to_string(),
-                    rules: foreign.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-                });
-            }
+            foreign(eventbridge::rules_on(&c.events, name).await?)?;
             attempt += 1;
             if attempt >= 4 {
                 return Err(error);

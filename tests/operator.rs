@@ -197,6 +197,51 @@ async fn a_queue_that_refuses_eventbridge_is_reported_with_the_statement_to_add(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_rule_on_our_bus_holds_the_delete_until_it_is_gone() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("bus-not-empty").await;
+    let client = cluster.client().await;
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let op = Operator::start(client.clone(), &moto, options(&[&ns])).await;
+    create(&client, orders_json("orders", &ns, "shared-by-accident")).await;
+    until(&client, &ns, "orders", "Ready", ready).await;
+    // Another team puts a rule on our bus.
+    let c = moto.clients().await;
+    c.events
+        .put_rule()
+        .name("billing-team-rule")
+        .event_bus_name("shared-by-accident")
+        .event_pattern(r#"{"source":["billing"]}"#)
+        .send()
+        .await
+        .expect("foreign rule");
+
+    Api::<WebhookBridge>::namespaced(client.clone(), &ns)
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("delete");
+    until_event(&client, &ns, "orders", |(t, r, n)| {
+        t == "Warning" && r == "DeleteFailed" && n.contains("billing-team-rule")
+    })
+    .await;
+    let o = until(&client, &ns, "orders", "BusNotEmpty", |o| {
+        condition(o, "Ready").is_some_and(|c| c["reason"] == "BusNotEmpty")
+    })
+    .await
+    .expect("the finalizer holds the object");
+    assert_eq!(o["metadata"]["finalizers"], json!([operator::FINALIZER]));
+    assert!(o["metadata"]["deletionTimestamp"].is_string());
+    c.events.describe_event_bus().name("shared-by-accident").send().await.expect("the bus is kept");
+
+    // The other team moves their rule away: the delete completes and AWS holds nothing of ours.
+    c.events.delete_rule().name("billing-team-rule").event_bus_name("shared-by-accident").send().await.expect("rm");
+    until(&client, &ns, "orders", "gone", |o| o.is_none()).await;
+    assert_eq!(inventory(&moto.clients().await).await, common::Inventory::default());
+    op.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retain_removes_the_object_and_keeps_aws() {
     let cluster = require_cluster!();
     let ns = cluster.namespace("retain").await;
