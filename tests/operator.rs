@@ -312,15 +312,35 @@ async fn aws_down_means_reconciling_with_bounded_retries_then_recovery() {
     })
     .await;
     assert!(is(o.as_ref(), "Stalled", "False"));
+    let rv = o.as_ref().map(|o| o["metadata"]["resourceVersion"].clone());
+    let tries_before = op.sample("webhook_bridge_reconciles_total{result=\"retryable_error\"}").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Backoff 0.2 s doubling to a 1 s cap (jittered): a handful of tries, not a hot loop.
     let tries = op.sample("webhook_bridge_reconciles_total{result=\"retryable_error\"}").await;
     let elapsed = started.elapsed().as_secs_f64();
     assert!(tries >= 2.0 && tries <= 2.0 * elapsed + 4.0, "{tries} tries in {elapsed:.1}s");
+    // Each try fails the same way: the status says so once, no write per retry.
+    assert!(tries > tries_before, "it kept trying");
+    let now = get(&client, &ns, "orders").await.map(|o| o["metadata"]["resourceVersion"].clone());
+    assert_eq!(now, rv, "a Kubernetes write per failed retry");
 
     let moto = Moto::start_on(Some(port));
     moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
     until(&client, &ns, "orders", "Ready after AWS returns", ready).await;
+
+    // A delete issued while AWS is down waits (the finalizer holds), then completes.
+    let mut moto = moto;
+    moto.stop();
+    Api::<WebhookBridge>::namespaced(client.clone(), &ns)
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("delete");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = get(&client, &ns, "orders").await.expect("held by the finalizer while AWS is down");
+    assert!(held["metadata"]["deletionTimestamp"].is_string());
+    let moto = Moto::start_on(Some(port));
+    until(&client, &ns, "orders", "gone once AWS is back", |o| o.is_none()).await;
+    drop(moto);
     op.shutdown().await;
 }
 

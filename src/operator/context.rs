@@ -36,6 +36,13 @@ impl Default for Settings {
     }
 }
 
+/// The delay after the `n`-th consecutive failure (n >= 1): base × 2^(n-1), capped, then jittered
+/// uniformly into the upper half so retries of many objects spread out.
+pub fn next_backoff(settings: &Settings, n: u32) -> Duration {
+    let exp = settings.base_backoff.saturating_mul(2u32.saturating_pow(n.saturating_sub(1).min(20)));
+    exp.min(settings.max_backoff).mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
 pub struct Context {
     pub client: Client,
     pub engine: Engine,
@@ -68,9 +75,7 @@ impl Context {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let n = failures.entry(key.to_string()).or_default();
         *n = n.saturating_add(1);
-        let exp = self.settings.base_backoff.saturating_mul(2u32.saturating_pow((*n - 1).min(20)));
-        let capped = exp.min(self.settings.max_backoff);
-        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+        next_backoff(&self.settings, *n)
     }
 
     /// The role-propagation deadline of `key` (RFC 3339): a new one when `changed`, else the
@@ -96,5 +101,34 @@ impl Context {
     /// Forget the failures of `key` after a success.
     pub fn succeeded(&self, key: &str) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(300),
+            ..Settings::default()
+        }
+    }
+
+    /// Requeue delays of a failing object: 5 s doubling to the 300 s cap, each jittered into the
+    /// upper half of its step (and `Context::succeeded` resets the count).
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let s = settings();
+        for _ in 0..200 {
+            for n in 1..=12u32 {
+                let step = (s.base_backoff * 2u32.pow(n - 1)).min(s.max_backoff);
+                let d = next_backoff(&s, n);
+                assert!(d >= step / 2 && d <= step, "failure {n}: {d:?} outside [{:?}, {step:?}]", step / 2);
+            }
+        }
+        let spread: std::collections::BTreeSet<u128> = (0..50).map(|_| next_backoff(&s, 3).as_millis()).collect();
+        assert!(spread.len() > 10, "jitter spreads retries: {spread:?}");
     }
 }
