@@ -103,3 +103,21 @@ async fn no_such_entity_right_after_our_create_is_retried() {
     let err = webhook_bridge::aws::iam::put_role_policy(&client, &d).await.expect_err("not yet");
     assert!(err.is_retryable(), "{err:?}");
 }
+
+/// Many bridges targeting one function fill its 20 KB resource policy.
+#[tokio::test]
+async fn a_full_lambda_policy_is_terminal_and_names_the_function() {
+    let d = desired_of(|_| {});
+    let p = d.permissions()[0].clone();
+    let add = mock!(aws_sdk_lambda::Client::add_permission).then_http_response(|| {
+        common::mocks::rest_json_error(
+            400,
+            "PolicyLengthExceededException",
+            "The final policy size (20539) is bigger than the limit (20480).",
+        )
+    });
+    let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&add]);
+    let err = webhook_bridge::aws::lambda::add_permission(&client, &p).await.expect_err("full");
+    assert!(matches!(err, Error::QuotaExceeded { .. }) && !err.is_retryable(), "{err:?}");
+    assert!(err.to_string().contains(&p.function_arn) && err.to_string().contains("20 KB"), "{err}");
+}
