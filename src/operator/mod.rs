@@ -17,7 +17,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams};
 use kube::core::DeserializeGuard;
-use kube::runtime::{Controller, controller, watcher};
+use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -120,7 +120,11 @@ fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxF
         config = config.labels(selector);
     }
     let runs = apis.into_iter().map(|api| {
-        Controller::new(api, config.clone())
+        // The cache keeps only what reconcile reads: managedFields and the client-side-apply
+        // annotation (a full copy of the spec) are dropped as objects arrive.
+        let (reader, writer) = reflector::store();
+        let objects = watcher(api, config.clone()).default_backoff().modify(trim).reflect(writer).touched_objects();
+        Controller::for_stream(objects, reader)
             .with_config(controller::Config::default().concurrency(options.concurrency))
             .graceful_shutdown_on(shutdown.clone())
             .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
@@ -134,6 +138,13 @@ fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxF
             })
     });
     futures::future::join_all(runs).map(|_| ()).boxed()
+}
+
+/// Drop from a cached object what reconcile never reads.
+fn trim(object: &mut DeserializeGuard<WebhookBridge>) {
+    use kube::ResourceExt;
+    object.managed_fields_mut().clear();
+    object.annotations_mut().remove("kubectl.kubernetes.io/last-applied-configuration");
 }
 
 /// Run the operator until `shutdown` resolves; in-flight reconciles finish first.
@@ -289,5 +300,27 @@ async fn keep_confirming_lease(client: kube::Client, le: LeaderElection, fence: 
     loop {
         tokio::time::sleep(period).await;
         confirm_lease(&client, &le, &fence).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_drops_managed_fields_and_the_last_applied_copy() {
+        let mut object: DeserializeGuard<WebhookBridge> = serde_json::from_value(serde_json::json!({
+            "apiVersion": "webhookbridge.io/v1alpha1", "kind": "WebhookBridge",
+            "metadata": {"name": "b", "namespace": "n",
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "team": "a"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {"routes": [{"name": "r", "method": "POST", "path": "/", "event": {"source": "s", "detailType": "d"}}]}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        trim(&mut object);
+        use kube::ResourceExt;
+        assert!(object.managed_fields().is_empty());
+        assert_eq!(object.annotations().keys().collect::<Vec<_>>(), ["team"]);
+        assert!(object.0.is_ok(), "the object itself is intact");
     }
 }
