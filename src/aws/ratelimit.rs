@@ -11,6 +11,9 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+
+use super::WriteFence;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::Mutex;
 
@@ -98,16 +101,19 @@ pub fn default_https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https()
 }
 
-/// An SDK HTTP client that takes a token before each request.
+/// An SDK HTTP client that takes a token before each request, then checks the write fence again:
+/// a request may wait for its token long enough for the Lease to run out meanwhile (the fence
+/// interceptor ran before the wait), so the last check is right before the request is sent.
 #[derive(Debug, Clone)]
 pub struct RateLimitedClient {
     inner: SharedHttpClient,
     bucket: Arc<TokenBucket>,
+    fence: WriteFence,
 }
 
 impl RateLimitedClient {
-    pub fn new(inner: SharedHttpClient, bucket: Arc<TokenBucket>) -> RateLimitedClient {
-        RateLimitedClient { inner, bucket }
+    pub fn new(inner: SharedHttpClient, bucket: Arc<TokenBucket>, fence: WriteFence) -> RateLimitedClient {
+        RateLimitedClient { inner, bucket, fence }
     }
 }
 
@@ -115,14 +121,15 @@ impl RateLimitedClient {
 struct RateLimitedConnector {
     inner: SharedHttpConnector,
     bucket: Arc<TokenBucket>,
+    fence: WriteFence,
 }
 
 impl HttpConnector for RateLimitedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let inner = self.inner.clone();
-        let bucket = self.bucket.clone();
+        let (inner, bucket, fence) = (self.inner.clone(), self.bucket.clone(), self.fence.clone());
         HttpConnectorFuture::new(async move {
             bucket.acquire().await;
+            fence.check().map_err(|e| ConnectorError::other(Box::new(e), None))?;
             inner.call(request).await
         })
     }
@@ -133,6 +140,7 @@ impl HttpClient for RateLimitedClient {
         SharedHttpConnector::new(RateLimitedConnector {
             inner: self.inner.http_connector(settings, components),
             bucket: self.bucket.clone(),
+            fence: self.fence.clone(),
         })
     }
 }
@@ -140,6 +148,38 @@ impl HttpClient for RateLimitedClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Answers200;
+
+    impl HttpConnector for Answers200 {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            let status = aws_smithy_runtime_api::http::StatusCode::try_from(200).unwrap_or_else(|e| panic!("{e}"));
+            HttpConnectorFuture::ready(Ok(aws_smithy_runtime_api::http::Response::new(
+                status,
+                aws_smithy_types::body::SdkBody::empty(),
+            )))
+        }
+    }
+
+    /// A request that passed the fence interceptor, then waited for its token past the Lease's
+    /// deadline, is not sent.
+    #[tokio::test]
+    async fn a_request_that_waited_past_the_fence_deadline_is_not_sent() {
+        let fence = WriteFence::closed();
+        fence.open_until(std::time::Instant::now() + Duration::from_millis(30));
+        let connector = RateLimitedConnector {
+            inner: SharedHttpConnector::new(Answers200),
+            bucket: TokenBucket::new(10.0, 1), // the second request waits 100 ms for a token
+            fence: fence.clone(),
+        };
+        let request = || HttpRequest::empty();
+        assert!(connector.call(request()).await.is_ok(), "within the deadline");
+        let err = connector.call(request()).await.expect_err("sent after the deadline");
+        let source = std::error::Error::source(&err);
+        assert!(source.is_some_and(|s| s.downcast_ref::<super::super::fence::FenceClosed>().is_some()), "{err:?}");
+        assert_eq!(fence.refused(), 1);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_bucket_allows_the_burst_then_the_rate() {
