@@ -8,6 +8,7 @@ pub mod mocks;
 pub mod operator;
 pub mod tap;
 
+use std::ffi::OsString;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,10 +22,17 @@ use webhook_bridge::engine::Engine;
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
-/// A moto server process, killed on drop.
+/// A moto server process behind the model-check proxy (scripts/aws_model_proxy.py), both killed on
+/// drop. `endpoint` is the proxy: every request is checked against AWS's own service model
+/// (botocore's service-2.json) before moto sees it; a request the model forbids is answered with
+/// AWS's 400 and recorded, and dropping a `Moto` with recorded violations fails the test.
+/// `MODEL_CHECK=off` runs moto alone on the public port (to measure the proxy's cost).
 pub struct Moto {
-    child: Child,
+    moto: Child,
+    proxy: Option<Child>,
     pub endpoint: String,
+    violations: PathBuf,
+    proxy_log: PathBuf,
 }
 
 fn moto_binary() -> PathBuf {
@@ -40,9 +48,45 @@ fn moto_binary() -> PathBuf {
     venv
 }
 
+/// The interpreter moto runs in (it has the pinned botocore whose models the proxy reads).
+fn python_binary() -> PathBuf {
+    let python = moto_binary().with_file_name("python");
+    if python.exists() { python } else { PathBuf::from("python3") }
+}
+
+fn proxy_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/aws_model_proxy.py")
+}
+
+/// Whether requests are checked against the AWS models (`MODEL_CHECK=off` turns it off).
+pub fn model_check_enabled() -> bool {
+    !matches!(std::env::var("MODEL_CHECK").as_deref(), Ok("off" | "0" | "false"))
+}
+
+/// `MODEL_CHECK_TRACE=<dir>`: every proxy also writes one JSON line per request it saw (service,
+/// operation, verdict) to a file in `<dir>`, to see which operations the suite exercises.
+fn trace_file() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("MODEL_CHECK_TRACE")?);
+    let _ = std::fs::create_dir_all(&dir);
+    let (log, _) = log_paths();
+    Some(dir.join(log.file_name()?))
+}
+
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr").port()
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn log_paths() -> (PathBuf, PathBuf) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let base = std::env::temp_dir().join(format!("webhook-bridge-model-check-{}-{n}", std::process::id()));
+    (base.with_extension("jsonl"), base.with_extension("log"))
 }
 
 impl Moto {
@@ -51,40 +95,75 @@ impl Moto {
     }
 
     /// Start on `port` (to bring a stopped emulator back at the same address), or a free one.
+    /// `port` is the public one (the proxy's); moto itself listens on an internal free port.
     pub fn start_on(port: Option<u16>) -> Moto {
         let binary = moto_binary();
-        for _ in 0..5 {
-            let port = port.unwrap_or_else(free_port);
-            let mut child = Command::new(&binary)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let check = model_check_enabled();
+        let (violations, proxy_log) = log_paths();
+        std::fs::write(&violations, b"").expect("create the violation log");
+        for attempt in 0..8 {
+            let public = port.unwrap_or_else(free_port);
+            let internal =
+                if check { std::iter::repeat_with(free_port).find(|p| *p != public).expect("a port") } else { public };
+            let mut moto = Command::new(&binary)
+                .args(["-H", "127.0.0.1", "-p", &internal.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start moto_server");
+            let mut proxy = check.then(|| {
+                let log = std::fs::File::create(&proxy_log).expect("proxy log");
+                Command::new(python_binary())
+                    .arg(proxy_script())
+                    .args(["--port", &public.to_string(), "--upstream", &format!("127.0.0.1:{internal}")])
+                    .arg("--violations")
+                    .arg(&violations)
+                    .args(trace_file().map(|t| [OsString::from("--trace"), t.into_os_string()]).into_iter().flatten())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .expect("start scripts/aws_model_proxy.py")
+            });
             let deadline = Instant::now() + Duration::from_secs(30);
+            let (mut moto_up, mut proxy_up) = (false, proxy.is_none());
+            let mut exited = false;
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+                moto_up = moto_up || TcpStream::connect(("127.0.0.1", internal)).is_ok();
+                proxy_up = proxy_up || TcpStream::connect(("127.0.0.1", public)).is_ok();
+                if moto_up && proxy_up {
+                    return Moto { moto, proxy, endpoint: format!("http://127.0.0.1:{public}"), violations, proxy_log };
                 }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken between bind and spawn: try another
+                exited = matches!(moto.try_wait(), Ok(Some(_)))
+                    || proxy.as_mut().is_some_and(|p| matches!(p.try_wait(), Ok(Some(_))));
+                if exited {
+                    break; // a port taken between bind and spawn: try again
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            kill(&mut moto);
+            if let Some(p) = proxy.as_mut() {
+                kill(p);
+            }
+            if !exited {
+                break; // not a port race: a hung start, retrying will not help
+            }
+            std::thread::sleep(Duration::from_millis(50 * (attempt + 1)));
         }
-        panic!("moto_server did not start");
+        let log = std::fs::read_to_string(&proxy_log).unwrap_or_default();
+        panic!("moto_server / aws_model_proxy did not start (proxy log: {log})");
     }
 
     pub fn port(&self) -> u16 {
         self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
     }
 
-    /// Stop the server (to simulate AWS being unreachable).
+    /// Stop the server and its proxy (to simulate AWS being unreachable at `endpoint`).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(p) = self.proxy.as_mut() {
+            kill(p);
+        }
+        kill(&mut self.moto);
     }
 
     /// Forget every object (moto's reset endpoint).
@@ -97,6 +176,31 @@ impl Moto {
         let mut buf = String::new();
         let _ = s.read_to_string(&mut buf);
         assert!(buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200"), "reset failed: {buf}");
+    }
+
+    /// Every request the model check refused so far, one JSON object each (`message`,
+    /// `operation`, `path`, `constraint`, `request`).
+    pub fn violations(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.violations).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| serde_json::Value::String(l.to_string())))
+            .collect()
+    }
+
+    /// The violations so far, forgotten: they no longer fail the test on drop.
+    pub fn take_violations(&self) -> Vec<serde_json::Value> {
+        let taken = self.violations();
+        std::fs::write(&self.violations, b"").expect("clear the violation log");
+        taken
+    }
+
+    /// For a test that sends invalid requests on purpose: exactly `n` violations were recorded
+    /// since the last take; they are returned and forgotten.
+    pub fn expect_violations(&self, n: usize) -> Vec<serde_json::Value> {
+        let taken = self.take_violations();
+        assert_eq!(taken.len(), n, "expected {n} model violations, got:\n{}", describe(&taken));
+        taken
     }
 
     pub async fn config(&self) -> aws_types::SdkConfig {
@@ -146,9 +250,37 @@ impl Moto {
     }
 }
 
+fn describe(violations: &[serde_json::Value]) -> String {
+    violations
+        .iter()
+        .map(|v| match (v["message"].as_str(), v["request"].as_str()) {
+            (Some(m), Some(r)) => format!("  {m}   [{r}]"),
+            _ => format!("  {v}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();
+        let violations = self.violations();
+        let _ = std::fs::remove_file(&self.violations);
+        let _ = std::fs::remove_file(&self.proxy_log);
+        if violations.is_empty() {
+            return;
+        }
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        let report = format!(
+            "{} request(s) in test `{test}` broke AWS's service model (scripts/aws_model_proxy.py):\n{}",
+            violations.len(),
+            describe(&violations)
+        );
+        if std::thread::panicking() {
+            eprintln!("{report}");
+        } else {
+            panic!("{report}");
+        }
     }
 }
 

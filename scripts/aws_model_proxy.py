@@ -1,0 +1,1010 @@
+#!/usr/bin/env python3
+"""A validating HTTP proxy in front of moto_server: every AWS request is checked against AWS's own
+service model (botocore's service-2.json, pinned in scripts/requirements.txt) before it reaches
+the emulator, which accepts nearly anything.
+
+    aws_model_proxy.py --port PUBLIC --upstream 127.0.0.1:MOTO --violations FILE.jsonl
+
+The service comes from the SigV4 credential scope (`.../<region>/<service>/aws4_request`), the
+operation from `X-Amz-Target` (json), the form field `Action` (query) or the HTTP method and the
+model's `requestUri` templates (rest-json). The input is rebuilt from where each member lives
+(uri / querystring / header / body, `locationName`) and checked recursively: required members,
+unknown members, types, string length, `pattern` (full match, as AWS's Java validators do),
+`enum`, numeric range, list and map size, and bounds that a shape carries only in its name
+(apigatewayv2's `StringWithLengthBetween1And512`).
+
+A request that breaks the model is answered with the protocol's 400 error and not forwarded; the
+violation is appended to FILE as one JSON line first. Anything else is forwarded unchanged and
+moto's answer relayed unchanged (with a Content-Length). `/moto-api/...` passes through unchecked.
+`GET /__model_check/violations` lists the violations, `GET /__model_check/stats` counts requests.
+"""
+
+import argparse
+import base64
+import binascii
+import glob
+import gzip
+import http.client
+import importlib.util
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import unicodedata
+import uuid
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote
+from xml.sax.saxutils import escape as xml_escape
+
+SERVICES = ("apigatewayv2", "events", "iam", "lambda", "sts", "sqs", "sns")
+CHECK_PREFIX = "/__model_check/"
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "upgrade"}
+
+# ---------------------------------------------------------------------------------------------
+# Java regex -> Python re
+
+
+class UnicodeClasses:
+    """Character-class text for Java's \\p{..} classes, computed once from unicodedata (in the
+    background from start-up: a full scan takes ~0.15 s)."""
+
+    def __init__(self):
+        self._ready = threading.Event()
+        self._by_major = {}
+        self._by_cat = {}
+
+    def start(self):
+        threading.Thread(target=self._compute, daemon=True).start()
+
+    def _compute(self):
+        ranges = {}
+        start, cur = 0, unicodedata.category("\0")
+        for cp in range(1, 0x110001):
+            cat = unicodedata.category(chr(cp)) if cp < 0x110000 else None
+            if cat != cur:
+                ranges.setdefault(cur, []).append((start, cp - 1))
+                start, cur = cp, cat
+        for cat, spans in ranges.items():
+            self._by_cat[cat] = spans
+            self._by_major.setdefault(cat[0], []).extend(spans)
+        self._ready.set()
+
+    def spans(self, name):
+        self._ready.wait()
+        if len(name) == 1:
+            return sorted(self._by_major.get(name, []))
+        return self._by_cat.get(name)
+
+
+UNICODE = UnicodeClasses()
+
+POSIX = {  # Java's \p{Name} POSIX classes are US-ASCII only
+    "Lower": "a-z",
+    "Upper": "A-Z",
+    "ASCII": "\\x00-\\x7F",
+    "Alpha": "a-zA-Z",
+    "Digit": "0-9",
+    "Alnum": "a-zA-Z0-9",
+    "Punct": "!-/:-@\\[-`{-~",
+    "Graph": "!-~",
+    "Print": " -~",
+    "Blank": " \\t",
+    "Cntrl": "\\x00-\\x1F\\x7F",
+    "XDigit": "0-9a-fA-F",
+    "Space": " \\t\\n\\x0B\\f\\r",
+}
+
+
+def _class_text(name):
+    """The inside of a character class for Java's \\p{name}, or None if unknown."""
+    if name in POSIX:
+        return POSIX[name]
+    for prefix in ("Is", "general_category=", "gc="):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name[len(prefix) :]
+    aliases = {"Letter": "L", "Number": "N", "Separator": "Z", "Symbol": "S", "Punctuation": "P", "Mark": "M"}
+    name = aliases.get(name, name)
+    if name == "Alphabetic":
+        spans = UNICODE.spans("L") + (UNICODE.spans("Nl") or [])
+    elif re.fullmatch(r"[LMNPSZC][a-z]?", name):
+        spans = UNICODE.spans(name)
+    else:
+        return None
+    if not spans:
+        return None
+    out = []
+    for a, b in spans:
+        out.append(_esc(a) if a == b else f"{_esc(a)}-{_esc(b)}")
+    return "".join(out)
+
+
+def _esc(cp):
+    return f"\\U{cp:08x}"
+
+
+def translate_java_regex(pattern):
+    """Rewrite the Java-only parts of an AWS pattern: \\p{..}/\\P{..} classes and \\z."""
+    out, i, depth = [], 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            n = pattern[i + 1]
+            if n in "pP":
+                m = re.match(r"\{([^}]*)\}|([A-Za-z])", pattern[i + 2 :])
+                if not m:
+                    raise ValueError(f"bad \\{n} at {i}")
+                name = m.group(1) or m.group(2)
+                text = _class_text(name)
+                if text is None:
+                    raise ValueError(f"unsupported class \\{n}{{{name}}}")
+                if n == "P":
+                    if depth:
+                        raise ValueError("negated \\P inside a class")
+                    out.append(f"[^{text}]")
+                else:
+                    out.append(text if depth else f"[{text}]")
+                i += 2 + m.end()
+                continue
+            if n == "z" and not depth:
+                out.append("\\Z")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]" and depth:
+            depth -= 1
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+class Patterns:
+    def __init__(self):
+        self._cache = {}
+        self._lock = threading.Lock()
+        self.skipped = {}  # pattern -> why it could not be compiled
+
+    def get(self, pattern):
+        with self._lock:
+            if pattern in self._cache:
+                return self._cache[pattern]
+        compiled = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # Java: \w \d \s are ASCII-only unless UNICODE_CHARACTER_CLASS.
+                compiled = re.compile(translate_java_regex(pattern), re.ASCII)
+        except (re.error, ValueError) as e:
+            with self._lock:
+                self.skipped[pattern] = str(e)
+            print(f"aws_model_proxy: pattern skipped: {pattern!r}: {e}", file=sys.stderr)
+        with self._lock:
+            self._cache[pattern] = compiled
+        return compiled
+
+
+PATTERNS = Patterns()
+
+# ---------------------------------------------------------------------------------------------
+# Models
+
+NAME_BOUNDS = [
+    re.compile(r"Between(Minus)?(\d+)(K?)And(Minus)?(\d+)(K?)"),
+    re.compile(r"Min(Minus)?(\d+)(K?)Max(Minus)?(\d+)(K?)"),
+]
+
+
+def bounds_from_name(name):
+    """apigatewayv2 puts many limits in shape names only: StringWithLengthBetween0And32K."""
+    if "listOf" in name or "mapOf" in name:
+        return None
+    for rx in NAME_BOUNDS:
+        m = rx.search(name)
+        if m:
+            lo = int(m.group(2)) * (1024 if m.group(3) else 1) * (-1 if m.group(1) else 1)
+            hi = int(m.group(5)) * (1024 if m.group(6) else 1) * (-1 if m.group(4) else 1)
+            return lo, hi
+    return None
+
+
+def botocore_data_dir():
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("aws_model_proxy: botocore is not installed in this interpreter (scripts/requirements.txt)")
+    return os.path.join(list(spec.submodule_search_locations)[0], "data")
+
+
+class Model:
+    def __init__(self, name, data):
+        self.name = name
+        self.shapes = data["shapes"]
+        self.operations = data["operations"]
+        md = data["metadata"]
+        self.protocols = md.get("protocols") or [md["protocol"]]
+        self.signing_name = md.get("signingName") or md["endpointPrefix"]
+        self.target_prefix = md.get("targetPrefix")
+        self.api_version = md["apiVersion"]
+        self.json_version = md.get("jsonVersion", "1.1")
+        self.routes = []
+        for op_name, op in self.operations.items():
+            h = op.get("http", {})
+            if "requestUri" in h:
+                self.routes.append(Route(op_name, h.get("method", "POST"), h["requestUri"]))
+        counts = {}
+        for op in self.operations.values():
+            for e in op.get("errors", []):
+                counts[e["shape"]] = counts.get(e["shape"], 0) + 1
+        candidates = ["BadRequestException", "InvalidParameterValueException", "ValidationException"]
+        self.default_error = max(candidates, key=lambda c: counts.get(c, 0)) if any(counts.get(c) for c in candidates) else "ValidationException"
+
+    def eff(self, ref):
+        """A shape with its member-reference traits (locationName, enum, flattened...) on top."""
+        shape = self.shapes[ref["shape"]]
+        extra = {k: v for k, v in ref.items() if k not in ("shape", "documentation")}
+        if not extra:
+            return shape
+        merged = dict(shape)
+        merged.update(extra)
+        return merged
+
+    def error_code(self, op_name):
+        errors = {e["shape"] for e in self.operations.get(op_name, {}).get("errors", [])}
+        if "ValidationException" in errors:
+            return "ValidationException"
+        return self.default_error
+
+    def match_rest(self, method, raw_path, query_pairs):
+        keys = {k: v for k, v in query_pairs}
+        best = None
+        for r in self.routes:
+            if r.method != method:
+                continue
+            m = r.regex.match(raw_path)
+            if not m:
+                continue
+            if any(k not in keys or (v and keys[k] != v) for k, v in r.query):
+                continue
+            score = (len(r.query), r.literal_len, -len(r.labels))
+            if best is None or score > best[0]:
+                best = (score, r, m)
+        if best is None:
+            return None, None, None
+        _, r, m = best
+        labels = {name: unquote(m.group(i + 1)) for i, name in enumerate(r.labels)}
+        return r.op, labels, {k for k, _ in r.query}
+
+
+class Route:
+    def __init__(self, op, method, uri):
+        self.op = op
+        self.method = method.upper()
+        path, _, query = uri.partition("?")
+        regex, self.labels, self.literal_len = "", [], 0
+        for part in re.split(r"(\{[^}]+\})", path):
+            if part.startswith("{"):
+                name = part[1:-1]
+                greedy = name.endswith("+")
+                self.labels.append(name.rstrip("+"))
+                regex += "(.+)" if greedy else "([^/]+)"
+            elif part:
+                regex += re.escape(part)
+                self.literal_len += len(part)
+        while regex.endswith("/") and len(regex) > 1:
+            regex = regex[:-1]
+        self.regex = re.compile("^" + regex + "/?$")
+        self.query = parse_qsl(query, keep_blank_values=True)
+
+
+def load_models(data_dir):
+    models = {}
+    for service in SERVICES:
+        versions = sorted(glob.glob(os.path.join(data_dir, service, "*", "service-2.json*")))
+        if not versions:
+            sys.exit(f"aws_model_proxy: no service-2.json for {service} under {data_dir}")
+        path = versions[-1]
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            models[service] = Model(service, json.load(f))
+    return models
+
+
+# ---------------------------------------------------------------------------------------------
+# Input reconstruction: wire -> {member name: value}
+
+
+class Problems(list):
+    def add(self, path, constraint):
+        self.append((path, constraint))
+
+
+def join(path, name):
+    return f"{path}.{name}" if path else name
+
+
+def json_type(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "list"
+    if isinstance(v, dict):
+        return "object"
+    return type(v).__name__
+
+
+def from_json(model, ref, wire, path, problems):
+    """Rename body keys (locationName / jsonName) to member names, flagging unknown ones."""
+    shape = model.eff(ref)
+    t = shape["type"]
+    if t == "structure" and isinstance(wire, dict) and not shape.get("document"):
+        names = {}
+        for mn, mref in shape.get("members", {}).items():
+            if mref.get("location") in ("uri", "querystring", "header", "headers", "statusCode"):
+                continue
+            names[mref.get("jsonName") or mref.get("locationName") or mn] = mn
+        out = {}
+        for k, v in wire.items():
+            mn = names.get(k)
+            if mn is None:
+                problems.add(join(path, k), f"unknown member (not in {ref['shape']})")
+                continue
+            out[mn] = from_json(model, shape["members"][mn], v, join(path, mn), problems)
+        return out
+    if t == "list" and isinstance(wire, list):
+        return [from_json(model, shape["member"], v, f"{path}[{i}]", problems) for i, v in enumerate(wire)]
+    if t == "map" and isinstance(wire, dict):
+        return {k: from_json(model, shape["value"], v, join(path, k), problems) for k, v in wire.items()}
+    return wire
+
+
+def from_text(model, ref, text, path, problems):
+    """A scalar carried as text (uri label, query string, header, query-protocol field)."""
+    shape = model.eff(ref)
+    t = shape["type"]
+    if t in ("integer", "long", "short", "byte"):
+        try:
+            return int(text)
+        except ValueError:
+            problems.add(path, f"{text!r} is not an integer ({ref['shape']})")
+            return None
+    if t in ("double", "float"):
+        try:
+            return float(text)
+        except ValueError:
+            problems.add(path, f"{text!r} is not a number ({ref['shape']})")
+            return None
+    if t == "boolean":
+        if text not in ("true", "false"):
+            problems.add(path, f"{text!r} is not a boolean ({ref['shape']})")
+            return None
+        return text == "true"
+    if t == "blob":
+        return Blob(text.encode())
+    return text
+
+
+class Blob(bytes):
+    """Raw bytes (already decoded), as opposed to a base64 string in a JSON body."""
+
+
+def from_query(model, ref, prefix, params, consumed, path, problems):
+    """Decode the query protocol's flattened form (Tags.member.1.Key, Attributes.entry.1.key)."""
+    shape = model.eff(ref)
+    t = shape["type"]
+    if t == "structure":
+        out = {}
+        for mn, mref in shape.get("members", {}).items():
+            name = mref.get("locationName") or mn
+            sub = join(prefix, name)
+            if sub in params or any(k.startswith(sub + ".") for k in params):
+                out[mn] = from_query(model, mref, sub, params, consumed, join(path, mn), problems)
+        return out
+    if t == "list":
+        if params.get(prefix) == "":
+            consumed.add(prefix)
+            return []
+        member = shape["member"]
+        if shape.get("flattened"):
+            lp = prefix
+            if member.get("locationName"):
+                lp = ".".join(prefix.split(".")[:-1] + [member["locationName"]])
+        else:
+            lp = f"{prefix}.{member.get('locationName', 'member')}"
+        idx = _indices(lp, params)
+        if idx != list(range(1, len(idx) + 1)):
+            problems.add(path, f"list indices {idx} are not 1..N")
+        return [from_query(model, member, f"{lp}.{i}", params, consumed, f"{path}[{n}]", problems) for n, i in enumerate(idx)]
+    if t == "map":
+        if params.get(prefix) == "":
+            consumed.add(prefix)
+            return {}
+        fp = prefix if shape.get("flattened") else f"{prefix}.entry"
+        ks = shape["key"].get("locationName", "key")
+        vs = shape["value"].get("locationName", "value")
+        out = {}
+        for i in _indices(fp, params):
+            kk = f"{fp}.{i}.{ks}"
+            if kk not in params:
+                problems.add(path, f"map entry {i} has no {ks}")
+                continue
+            consumed.add(kk)
+            key = params[kk]
+            out[key] = from_query(model, shape["value"], f"{fp}.{i}.{vs}", params, consumed, join(path, key), problems)
+        return out
+    if prefix in params:
+        consumed.add(prefix)
+        return from_text(model, ref, params[prefix], path, problems)
+    return None
+
+
+def _indices(prefix, params):
+    found = set()
+    rx = re.compile(re.escape(prefix) + r"\.(\d+)(?:\.|$)")
+    for k in params:
+        m = rx.match(k)
+        if m:
+            found.add(int(m.group(1)))
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation against the shape
+
+
+def shown(value, sensitive):
+    if sensitive:
+        return "***"
+    s = repr(value)
+    return s if len(s) <= 80 else s[:60] + f"...' ({len(value)} chars)"
+
+
+def validate(model, ref, value, path, problems, sensitive=False):
+    if value is None:
+        return
+    shape = model.eff(ref)
+    name = ref["shape"]
+    t = shape["type"]
+    sensitive = sensitive or bool(shape.get("sensitive"))
+    lo, hi = shape.get("min"), shape.get("max")
+    if lo is None and hi is None and t in ("string", "integer", "long"):
+        b = bounds_from_name(name)
+        if b:
+            lo, hi = b
+    if t == "structure":
+        if not isinstance(value, dict):
+            problems.add(path, f"expected an object, got {json_type(value)} ({name})")
+            return
+        if shape.get("document"):
+            return
+        members = shape.get("members", {})
+        for r in shape.get("required", []):
+            if value.get(r) is None:
+                problems.add(join(path, r), f"required member missing ({name})")
+        if shape.get("union"):
+            set_members = [k for k, v in value.items() if v is not None]
+            if len(set_members) != 1:
+                problems.add(path, f"union must have exactly one member set, has {len(set_members)} ({name})")
+        for k, v in value.items():
+            if k in members:
+                validate(model, members[k], v, join(path, k), problems, sensitive)
+        return
+    if t == "list":
+        if not isinstance(value, list):
+            problems.add(path, f"expected a list, got {json_type(value)} ({name})")
+            return
+        _size(len(value), lo, hi, "size", path, name, problems)
+        for i, v in enumerate(value):
+            validate(model, shape["member"], v, f"{path}[{i}]", problems, sensitive)
+        return
+    if t == "map":
+        if not isinstance(value, dict):
+            problems.add(path, f"expected a map, got {json_type(value)} ({name})")
+            return
+        _size(len(value), lo, hi, "size", path, name, problems)
+        for k, v in value.items():
+            validate(model, shape["key"], k, f"{join(path, k)} (key)", problems, sensitive)
+            validate(model, shape["value"], v, join(path, k), problems, sensitive)
+        return
+    if t == "string":
+        if shape.get("jsonvalue") and not isinstance(value, str):
+            return
+        if not isinstance(value, str):
+            problems.add(path, f"expected a string, got {json_type(value)} ({name})")
+            return
+        _size(len(value), lo, hi, "length", path, name, problems)
+        if "enum" in shape and value not in shape["enum"]:
+            problems.add(path, f"value {shown(value, sensitive)} is not one of {shape['enum']} ({name})")
+        if "pattern" in shape:
+            rx = PATTERNS.get(shape["pattern"])
+            if rx is not None and not rx.fullmatch(value):
+                problems.add(path, f"value {shown(value, sensitive)} does not match pattern {shape['pattern']} ({name})")
+        return
+    if t in ("integer", "long", "short", "byte"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(path, f"expected an integer, got {json_type(value)} ({name})")
+            return
+        _range(value, lo, hi, path, name, problems)
+        return
+    if t in ("double", "float"):
+        if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.add(path, f"expected a number, got {json_type(value)} ({name})")
+            return
+        _range(value, lo, hi, path, name, problems)
+        return
+    if t == "boolean":
+        if not isinstance(value, bool):
+            problems.add(path, f"expected a boolean, got {json_type(value)} ({name})")
+        return
+    if t == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            problems.add(path, f"expected a timestamp, got {json_type(value)} ({name})")
+        return
+    if t == "blob":
+        if isinstance(value, str):
+            try:
+                value = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                problems.add(path, f"blob is not valid base64 ({name})")
+                return
+        if not isinstance(value, (bytes, bytearray)):
+            problems.add(path, f"expected a blob, got {json_type(value)} ({name})")
+            return
+        _size(len(value), lo, hi, "length", path, name, problems)
+        return
+
+
+def _size(n, lo, hi, what, path, name, problems):
+    if lo is not None and n < lo:
+        problems.add(path, f"{what} {n} < min {lo} ({name})")
+    if hi is not None and n > hi:
+        problems.add(path, f"{what} {n} > max {hi} ({name})")
+
+
+def _range(v, lo, hi, path, name, problems):
+    if lo is not None and v < lo:
+        problems.add(path, f"value {v} < min {lo} ({name})")
+    if hi is not None and v > hi:
+        problems.add(path, f"value {v} > max {hi} ({name})")
+
+
+# ---------------------------------------------------------------------------------------------
+# One request -> (service, protocol, operation, problems)
+
+
+class Checked:
+    def __init__(self, model=None, protocol=None, op=None):
+        self.model, self.protocol, self.op = model, protocol, op
+        self.problems = Problems()
+
+
+CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+def check(models, by_signing, method, raw_path, query_string, headers, body):
+    """None: not an AWS request we know (forward unchecked). Otherwise a Checked."""
+    service = None
+    m = CREDENTIAL.search(headers.get("Authorization", "")) or re.search(
+        r"X-Amz-Credential=[^/&]+(?:/|%2F)\d{8}(?:/|%2F)[^/%&]+(?:/|%2F)([^/%&]+)(?:/|%2F)aws4_request", query_string
+    )
+    target = headers.get("X-Amz-Target")
+    ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    form = None
+    if ctype == "application/x-www-form-urlencoded" or (method == "GET" and "Action=" in query_string):
+        text = body.decode("utf-8", "replace") if ctype == "application/x-www-form-urlencoded" else query_string
+        form = parse_qsl(text, keep_blank_values=True)
+    if m:
+        model = by_signing.get(m.group(1))
+        if model is None:
+            return None
+    else:  # unsigned: guess from the target prefix or the query Version
+        model = None
+        if target:
+            model = next((x for x in models.values() if x.target_prefix and target.startswith(x.target_prefix + ".")), None)
+        elif form is not None:
+            version = dict(form).get("Version")
+            model = next((x for x in models.values() if x.api_version == version and "query" in x.protocols), None)
+        if model is None:
+            return None
+    query_pairs = parse_qsl(query_string, keep_blank_values=True)
+    if target is not None and any(p.startswith("json") for p in model.protocols):
+        return check_json(model, target, body)
+    if form is not None and ("query" in model.protocols or dict(form).get("Action") in model.operations):
+        return check_query(model, form)
+    if "rest-json" in model.protocols:
+        return check_rest_json(model, method, raw_path, query_pairs, headers, body)
+    c = Checked(model, model.protocols[0])
+    c.problems.add("", f"cannot identify an operation of {model.name} ({'/'.join(model.protocols)}) in {method} {raw_path}")
+    return c
+
+
+def check_json(model, target, body):
+    c = Checked(model, "json")
+    prefix, _, op = target.rpartition(".")
+    if prefix != model.target_prefix or op not in model.operations:
+        c.problems.add("", f"unknown operation: X-Amz-Target {target}")
+        return c
+    c.op = op
+    try:
+        wire = json.loads(body) if body.strip() else {}
+    except ValueError as e:
+        c.problems.add("", f"body is not JSON: {e}")
+        return c
+    ref = model.operations[op].get("input")
+    if ref is None:
+        if wire:
+            c.problems.add("", "operation takes no input, body is not empty")
+        return c
+    if not isinstance(wire, dict):
+        c.problems.add("", f"body must be a JSON object, got {json_type(wire)}")
+        return c
+    params = from_json(model, ref, wire, "", c.problems)
+    validate(model, ref, params, "", c.problems)
+    return c
+
+
+def check_query(model, form):
+    c = Checked(model, "query")
+    params = {}
+    for k, v in form:
+        params[k] = v
+    op = params.get("Action")
+    if op not in model.operations:
+        c.problems.add("Action", f"unknown operation {op!r}")
+        return c
+    c.op = op
+    if params.get("Version") != model.api_version:
+        c.problems.add("Version", f"{params.get('Version')!r} is not {model.api_version}")
+    consumed = {"Action", "Version"}
+    ref = model.operations[op].get("input")
+    value = {}
+    if ref is not None:
+        value = from_query(model, ref, "", params, consumed, "", c.problems)
+    for k in params:
+        if k not in consumed:
+            c.problems.add(k, f"unknown member (not in {ref['shape'] if ref else 'the operation'})")
+    if ref is not None:
+        validate(model, ref, value, "", c.problems)
+    return c
+
+
+def check_rest_json(model, method, raw_path, query_pairs, headers, body):
+    c = Checked(model, "rest-json")
+    op, labels, literal_query = model.match_rest(method, raw_path, query_pairs)
+    if op is None:
+        c.problems.add("", f"no operation of {model.name} matches {method} {raw_path}")
+        return c
+    c.op = op
+    ref = model.operations[op].get("input")
+    if ref is None:
+        return c
+    shape = model.shapes[ref["shape"]]
+    members = shape.get("members", {})
+    params = {}
+    claimed = set(literal_query)
+    rest_map = None
+    for mn, mref in members.items():
+        loc, name = mref.get("location"), mref.get("locationName", mn)
+        mshape = model.eff(mref)
+        if loc == "uri":
+            if name in labels:
+                params[mn] = from_text(model, mref, labels[name], mn, c.problems)
+        elif loc == "querystring":
+            if mshape["type"] == "map":
+                rest_map = (mn, mref)
+                continue
+            values = [v for k, v in query_pairs if k == name]
+            if not values:
+                continue
+            claimed.add(name)
+            if mshape["type"] == "list":
+                params[mn] = [from_text(model, mshape["member"], v, f"{mn}[{i}]", c.problems) for i, v in enumerate(values)]
+            else:
+                params[mn] = from_text(model, mref, values[-1], mn, c.problems)
+        elif loc == "header":
+            if mshape["type"] == "map":
+                continue
+            v = headers.get(name)
+            if v is None:
+                continue
+            if mshape["type"] == "list":
+                params[mn] = [from_text(model, mshape["member"], x.strip(), f"{mn}[{i}]", c.problems) for i, x in enumerate(v.split(","))]
+            elif mshape.get("jsonvalue"):
+                params[mn] = v
+            else:
+                params[mn] = from_text(model, mref, v, mn, c.problems)
+        elif loc == "headers":
+            pre = name.lower()
+            found = {k[len(pre) :]: v for k, v in headers.items() if k.lower().startswith(pre)}
+            if found:
+                params[mn] = found
+    if rest_map is not None:
+        mn, mref = rest_map
+        extra = {}
+        for k, v in query_pairs:
+            if k not in claimed:
+                extra.setdefault(k, []).append(v)
+        if extra:
+            vshape = model.eff(model.eff(mref)["value"])
+            params[mn] = {k: (v if vshape["type"] == "list" else v[-1]) for k, v in extra.items()}
+    else:
+        for k, _ in query_pairs:
+            if k not in claimed:
+                c.problems.add(k, f"unknown query parameter (not in {ref['shape']})")
+    payload = shape.get("payload")
+    if payload:
+        pref = members[payload]
+        ptype = model.eff(pref)["type"]
+        if body:
+            if ptype == "blob":
+                params[payload] = Blob(body)
+            elif ptype == "string":
+                params[payload] = body.decode("utf-8", "replace")
+            else:
+                try:
+                    wire = json.loads(body)
+                except ValueError as e:
+                    c.problems.add(payload, f"body is not JSON: {e}")
+                    wire = None
+                if wire is not None:
+                    params[payload] = from_json(model, pref, wire, payload, c.problems)
+    else:
+        try:
+            wire = json.loads(body) if body.strip() else {}
+        except ValueError as e:
+            c.problems.add("", f"body is not JSON: {e}")
+            wire = {}
+        if not isinstance(wire, dict):
+            c.problems.add("", f"body must be a JSON object, got {json_type(wire)}")
+            wire = {}
+        params.update(from_json(model, ref, wire, "", c.problems))
+    validate(model, ref, params, "", c.problems)
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
+# The proxy
+
+
+class State:
+    def __init__(self, args, models):
+        self.upstream_host, _, port = args.upstream.rpartition(":")
+        self.upstream_port = int(port)
+        self.violations_path = args.violations
+        self.trace_path = args.trace
+        self.models = models
+        self.by_signing = {m.signing_name: m for m in models.values()}
+        self.lock = threading.Lock()
+        self.stats = {"checked": 0, "rejected": 0, "unchecked": 0, "moto_api": 0, "internal_errors": 0}
+        self.memory = []
+
+    def record(self, entries):
+        with self.lock:
+            self.memory.extend(entries)
+            if self.violations_path:
+                with open(self.violations_path, "a", encoding="utf-8") as f:
+                    for e in entries:
+                        f.write(json.dumps(e) + "\n")
+                    f.flush()
+
+    def violations(self):
+        if self.violations_path:
+            try:
+                with open(self.violations_path, encoding="utf-8") as f:
+                    return [json.loads(line) for line in f if line.strip()]
+            except FileNotFoundError:
+                return []
+        with self.lock:
+            return list(self.memory)
+
+    def trace(self, method, path, service, operation, verdict):
+        if not self.trace_path:
+            return
+        line = json.dumps({"service": service, "operation": operation, "verdict": verdict, "request": f"{method} {path}"})
+        with self.lock:
+            with open(self.trace_path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+
+    def count(self, key):
+        with self.lock:
+            self.stats[key] = self.stats.get(key, 0) + 1
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "aws-model-proxy"
+    # Keep-alive + small writes + delayed ACKs = 40 ms per request with Nagle on; off, and every
+    # answer goes out in one write (headers and body together).
+    disable_nagle_algorithm = True
+    state = None  # set by main
+
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+    def _body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                line = self.rfile.readline()
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks), True
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return (self.rfile.read(n) if n else b""), False
+
+    def _handle(self):
+        body, dechunked = self._body()
+        raw_path, _, query = self.path.partition("?")
+        st = self.state
+        if raw_path.startswith(CHECK_PREFIX):
+            return self._model_check_api(raw_path[len(CHECK_PREFIX) :])
+        if raw_path.startswith("/moto-api"):
+            st.count("moto_api")
+            st.trace(self.command, self.path, None, None, "moto-api")
+            return self._forward(body, dechunked)
+        try:
+            c = check(st.models, st.by_signing, self.command, raw_path, query, self.headers, body)
+        except Exception:  # a bug in this proxy must not pass silently: it fails the test too
+            st.count("internal_errors")
+            tb = traceback.format_exc()
+            print(tb, file=sys.stderr)
+            st.record([{"time": time.time(), "service": None, "operation": None, "path": "", "constraint": "proxy error",
+                        "message": f"aws_model_proxy crashed on {self.command} {self.path}: {tb.strip().splitlines()[-1]}",
+                        "request": f"{self.command} {self.path}"}])
+            return self._forward(body, dechunked)
+        if c is None:
+            st.count("unchecked")
+            st.trace(self.command, self.path, None, None, "unchecked")
+            return self._forward(body, dechunked)
+        st.count("checked")
+        st.trace(self.command, self.path, c.model.name, c.op, "rejected" if c.problems else "ok")
+        if not c.problems:
+            return self._forward(body, dechunked)
+        st.count("rejected")
+        op = c.op or "UnknownOperation"
+        entries = []
+        for path, constraint in c.problems:
+            entries.append({
+                "time": time.time(),
+                "service": c.model.name,
+                "operation": op,
+                "path": path,
+                "constraint": constraint,
+                "message": f"{op}: {path}: {constraint}" if path else f"{op}: {constraint}",
+                "request": f"{self.command} {self.path}",
+            })
+        st.record(entries)  # before answering: the client may look right after the 400
+        self._reject(c, "; ".join(e["message"] for e in entries))
+
+    def _reject(self, c, message):
+        request_id = str(uuid.uuid4())
+        unknown = c.op is None
+        if c.protocol == "query":
+            code = "InvalidAction" if unknown else "ValidationError"
+            body = (
+                f'<ErrorResponse xmlns="https://{c.model.name}.amazonaws.com/doc/{c.model.api_version}/">'
+                f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{xml_escape(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+            self._send(400, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body)
+        elif c.protocol == "json":
+            code = "UnknownOperationException" if unknown else "ValidationException"
+            body = json.dumps({"__type": code, "message": message}).encode()
+            ctype = f"application/x-amz-json-{c.model.json_version}"
+            self._send(400, [("Content-Type", ctype), ("x-amzn-RequestId", request_id)], body)
+        else:
+            code = "UnknownOperationException" if unknown else c.model.error_code(c.op)
+            doc = {"message": message}
+            if c.model.name == "lambda":
+                doc = {"Type": "User", "message": message}
+            body = json.dumps(doc).encode()
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
+            self._send(404 if unknown else 400, headers, body)
+
+    def _model_check_api(self, what):
+        st = self.state
+        if what == "violations" and self.command == "GET":
+            return self._send(200, [("Content-Type", "application/json")], json.dumps(st.violations()).encode())
+        if what == "violations" and self.command == "DELETE":
+            with st.lock:
+                st.memory.clear()
+                if st.violations_path:
+                    open(st.violations_path, "w").close()
+            return self._send(204, [], b"")
+        if what == "stats" and self.command == "GET":
+            with st.lock:
+                doc = dict(st.stats, patterns_skipped=dict(PATTERNS.skipped))
+            return self._send(200, [("Content-Type", "application/json")], json.dumps(doc).encode())
+        return self._send(404, [("Content-Type", "application/json")], b'{"message":"unknown model-check endpoint"}')
+
+    def _send(self, status, headers, body, reason=None, head=False):
+        self.send_response_only(status, reason)
+        have_length = False
+        for k, v in headers:
+            if k.lower() == "content-length":
+                have_length = True
+            self.send_header(k, v)
+        if not have_length:
+            self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self._headers_buffer.append(b"\r\n")
+        if not head and body:
+            self._headers_buffer.append(body)
+        self.wfile.write(b"".join(self._headers_buffer))
+        self._headers_buffer = []
+        self.wfile.flush()
+
+    def _forward(self, body, dechunked):
+        st = self.state
+        conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=300)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                lk = k.lower()
+                if lk == "expect" or (dechunked and lk in ("transfer-encoding", "content-length")):
+                    continue
+                conn.putheader(k, v)
+            if dechunked or (body and self.headers.get("Content-Length") is None):
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body if body else None)
+            resp = conn.getresponse()
+            data = resp.read()
+            head = self.command == "HEAD"
+            headers = []
+            for k, v in resp.getheaders():
+                lk = k.lower()
+                if lk in HOP_BY_HOP and not (head and lk == "content-length"):
+                    continue
+                headers.append((k, v))
+            self._send(resp.status, headers, data, resp.reason, head=head)
+        except (ConnectionError, OSError, http.client.HTTPException) as e:
+            self.close_connection = True
+            self._send(502, [("Content-Type", "text/plain")], f"aws_model_proxy: upstream failed: {e}".encode())
+        finally:
+            conn.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--upstream", required=True, help="host:port of moto_server")
+    ap.add_argument("--violations", help="append one JSON line per violation to this file")
+    ap.add_argument("--trace", help="append one JSON line per request (service, operation, verdict) to this file")
+    args = ap.parse_args()
+    started = time.monotonic()
+    models = load_models(botocore_data_dir())
+    Handler.state = State(args, models)
+    server = Server((args.host, args.port), Handler)
+    UNICODE.start()  # after binding: start-up is not slowed down by it
+    print(f"aws_model_proxy: {args.host}:{args.port} -> {args.upstream}, {len(models)} models, ready in {time.monotonic() - started:.3f}s", file=sys.stderr, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
