@@ -65,7 +65,8 @@ impl Clients {
                 let mut builder =
                     $sdk::config::Builder::from(config).interceptor(fence.clone()).interceptor(counter.clone());
                 if let (Some(inner), Some(bucket)) = (&http, limits.and_then(|l| l.bucket($service))) {
-                    builder = builder.http_client(ratelimit::RateLimitedClient::new(inner.clone(), bucket, fence.clone()));
+                    builder =
+                        builder.http_client(ratelimit::RateLimitedClient::new(inner.clone(), bucket, fence.clone()));
                 }
                 $sdk::Client::from_conf(builder.build())
             }};
