@@ -109,11 +109,7 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings {
-            base_backoff: Duration::from_secs(5),
-            max_backoff: Duration::from_secs(300),
-            ..Settings::default()
-        }
+        Settings { base_backoff: Duration::from_secs(5), max_backoff: Duration::from_secs(300), ..Settings::default() }
     }
 
     /// Requeue delays of a failing object: 5 s doubling to the 300 s cap, each jittered into the
