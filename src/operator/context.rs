@@ -82,6 +82,10 @@ impl Context {
     /// later of the one in status and the one remembered here; None once it has passed.
     pub fn role_deadline(&self, key: &str, changed: bool, in_status: Option<&str>) -> Option<String> {
         let mut deadlines = self.role_deadlines.lock().unwrap_or_else(|p| p.into_inner());
+        if changed && self.settings.role_propagation.is_zero() {
+            deadlines.remove(key);
+            return None; // waiting switched off
+        }
         if changed {
             let at = crate::status::after(self.settings.role_propagation);
             deadlines.insert(key.to_string(), at.clone());

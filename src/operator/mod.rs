@@ -17,7 +17,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams};
 use kube::core::DeserializeGuard;
-use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
+use kube::runtime::{Controller, WatchStreamExt, controller, predicates, reflector, watcher};
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -121,9 +121,17 @@ fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxF
     }
     let runs = apis.into_iter().map(|api| {
         // The cache keeps only what reconcile reads: managedFields and the client-side-apply
-        // annotation (a full copy of the spec) are dropped as objects arrive.
+        // annotation (a full copy of the spec) are dropped as objects arrive. Only a new
+        // generation (spec changed, or deletion requested: both bump it) triggers a reconcile:
+        // our own finalizer patch and status writes would otherwise each come back as one more
+        // full pass over AWS. Retries and resyncs are scheduled by reconcile itself.
         let (reader, writer) = reflector::store();
-        let objects = watcher(api, config.clone()).default_backoff().modify(trim).reflect(writer).touched_objects();
+        let objects = watcher(api, config.clone())
+            .default_backoff()
+            .modify(trim)
+            .reflect(writer)
+            .applied_objects()
+            .predicate_filter(predicates::generation, Default::default());
         Controller::for_stream(objects, reader)
             .with_config(controller::Config::default().concurrency(options.concurrency))
             .graceful_shutdown_on(shutdown.clone())
