@@ -75,7 +75,13 @@ pub fn cluster(test: &str) -> Option<&'static Cluster> {
 #[macro_export]
 macro_rules! require_cluster {
     () => {
-        match common::k8s::cluster(&format!("{}::{}", module_path!(), line!())) {
+        // libtest names each test's thread after the test.
+        match common::k8s::cluster(
+            &std::thread::current()
+                .name()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}:{}", module_path!(), line!())),
+        ) {
             Some(c) => c,
             None => return,
         }
