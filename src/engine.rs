@@ -134,6 +134,15 @@ impl Engine {
         if !actions.is_empty() {
             self.apply(&c, &d, &o, &actions).await?;
             o = self.observe(&c, &d).await?;
+            // A write whose answer was lost and that the SDK retried may have made a duplicate
+            // (CreateApi and CreateIntegration take no idempotency token): not Ready until a
+            // fresh look finds nothing left to do. The next pass collects the extra; it is not
+            // applied here, since a list read right after a create may still miss the new object.
+            let left = plan::plan(&d, &o)?;
+            if !left.is_empty() {
+                let left: Vec<String> = left.iter().map(ToString::to_string).collect();
+                return Err(Error::NotConverged(left.join("; ")));
+            }
         }
         let delivery_gaps = self.delivery_gaps(&c, &d).await?;
         Ok(Outcome { status: status::describe(&d, &o), actions, delivery_gaps })
@@ -294,7 +303,8 @@ impl Engine {
     /// refuse while our own just-deleted rules linger: retried with backoff.
     async fn delete_bus(&self, c: &Clients, d: &Desired, name: &str) -> Result<(), Error> {
         let prefix = d.owner.rule_prefix();
-        let foreign = |remaining: Vec<String>| -> Result<(), Error> {
+        let foreign = |remaining: Option<Vec<String>>| -> Result<(), Error> {
+            let Some(remaining) = remaining else { return Ok(()) }; // the bus is gone
             let foreign: Vec<String> = remaining.into_iter().filter(|r| !r.starts_with(&prefix)).collect();
             if foreign.is_empty() {
                 Ok(())
@@ -302,14 +312,16 @@ impl Engine {
                 Err(Error::BusNotEmpty { bus: name.to_string(), rules: foreign.join(", ") })
             }
         };
-        foreign(eventbridge::rules_on(&c.events, name).await?)?;
+        let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
+        foreign(Some(rules))?;
         let mut attempt = 0u32;
         loop {
             let error = match eventbridge::delete_bus(&c.events, name).await {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
-            foreign(eventbridge::rules_on(&c.events, name).await?)?;
+            let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
+            foreign(Some(rules))?;
             attempt += 1;
             if attempt >= 4 {
                 return Err(error);

@@ -75,6 +75,11 @@ pub enum Error {
     )]
     QuotaExceeded { service: &'static str, operation: &'static str, message: String },
 
+    /// The writes were applied, but a fresh look still finds work (e.g. a duplicate left by a
+    /// retried create whose first answer was lost). Retryable: the next pass finishes it.
+    #[error("AWS writes applied, but AWS does not match the spec yet: {0}")]
+    NotConverged(String),
+
     /// Test hook: the run was stopped on purpose after this many writes.
     #[error("aborted on purpose after {0} AWS writes")]
     Injected(usize),
@@ -93,6 +98,7 @@ impl Error {
                 | Error::DependencyMissing(_)
                 | Error::BusNotEmpty { .. }
                 | Error::NotLeader(_)
+                | Error::NotConverged(_)
                 | Error::Injected(_)
         )
     }
@@ -108,6 +114,7 @@ impl Error {
             Error::DependencyMissing(_) => "DependencyMissing",
             Error::BusNotEmpty { .. } => "BusNotEmpty",
             Error::NotLeader(_) => "NotLeader",
+            Error::NotConverged(_) => "Converging",
             Error::QuotaExceeded { .. } => "QuotaExceeded",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",

@@ -164,5 +164,8 @@ async fn rules_and_targets_on_page_two_are_found() {
         ),
     ];
     let client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, &pages);
-    assert_eq!(eventbridge::rules_on(&client, "custom-events-dev").await.expect("rules"), ["billing-team-rule"]);
+    assert_eq!(
+        eventbridge::rules_on(&client, "custom-events-dev").await.expect("rules"),
+        Some(vec!["billing-team-rule".to_string()])
+    );
 }

@@ -180,21 +180,20 @@ async fn targets_of(client: &Client, bus: &str, rule: &str) -> Result<Vec<Desire
     }
 }
 
-/// Names of the rules still on a bus (any owner), over all pages.
-pub async fn rules_on(client: &Client, bus: &str) -> Result<Vec<String>, Error> {
+/// Names of the rules still on a bus (any owner), over all pages; None when the bus is gone
+/// (e.g. a DeleteEventBus whose answer was lost had in fact deleted it).
+pub async fn rules_on(client: &Client, bus: &str) -> Result<Option<Vec<String>>, Error> {
     let (mut names, mut token) = (Vec::new(), None);
     loop {
-        let out = client
-            .list_rules()
-            .event_bus_name(bus)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| classify(SVC, "ListRules", e))?;
+        let out = match client.list_rules().event_bus_name(bus).set_next_token(token).send().await {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
+            Err(e) => return Err(classify(SVC, "ListRules", e)),
+        };
         names.extend(out.rules().iter().filter_map(|r| r.name().map(str::to_string)));
         token = out.next_token().map(str::to_string);
         if token.is_none() {
-            return Ok(names);
+            return Ok(Some(names));
         }
     }
 }
