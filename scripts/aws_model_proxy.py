@@ -17,6 +17,30 @@ A request that breaks the model is answered with the protocol's 400 error and no
 violation is appended to FILE as one JSON line first. Anything else is forwarded unchanged and
 moto's answer relayed unchanged (with a Content-Length). `/moto-api/...` passes through unchecked.
 `GET /__model_check/violations` lists the violations, `GET /__model_check/stats` counts requests.
+
+Fault injection (off until configured), for tests of a client under a flaky AWS. A request that
+passed the model check may be faulted instead of (or after) being forwarded:
+
+- `drop_after_commit`: forwarded (moto commits the write), then the connection is reset without an
+  answer, so the client retries a write AWS already made;
+- `error_after_commit`: forwarded, then answered 500 with the protocol's internal-error shape;
+- `throttle`: not forwarded; 400 `ThrottlingException` (json) / `Throttling` (query), or 429
+  `TooManyRequestsException` (rest-json);
+- `server_error`: not forwarded; 500 or 503 with the internal-error / unavailable shape;
+- `latency_ms`: every request is delayed that long.
+
+Since a retried write then meets what the first attempt made, the proxy answers such retries as
+AWS does where moto does not (always, faults or not): Lambda `AddPermission` with a `StatementId`
+the policy already holds is refused with 409 `ResourceConflictException`, apigatewayv2
+`CreateRoute` with a route key the API already has with 409 `ConflictException` (moto would make a
+second statement / route).
+
+`POST /__faults` with `{"rates": {"throttle": 0.1, ...}, "latency_ms": 0, "writes_only": false,
+"seed": 1}` sets them (a seeded RNG: one draw per request; the draws happen in arrival order, so a
+concurrent client sees the same fault sequence, not necessarily on the same requests),
+`DELETE /__faults` turns them off, `GET /__faults` shows them. `GET /__faults/stats` counts the
+checked calls by `service.Operation` and the faults by mode (and by call); `DELETE
+/__faults/stats` zeroes those counts. `writes_only` spares Get*/List*/Describe*.
 """
 
 import argparse
@@ -28,7 +52,10 @@ import http.client
 import importlib.util
 import json
 import os
+import random
 import re
+import socket
+import struct
 import sys
 import threading
 import time
@@ -36,12 +63,15 @@ import traceback
 import unicodedata
 import uuid
 import warnings
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 from xml.sax.saxutils import escape as xml_escape
 
 SERVICES = ("apigatewayv2", "events", "iam", "lambda", "sts", "sqs", "sns")
 CHECK_PREFIX = "/__model_check/"
+FAULTS_PATH = "/__faults"
+FAULT_MODES = ("drop_after_commit", "error_after_commit", "throttle", "server_error")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "upgrade"}
 
 # ---------------------------------------------------------------------------------------------
@@ -789,6 +819,7 @@ class State:
         self.lock = threading.Lock()
         self.stats = {"checked": 0, "rejected": 0, "unchecked": 0, "moto_api": 0, "internal_errors": 0}
         self.memory = []
+        self.faults = Faults()
 
     def record(self, entries):
         with self.lock:
@@ -820,6 +851,93 @@ class State:
     def count(self, key):
         with self.lock:
             self.stats[key] = self.stats.get(key, 0) + 1
+
+
+class Faults:
+    """The fault-injection settings and counts (see the module docstring)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rates = {}
+        self.latency_ms = 0
+        self.writes_only = False
+        self.seed = 0
+        self.rng = random.Random(0)
+        self.calls = {}
+        self.injected = {}
+        self.injected_by_call = {}
+
+    def configure(self, doc):
+        rates = dict(doc.get("rates") or {})
+        latency = doc.get("latency_ms", rates.pop("latency_ms", 0)) or 0
+        unknown = [k for k in rates if k not in FAULT_MODES]
+        if unknown:
+            raise ValueError(f"unknown fault mode(s) {unknown}; known: {list(FAULT_MODES)} and latency_ms")
+        for k, v in rates.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                raise ValueError(f"rate {k} must be a number in 0..1, got {v!r}")
+        if sum(rates.values()) > 1 + 1e-9:
+            raise ValueError(f"the rates add up to more than 1: {rates}")
+        if not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0:
+            raise ValueError(f"latency_ms must be a number >= 0, got {latency!r}")
+        with self.lock:
+            self.rates = {k: float(v) for k, v in rates.items() if v}
+            self.latency_ms = latency
+            self.writes_only = bool(doc.get("writes_only", False))
+            self.seed = int(doc.get("seed", 0))
+            self.rng = random.Random(self.seed)
+
+    def clear(self):
+        self.configure({})
+
+    def settings(self):
+        with self.lock:
+            return {"rates": dict(self.rates), "latency_ms": self.latency_ms, "writes_only": self.writes_only, "seed": self.seed}
+
+    def draw(self, service, op):
+        """Count the call; the fault mode to inject (or None) and the latency to add first."""
+        key = f"{service}.{op}"
+        with self.lock:
+            self.calls[key] = self.calls.get(key, 0) + 1
+            latency = self.latency_ms
+            if not self.rates:
+                return None, latency
+            if self.writes_only and op.startswith(("Get", "List", "Describe")):
+                return None, latency
+            u, acc = self.rng.random(), 0.0
+            for mode in FAULT_MODES:
+                acc += self.rates.get(mode, 0.0)
+                if u < acc:
+                    self.injected[mode] = self.injected.get(mode, 0) + 1
+                    per = self.injected_by_call.setdefault(key, {})
+                    per[mode] = per.get(mode, 0) + 1
+                    return mode, latency
+            return None, latency
+
+    def pick(self, choices):
+        with self.lock:
+            return self.rng.choice(choices)
+
+    def stats(self):
+        with self.lock:
+            return {
+                "calls": dict(sorted(self.calls.items())),
+                "total_calls": sum(self.calls.values()),
+                "faults": dict(self.injected),
+                "total_faults": sum(self.injected.values()),
+                "faults_by_call": {k: dict(v) for k, v in sorted(self.injected_by_call.items())},
+            }
+
+    def reset_stats(self):
+        with self.lock:
+            self.calls.clear()
+            self.injected.clear()
+            self.injected_by_call.clear()
+
+
+# Internal-error codes per service (what each one's model calls its 500).
+INTERNAL_ERROR = {"events": "InternalException", "iam": "ServiceFailure", "lambda": "ServiceException", "sts": "InternalFailure",
+                  "sns": "InternalError", "sqs": "InternalFailure", "apigatewayv2": "InternalFailure"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -854,6 +972,8 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         if raw_path.startswith(CHECK_PREFIX):
             return self._model_check_api(raw_path[len(CHECK_PREFIX) :])
+        if raw_path == FAULTS_PATH or raw_path.startswith(FAULTS_PATH + "/"):
+            return self._faults_api(raw_path[len(FAULTS_PATH) :], body)
         if raw_path.startswith("/moto-api"):
             st.count("moto_api")
             st.trace(self.command, self.path, None, None, "moto-api")
@@ -875,7 +995,7 @@ class Handler(BaseHTTPRequestHandler):
         st.count("checked")
         st.trace(self.command, self.path, c.model.name, c.op, "rejected" if c.problems else "ok")
         if not c.problems:
-            return self._forward(body, dechunked)
+            return self._faulted(c, body, dechunked)
         st.count("rejected")
         op = c.op or "UnknownOperation"
         entries = []
@@ -917,6 +1037,148 @@ class Handler(BaseHTTPRequestHandler):
             headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
             self._send(404 if unknown else 400, headers, body)
 
+    def _faulted(self, c, body, dechunked):
+        """Forward a request that passed the model check, or inject the fault the dice choose."""
+        faults = self.state.faults
+        mode, latency_ms = faults.draw(c.model.name, c.op or "UnknownOperation")
+        if latency_ms:
+            time.sleep(latency_ms / 1000)
+        if mode in (None, "drop_after_commit", "error_after_commit") and self._aws_exact(c, body):
+            return None
+        if mode is None:
+            return self._forward(body, dechunked)
+        if mode == "throttle":
+            return self._fault_answer(c, "throttle")
+        if mode == "server_error":
+            return self._fault_answer(c, faults.pick(("internal", "unavailable")))
+        answer = self._upstream(body, dechunked)  # the write is committed in moto
+        if answer is None:
+            return None  # moto failed anyway: already answered 502
+        if mode == "error_after_commit":
+            return self._fault_answer(c, "internal")
+        # drop_after_commit: reset the connection without answering (SO_LINGER 0: RST on close).
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.server.reset_on_close(self.connection)
+        return None
+
+    def _aws_exact(self, c, body):
+        """Where moto is laxer than AWS in a way a retried write depends on, answer as AWS would.
+        True if answered. Lambda AddPermission with a StatementId the policy already holds: AWS
+        refuses (409 ResourceConflictException), moto appends a second statement with that id.
+        apigatewayv2 CreateRoute with a route key the API already has: AWS refuses (409
+        ConflictException), moto makes a second route with that key."""
+        if (c.model.name, c.op) not in (("lambda", "AddPermission"), ("apigatewayv2", "CreateRoute")):
+            return False
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return False
+        if not isinstance(doc, dict):
+            return False
+        existing = self._upstream_get_json()
+        if c.op == "AddPermission":
+            sid = doc.get("StatementId")
+            try:
+                statements = json.loads((existing or {}).get("Policy") or "{}").get("Statement") or []
+            except (ValueError, AttributeError):
+                return False
+            if not any(isinstance(x, dict) and x.get("Sid") == sid for x in statements):
+                return False
+            code = "ResourceConflictException"
+            message = f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+            answer = {"Type": "User", "message": message}
+        else:
+            key = doc.get("routeKey")
+            items = (existing or {}).get("items") or []
+            if not any(isinstance(x, dict) and x.get("routeKey") == key for x in items):
+                return False
+            code = "ConflictException"
+            answer = {"message": f"Unable to complete operation due to concurrent modification. Route key {key} already exists."}
+        request_id = str(uuid.uuid4())
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
+        self._send(409, headers, json.dumps(answer).encode())
+        return True
+
+    def _upstream_get_json(self):
+        """GET this request's path from moto (with its headers): the JSON answer, or None."""
+        st = self.state
+        conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=60)
+        try:
+            conn.putrequest("GET", self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                if k.lower() not in ("content-length", "content-type", "transfer-encoding", "expect", "content-encoding"):
+                    conn.putheader(k, v)
+            conn.endheaders()
+            resp = conn.getresponse()
+            data = resp.read()
+            return json.loads(data) if resp.status == 200 else None
+        except (ConnectionError, OSError, http.client.HTTPException, ValueError):
+            return None
+        finally:
+            conn.close()
+
+    def _fault_answer(self, c, kind):
+        """An injected error in the protocol's own shape: `throttle`, `internal` (500) or
+        `unavailable` (503)."""
+        request_id = str(uuid.uuid4())
+        service = c.model.name
+        if kind == "throttle":
+            status = 429 if c.protocol == "rest-json" else 400
+            code = {"query": "Throttling", "json": "ThrottlingException"}.get(c.protocol, "TooManyRequestsException")
+            message = "Rate exceeded (injected by aws_model_proxy)"
+        elif kind == "unavailable":
+            status, code, message = 503, "ServiceUnavailable", "Service unavailable (injected by aws_model_proxy)"
+            if service == "lambda":
+                code = "ServiceException"
+        else:
+            status, code = 500, INTERNAL_ERROR.get(service, "InternalFailure")
+            message = "Internal failure (injected by aws_model_proxy)"
+        if c.protocol == "query":
+            sender = "Sender" if status < 500 else "Receiver"
+            body = (
+                f'<ErrorResponse xmlns="https://{service}.amazonaws.com/doc/{c.model.api_version}/">'
+                f"<Error><Type>{sender}</Type><Code>{code}</Code><Message>{xml_escape(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+            return self._send(status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body)
+        if c.protocol == "json":
+            body = json.dumps({"__type": code, "message": message}).encode()
+            ctype = f"application/x-amz-json-{c.model.json_version}"
+            return self._send(status, [("Content-Type", ctype), ("x-amzn-RequestId", request_id)], body)
+        doc = {"message": message}
+        if service == "lambda":
+            doc = {"Type": "User" if status < 500 else "Service", "message": message}
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
+        return self._send(status, headers, json.dumps(doc).encode())
+
+    def _faults_api(self, what, body):
+        faults = self.state.faults
+        ok = [("Content-Type", "application/json")]
+        if what in ("", "/") and self.command == "POST":
+            try:
+                doc = json.loads(body or b"{}")
+                if not isinstance(doc, dict):
+                    raise ValueError("the body must be a JSON object")
+                faults.configure(doc)
+            except (ValueError, TypeError) as e:
+                return self._send(400, ok, json.dumps({"message": str(e)}).encode())
+            return self._send(200, ok, json.dumps(faults.settings()).encode())
+        if what in ("", "/") and self.command == "DELETE":
+            faults.clear()
+            return self._send(204, [], b"")
+        if what in ("", "/") and self.command == "GET":
+            return self._send(200, ok, json.dumps(faults.settings()).encode())
+        if what == "/stats" and self.command == "GET":
+            return self._send(200, ok, json.dumps(faults.stats()).encode())
+        if what == "/stats" and self.command == "DELETE":
+            faults.reset_stats()
+            return self._send(204, [], b"")
+        return self._send(404, ok, b'{"message":"unknown faults endpoint"}')
+
     def _model_check_api(self, what):
         st = self.state
         if what == "violations" and self.command == "GET":
@@ -952,6 +1214,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _forward(self, body, dechunked):
+        answer = self._upstream(body, dechunked)
+        if answer is not None:
+            status, headers, data, reason = answer
+            self._send(status, headers, data, reason, head=self.command == "HEAD")
+
+    def _upstream(self, body, dechunked):
+        """Moto's answer (status, headers, body, reason), or None after answering 502 itself."""
         st = self.state
         conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=300)
         try:
@@ -973,10 +1242,11 @@ class Handler(BaseHTTPRequestHandler):
                 if lk in HOP_BY_HOP and not (head and lk == "content-length"):
                     continue
                 headers.append((k, v))
-            self._send(resp.status, headers, data, resp.reason, head=head)
+            return resp.status, headers, data, resp.reason
         except (ConnectionError, OSError, http.client.HTTPException) as e:
             self.close_connection = True
             self._send(502, [("Content-Type", "text/plain")], f"aws_model_proxy: upstream failed: {e}".encode())
+            return None
         finally:
             conn.close()
 
@@ -987,6 +1257,26 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._reset = weakref.WeakSet()
+        self._reset_lock = threading.Lock()
+
+    def reset_on_close(self, request):
+        """Close this connection with a bare RST (no FIN first): a connection reset, as a dropped
+        answer looks to the client."""
+        with self._reset_lock:
+            self._reset.add(request)
+
+    def shutdown_request(self, request):
+        with self._reset_lock:
+            reset = request in self._reset
+            self._reset.discard(request)
+        if reset:
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
 
 
 def main():

@@ -178,6 +178,55 @@ impl Moto {
         assert!(buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200"), "reset failed: {buf}");
     }
 
+    /// One HTTP request to the proxy's own endpoints (`/__faults`, `/__model_check/...`): status
+    /// and body.
+    fn proxy_call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
+        use std::io::{Read, Write};
+        assert!(self.proxy.is_some(), "{method} {path}: the proxy is off (MODEL_CHECK=off)");
+        let addr = self.endpoint.trim_start_matches("http://").to_string();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut s = TcpStream::connect(&addr).expect("connect the proxy");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        let status = buf.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// Inject faults in front of moto from now on (see scripts/aws_model_proxy.py): requests still
+    /// pass the model check first. Replaces any earlier configuration and reseeds the RNG.
+    pub fn set_faults(&self, faults: &FaultConfig) {
+        let (status, body) = self.proxy_call("POST", "/__faults", Some(&faults.to_json()));
+        assert_eq!(status, 200, "POST /__faults refused: {body}");
+    }
+
+    /// No more faults (the counts stay).
+    pub fn clear_faults(&self) {
+        let (status, body) = self.proxy_call("DELETE", "/__faults", None);
+        assert_eq!(status, 204, "DELETE /__faults: {body}");
+    }
+
+    /// `{"calls": {"events.PutRule": n, ...}, "total_calls": n, "faults": {"throttle": n, ...},
+    /// "total_faults": n, "faults_by_call": {"events.PutRule": {"throttle": n}}}`: every request
+    /// that passed the model check (each SDK attempt counts), since start or the last reset.
+    pub fn fault_stats(&self) -> serde_json::Value {
+        let (status, body) = self.proxy_call("GET", "/__faults/stats", None);
+        assert_eq!(status, 200, "GET /__faults/stats: {body}");
+        serde_json::from_str(&body).expect("stats JSON")
+    }
+
+    /// Zero the counts of `fault_stats`.
+    pub fn reset_fault_stats(&self) {
+        let (status, body) = self.proxy_call("DELETE", "/__faults/stats", None);
+        assert_eq!(status, 204, "DELETE /__faults/stats: {body}");
+    }
+
     /// Every request the model check refused so far, one JSON object each (`message`,
     /// `operation`, `path`, `constraint`, `request`).
     pub fn violations(&self) -> Vec<serde_json::Value> {
@@ -247,6 +296,41 @@ impl Moto {
                 .await
                 .expect("create lambda");
         }
+    }
+}
+
+/// Faults the proxy injects in front of moto, each mode with a rate in 0..1 (drawn once per
+/// request; the rates add up to at most 1). See scripts/aws_model_proxy.py.
+#[derive(Clone, Debug, Default)]
+pub struct FaultConfig {
+    /// Forward (the write is made), then reset the connection without an answer.
+    pub drop_after_commit: f64,
+    /// Forward, then answer 500 with the service's internal-error shape.
+    pub error_after_commit: f64,
+    /// Do not forward: 400 ThrottlingException / Throttling, or 429 TooManyRequestsException.
+    pub throttle: f64,
+    /// Do not forward: 500 or 503.
+    pub server_error: f64,
+    /// Delay every request.
+    pub latency_ms: u64,
+    /// Spare Get*/List*/Describe*.
+    pub writes_only: bool,
+    pub seed: u64,
+}
+
+impl FaultConfig {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rates": {
+                "drop_after_commit": self.drop_after_commit,
+                "error_after_commit": self.error_after_commit,
+                "throttle": self.throttle,
+                "server_error": self.server_error,
+            },
+            "latency_ms": self.latency_ms,
+            "writes_only": self.writes_only,
+            "seed": self.seed,
+        })
     }
 }
 
