@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::k8s::Cluster;
 use common::kube_wait::{condition, create, events_for, get, is, orders_json, ready};
 use common::operator::{Operator, options};
-use common::{FaultConfig, Inventory, Moto, inventory};
+use common::{FaultConfig, Inventory, Moto, inventory, orders_counts};
 use kube::api::{Api, DeleteParams};
 use serde_json::Value;
 use webhook_bridge::api::WebhookBridge;
@@ -149,22 +149,11 @@ async fn phase(cluster: &Cluster, prefix: &str, faults: Option<&FaultConfig>) ->
     // Exactly one set of objects per bridge once all are Ready: a write retried after its answer
     // was lost must not have left a second API, integration, rule, role or permission behind.
     let inv = inventory(&moto.clients().await).await;
-    let n = BRIDGES;
-    let counts = (
-        inv.apis,
-        inv.stages,
-        inv.integrations,
-        inv.routes.len(),
-        inv.buses.len(),
-        inv.rules.len(),
-        inv.targets,
-        inv.roles.len(),
-        inv.permissions,
-    );
-    let at_ready = (counts != (n, n, n, n, n, 2 * n, 2 * n, n, 2 * n)).then(|| {
+    let counts = inv.counts();
+    let at_ready = (counts != orders_counts(BRIDGES)).then(|| {
         format!(
             "{prefix}: at Ready, AWS holds (apis, stages, integrations, routes, buses, rules, targets, roles, permissions) = {counts:?}, not {:?}",
-            (n, n, n, n, n, 2 * n, 2 * n, n, 2 * n)
+            orders_counts(BRIDGES)
         )
     });
 

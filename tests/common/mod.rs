@@ -403,6 +403,30 @@ pub struct Inventory {
     pub permissions: usize,
 }
 
+/// Objects per kind: (apis, stages, integrations, routes, buses, rules, targets, roles, permissions).
+pub type Counts = (usize, usize, usize, usize, usize, usize, usize, usize, usize);
+
+impl Inventory {
+    pub fn counts(&self) -> Counts {
+        (
+            self.apis,
+            self.stages,
+            self.integrations,
+            self.routes.len(),
+            self.buses.len(),
+            self.rules.len(),
+            self.targets,
+            self.roles.len(),
+            self.permissions,
+        )
+    }
+}
+
+/// What `n` bridges of the examples/orders.yaml shape hold in AWS, by kind (see `Inventory::counts`).
+pub fn orders_counts(n: usize) -> Counts {
+    (n, n, n, n, n, 2 * n, 2 * n, n, 2 * n)
+}
+
 fn ours<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
     tags.into_iter().any(|(k, v)| k == "webhookbridge.io/managed-by" && v == "webhook-bridge")
 }
