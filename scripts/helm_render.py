@@ -14,7 +14,6 @@ files first, then --set in order; values.schema.json is enforced by Helm as in a
 """
 import argparse
 import asyncio
-import copy
 import json
 import pathlib
 import sys
@@ -22,15 +21,7 @@ import sys
 import yaml
 from helm_sdkpy import Configuration, Install
 
-CHART = pathlib.Path(__file__).resolve().parent.parent / "charts" / "webhook-bridge"
-
-
-def merge(base, over):
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
+from helm_lint import CHART, merge  # same directory: the chart and how values are layered
 
 def parse_set(assignment):
     """`a.b.c=value` -> {"a": {"b": {"c": value}}}"""

@@ -303,8 +303,7 @@ impl Engine {
     /// refuse while our own just-deleted rules linger: retried with backoff.
     async fn delete_bus(&self, c: &Clients, d: &Desired, name: &str) -> Result<(), Error> {
         let prefix = d.owner.rule_prefix();
-        let foreign = |remaining: Option<Vec<String>>| -> Result<(), Error> {
-            let Some(remaining) = remaining else { return Ok(()) }; // the bus is gone
+        let foreign = |remaining: Vec<String>| -> Result<(), Error> {
             let foreign: Vec<String> = remaining.into_iter().filter(|r| !r.starts_with(&prefix)).collect();
             if foreign.is_empty() {
                 Ok(())
@@ -312,8 +311,9 @@ impl Engine {
                 Err(Error::BusNotEmpty { bus: name.to_string(), rules: foreign.join(", ") })
             }
         };
+        // No rules list: the bus is gone (e.g. an earlier delete whose answer was lost).
         let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
-        foreign(Some(rules))?;
+        foreign(rules)?;
         let mut attempt = 0u32;
         loop {
             let error = match eventbridge::delete_bus(&c.events, name).await {
@@ -321,7 +321,7 @@ impl Engine {
                 Err(e) => e,
             };
             let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
-            foreign(Some(rules))?;
+            foreign(rules)?;
             attempt += 1;
             if attempt >= 4 {
                 return Err(error);

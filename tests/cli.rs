@@ -89,11 +89,7 @@ async fn every_example_plans_against_the_local_emulator() {
     // The bus examples/existing-bus.yaml references belongs to another team.
     moto.clients().await.events.create_event_bus().name("shared").send().await.expect("shared bus");
     let mut planned = 0;
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).expect("examples") {
-        let path = entry.expect("entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
-        }
+    for path in common::example_files() {
         let out = cli(&moto, &["plan", "-f", path.to_str().expect("path")]);
         assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), text(&out.stderr));
         assert!(text(&out.stdout).contains("change(s)"), "{}: {}", path.display(), text(&out.stdout));

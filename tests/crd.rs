@@ -79,13 +79,8 @@ fn schema_is_structural() {
 
 #[test]
 fn every_example_passes_admission() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).expect("examples") {
-        let path = entry.expect("entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
-        }
+    for path in common::example_files() {
         let bridges = webhook_bridge::cli::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         seen += bridges.len();
     }
@@ -145,13 +140,8 @@ async fn every_example_is_accepted_with_strict_field_validation() {
     let cluster = require_cluster!();
     let ns = cluster.namespace("examples").await;
     let api = bridges_in(&cluster.client().await, &ns);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).expect("examples") {
-        let path = entry.expect("entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
-        }
+    for path in common::example_files() {
         let docs: Vec<Value> =
             serde_saphyr::from_multiple(&std::fs::read_to_string(&path).expect("read")).expect("yaml");
         for mut doc in docs.into_iter().filter(|d| !d.is_null()) {

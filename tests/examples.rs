@@ -51,12 +51,8 @@ const ELSEWHERE: &[(&str, &str)] = &[(
 
 #[test]
 fn every_example_is_covered() {
-    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
-        .expect("examples")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|f| f.ends_with(".yaml"))
-        .collect();
-    files.sort();
+    let files: Vec<String> =
+        common::example_files().iter().filter_map(|p| Some(p.file_name()?.to_str()?.to_string())).collect();
     let mut covered: Vec<String> =
         ON_MOTO.iter().map(|f| f.to_string()).chain(ELSEWHERE.iter().map(|(f, _)| f.to_string())).collect();
     covered.sort();

@@ -43,15 +43,10 @@ pub struct Clients {
 impl Clients {
     /// Clients from an SDK config, every call counted by `counter`.
     pub fn new(config: &SdkConfig, counter: &CallCounter) -> Clients {
-        Clients::fenced(config, counter, &WriteFence::open())
+        Clients::build(config, counter, &WriteFence::open(), None)
     }
 
-    /// Clients whose every request attempt must first pass `fence` (leader election).
-    pub fn fenced(config: &SdkConfig, counter: &CallCounter, fence: &WriteFence) -> Clients {
-        Clients::build(config, counter, fence, None)
-    }
-
-    /// Clients behind `fence`, each service's requests also drawing from its bucket in `limits`.
+    /// Clients whose every request attempt must first pass `fence` (leader election), each service's requests also drawing from its bucket in `limits`.
     pub fn build(
         config: &SdkConfig,
         counter: &CallCounter,

@@ -378,6 +378,18 @@ pub fn bridge(yaml: &str) -> WebhookBridge {
     webhook_bridge::admission::admit(&value).unwrap_or_else(|e| panic!("example is invalid: {e:?}"))
 }
 
+/// Every examples/*.yaml, sorted.
+pub fn example_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("examples")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn example(name: &str) -> WebhookBridge {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
     bridge(&std::fs::read_to_string(&path).expect("read example"))
