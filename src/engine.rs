@@ -199,8 +199,11 @@ impl Engine {
             .iter()
             .filter_map(|r| plan::kept_integration(o, r).map(|i| (r.name.clone(), i.id.clone())))
             .collect();
-        let mut authorizers: BTreeMap<String, String> =
-            o.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
+        let mut authorizers: BTreeMap<String, String> = d
+            .authorizers
+            .iter()
+            .filter_map(|a| plan::kept_authorizer(o, &a.name).map(|x| (a.name.clone(), x.id.clone())))
+            .collect();
 
         for (done, action) in actions.iter().enumerate() {
             let api = || {

@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::*;
 use crate::api::WebhookBridge;
-use crate::desired::{AwsEnv, DesiredRole, desired};
+use crate::desired::{
+    AwsEnv, DesiredRole, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, PAYLOAD_FORMAT_VERSION, desired,
+};
 use crate::observed::{
     ObsApi, ObsAuthorizer, ObsBus, ObsIntegration, ObsPermission, ObsRole, ObsRoute, ObsRule, ObsStage,
 };
@@ -26,7 +28,7 @@ fn bridge(yaml: &str) -> WebhookBridge {
 }
 
 fn orders() -> WebhookBridge {
-    bridge(include_str!("../examples/orders.yaml"))
+    bridge(include_str!("../../examples/orders.yaml"))
 }
 
 fn d_of(b: &WebhookBridge) -> Desired {
@@ -161,10 +163,10 @@ fn from_nothing_the_canonical_bridge_is_one_write_per_object_in_dependency_order
 #[test]
 fn every_example_in_sync_plans_nothing() {
     for (name, yaml) in [
-        ("orders", include_str!("../examples/orders.yaml")),
-        ("jwt", include_str!("../examples/jwt.yaml")),
-        ("existing-bus", include_str!("../examples/existing-bus.yaml")),
-        ("multi-route", include_str!("../examples/multi-route.yaml")),
+        ("orders", include_str!("../../examples/orders.yaml")),
+        ("jwt", include_str!("../../examples/jwt.yaml")),
+        ("existing-bus", include_str!("../../examples/existing-bus.yaml")),
+        ("multi-route", include_str!("../../examples/multi-route.yaml")),
     ] {
         let d = d_of(&bridge(yaml));
         assert_eq!(plan(&d, &mirror(&d)).expect(name), vec![], "{name}");
@@ -173,7 +175,7 @@ fn every_example_in_sync_plans_nothing() {
 
 #[test]
 fn a_removed_route_deletes_its_route_then_its_integration() {
-    let mut b = bridge(include_str!("../examples/multi-route.yaml"));
+    let mut b = bridge(include_str!("../../examples/multi-route.yaml"));
     let before = mirror(&d_of(&b));
     b.spec.routes.retain(|r| r.name != "adyen");
     let actions = plan(&d_of(&b), &before).expect("plan");
@@ -197,7 +199,7 @@ fn a_changed_path_updates_the_route_in_place() {
 
 #[test]
 fn swapped_route_keys_are_two_updates_not_a_conflict() {
-    let mut b = bridge(include_str!("../examples/multi-route.yaml"));
+    let mut b = bridge(include_str!("../../examples/multi-route.yaml"));
     let before = mirror(&d_of(&b));
     b.spec.routes[0].path = "/adyen".into();
     b.spec.routes[1].path = "/stripe".into();
@@ -318,7 +320,7 @@ fn objects_that_are_not_ours_are_conflicts_naming_the_field() {
 
 #[test]
 fn a_missing_existing_bus_is_a_retryable_dependency() {
-    let d = d_of(&bridge(include_str!("../examples/existing-bus.yaml")));
+    let d = d_of(&bridge(include_str!("../../examples/existing-bus.yaml")));
     let mut o = mirror(&d);
     o.bus = None;
     let err = plan(&d, &o).expect_err("missing");
@@ -366,7 +368,7 @@ fn switching_to_an_existing_role_removes_the_managed_one_last() {
 
 #[test]
 fn jwt_changes_update_the_authorizer_and_dropping_jwt_detaches_then_deletes_it() {
-    let mut b = bridge(include_str!("../examples/jwt.yaml"));
+    let mut b = bridge(include_str!("../../examples/jwt.yaml"));
     let before = mirror(&d_of(&b));
     b.spec.routes[0].authorization.scopes = Some(vec!["events:admin".into()]);
     assert_eq!(
@@ -374,10 +376,34 @@ fn jwt_changes_update_the_authorizer_and_dropping_jwt_detaches_then_deletes_it()
         [Action::UpdateRoute { id: "route-partner".into(), route: "partner".into() }]
     );
 
-    let mut b = bridge(include_str!("../examples/jwt.yaml"));
+    let mut b = bridge(include_str!("../../examples/jwt.yaml"));
     b.spec.routes[0].authorization = Default::default();
     let actions = plan(&d_of(&b), &before).expect("plan");
     assert_eq!(names(&actions), ["update apigateway route", "delete apigateway authorizer"]);
+}
+
+#[test]
+fn duplicate_authorizers_collapse_to_the_one_routes_use() {
+    let d = d_of(&bridge(include_str!("../../examples/jwt.yaml")));
+    let mut o = mirror(&d);
+    // A CreateAuthorizer retried after its answer was lost: a second one of the same name,
+    // listed first; the route points at the original.
+    let mut dup = o.authorizers[0].clone();
+    dup.id = "auth-dup".into();
+    o.authorizers.insert(0, dup);
+    assert_eq!(plan(&d, &o).expect("plan"), [Action::DeleteAuthorizer { id: "auth-dup".into() }]);
+
+    // A route pointing at the duplicate keeps it; the other goes once nothing uses it.
+    o.routes[0].authorizer_id = Some("auth-dup".into());
+    let original = o.authorizers[1].id.clone();
+    assert_eq!(plan(&d, &o).expect("plan"), [Action::DeleteAuthorizer { id: original }]);
+
+    // No route points at either (the route was being created): the first listed is kept and
+    // the route is pointed at it before the other is deleted.
+    o.routes[0].authorizer_id = None;
+    let actions = plan(&d, &o).expect("plan");
+    assert_eq!(names(&actions), ["update apigateway route", "delete apigateway authorizer"]);
+    assert!(matches!(&actions[1], Action::DeleteAuthorizer { id } if id != "auth-dup"));
 }
 
 #[test]
@@ -429,7 +455,7 @@ fn delete_removes_only_what_is_ours_in_dependency_order() {
 
 #[test]
 fn delete_never_touches_an_existing_bus_or_role() {
-    let mut b = bridge(include_str!("../examples/existing-bus.yaml"));
+    let mut b = bridge(include_str!("../../examples/existing-bus.yaml"));
     b.spec.role.existing_arn = Some("arn:aws:iam::123456789012:role/mine".into());
     let d = d_of(&b);
     let actions = plan_delete(&d, &mirror(&d));

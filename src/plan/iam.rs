@@ -1,0 +1,57 @@
+//! Planning the IAM role API Gateway assumes to call PutEvents.
+
+use super::{Action, conflict, tags_missing};
+use crate::desired::{Desired, DesiredRole};
+use crate::error::Error;
+use crate::observed::Observed;
+use crate::owner::Ownership;
+
+pub(super) fn plan_role(
+    d: &Desired,
+    o: &Observed,
+    actions: &mut Vec<Action>,
+    gc: &mut Vec<Action>,
+) -> Result<(), Error> {
+    let owner = &d.owner;
+    match (&d.role, &o.role) {
+        (DesiredRole::Managed { name, .. }, None) => {
+            actions.push(Action::CreateRole { name: name.clone() });
+            actions.push(Action::PutRolePolicy { name: name.clone() });
+        }
+        (DesiredRole::Managed { name, trust_policy, policy, permissions_boundary, .. }, Some(role)) => {
+            if owner.ownership(&role.tags) != Ownership::Ours {
+                return Err(conflict(
+                    "spec.role",
+                    format!(
+                        "IAM role {name} already exists and is not owned by this bridge; delete it or set spec.role.existingArn"
+                    ),
+                ));
+            }
+            if role.trust_policy.as_ref() != Some(trust_policy) {
+                actions.push(Action::UpdateTrustPolicy { name: name.clone() });
+            }
+            if role.policy.as_ref() != Some(policy) {
+                actions.push(Action::PutRolePolicy { name: name.clone() });
+            }
+            match (permissions_boundary, &role.permissions_boundary) {
+                (Some(want), have) if have.as_ref() != Some(want) => {
+                    actions.push(Action::PutPermissionsBoundary { name: name.clone(), arn: want.clone() })
+                }
+                (None, Some(_)) => actions.push(Action::DeletePermissionsBoundary { name: name.clone() }),
+                _ => {}
+            }
+            if tags_missing(&d.tags, &role.tags) {
+                actions.push(Action::TagRole { name: name.clone() });
+            }
+        }
+        // Switched to a user-managed role: remove the one we made before, if any.
+        (DesiredRole::Existing { .. }, Some(role)) if owner.ownership(&role.tags) == Ownership::Ours => {
+            if role.policy.is_some() {
+                gc.push(Action::DeleteRolePolicy { name: role.name.clone() });
+            }
+            gc.push(Action::DeleteRole { name: role.name.clone() });
+        }
+        (DesiredRole::Existing { .. }, _) => {}
+    }
+    Ok(())
+}
