@@ -39,8 +39,36 @@ second statement / route).
 "seed": 1}` sets them (a seeded RNG: one draw per request; the draws happen in arrival order, so a
 concurrent client sees the same fault sequence, not necessarily on the same requests),
 `DELETE /__faults` turns them off, `GET /__faults` shows them. `GET /__faults/stats` counts the
-checked calls by `service.Operation` and the faults by mode (and by call); `DELETE
-/__faults/stats` zeroes those counts. `writes_only` spares Get*/List*/Describe*.
+checked calls by `service.Operation`, the faults by mode (and by call) and the committed writes
+(`"committed_writes": n, "committed_writes_by_call": {"service.Op": n}`); `DELETE /__faults/stats`
+zeroes those counts. `writes_only` spares Get*/List*/Describe*. A *write* is a call that passed the
+model check, of a service other than sts, whose operation is not a Get*/List*/Describe*; it is
+*committed* once moto has answered it 2xx (not when the proxy answers it itself: a model-check
+refusal, a 409 above, a fault that is not forwarded).
+
+Kill points, for tests that SIGKILL a client right after its k-th write is committed and before it
+reads the answer: `POST /__faults/hold` with `{"after_write": k}` (k >= 1) arms a hold and counts
+committed writes from 0. Moto's answer to the k-th is not sent: that request is held, and from then
+on every AWS request is blocked on arrival (and before being forwarded, for one already past that
+point), so nothing more reaches moto; an answer moto gives to a request it had already received is
+withheld too. `GET /__faults/hold` shows `{"armed": bool, "after_write": k|null, "writes": n
+(committed since arming), "held": bool, "held_call": "service.Op"|null, "blocked": n (the held
+request included)}`. `DELETE /__faults/hold` releases: every blocked connection is reset (RST, no
+answer; a blocked request is never forwarded) and the hold disarmed, then 204 (also when nothing
+was armed). Arming while a request is held is refused (409). The proxy's own endpoints and
+`/moto-api/...` are never blocked. A hold left for 10 minutes releases itself.
+
+apigatewayv2 `GetAuthorizers` (`GET /v2/apis/{apiId}/authorizers`), which moto 5.2.5 lacks (it
+answers 500, NotImplementedError), is answered by the proxy, after the model check and the fault
+draw like any other call, in the shape of the AWS API Gateway v2 API reference
+(https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html):
+`{"items": [Authorizer...], "nextToken": "..."}`, each item as moto's GetAuthorizer gives it
+(`authorizerId`, `name`, `authorizerType`, `identitySource`, `jwtConfiguration`, ..., null members
+left out), in creation order. The proxy keeps the ids from moto's 2xx answers to CreateAuthorizer
+(forgotten on DeleteAuthorizer, DeleteApi and `/moto-api/reset`) and fetches each with
+GetAuthorizer. An API moto does not know: moto's 404 `NotFoundException` relayed. `maxResults`
+limits a page; `nextToken` is the index of the next item (an unknown one: 400
+`BadRequestException` "Invalid nextToken").
 """
 
 import argparse
@@ -65,13 +93,15 @@ import uuid
 import warnings
 import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape as xml_escape
 
 SERVICES = ("apigatewayv2", "events", "iam", "lambda", "sts", "sqs", "sns")
 CHECK_PREFIX = "/__model_check/"
 FAULTS_PATH = "/__faults"
 FAULT_MODES = ("drop_after_commit", "error_after_commit", "throttle", "server_error")
+READ_PREFIXES = ("Get", "List", "Describe")  # the operations that are not writes
+HOLD_TIMEOUT_S = 600  # a hold nobody releases releases itself after this long
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "upgrade"}
 
 # ---------------------------------------------------------------------------------------------
@@ -617,6 +647,7 @@ def _range(v, lo, hi, path, name, problems):
 class Checked:
     def __init__(self, model=None, protocol=None, op=None):
         self.model, self.protocol, self.op = model, protocol, op
+        self.labels = {}  # rest-json: the uri labels ({"apiId": ...}), unquoted
         self.problems = Problems()
 
 
@@ -625,7 +656,6 @@ CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 def check(models, by_signing, method, raw_path, query_string, headers, body):
     """None: not an AWS request we know (forward unchecked). Otherwise a Checked."""
-    service = None
     m = CREDENTIAL.search(headers.get("Authorization", "")) or re.search(
         r"X-Amz-Credential=[^/&]+(?:/|%2F)\d{8}(?:/|%2F)[^/%&]+(?:/|%2F)([^/%&]+)(?:/|%2F)aws4_request", query_string
     )
@@ -716,7 +746,7 @@ def check_rest_json(model, method, raw_path, query_pairs, headers, body):
     if op is None:
         c.problems.add("", f"no operation of {model.name} matches {method} {raw_path}")
         return c
-    c.op = op
+    c.op, c.labels = op, labels
     ref = model.operations[op].get("input")
     if ref is None:
         return c
@@ -820,6 +850,8 @@ class State:
         self.stats = {"checked": 0, "rejected": 0, "unchecked": 0, "moto_api": 0, "internal_errors": 0}
         self.memory = []
         self.faults = Faults()
+        self.hold = Hold()
+        self.authorizers = AuthorizerIds()
 
     def record(self, entries):
         with self.lock:
@@ -866,6 +898,7 @@ class Faults:
         self.calls = {}
         self.injected = {}
         self.injected_by_call = {}
+        self.committed = {}
 
     def configure(self, doc):
         rates = dict(doc.get("rates") or {})
@@ -902,7 +935,7 @@ class Faults:
             latency = self.latency_ms
             if not self.rates:
                 return None, latency
-            if self.writes_only and op.startswith(("Get", "List", "Describe")):
+            if self.writes_only and op.startswith(READ_PREFIXES):
                 return None, latency
             u, acc = self.rng.random(), 0.0
             for mode in FAULT_MODES:
@@ -918,6 +951,11 @@ class Faults:
         with self.lock:
             return self.rng.choice(choices)
 
+    def commit(self, call):
+        """Count a committed write ("service.Op")."""
+        with self.lock:
+            self.committed[call] = self.committed.get(call, 0) + 1
+
     def stats(self):
         with self.lock:
             return {
@@ -926,6 +964,8 @@ class Faults:
                 "faults": dict(self.injected),
                 "total_faults": sum(self.injected.values()),
                 "faults_by_call": {k: dict(v) for k, v in sorted(self.injected_by_call.items())},
+                "committed_writes": sum(self.committed.values()),
+                "committed_writes_by_call": dict(sorted(self.committed.items())),
             }
 
     def reset_stats(self):
@@ -933,6 +973,93 @@ class Faults:
             self.calls.clear()
             self.injected.clear()
             self.injected_by_call.clear()
+            self.committed.clear()
+
+
+class Hold:
+    """The kill point (see the module docstring): armed to hold the answer to the k-th committed
+    write; once that one is held, every AWS request waits here too, until released."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.after_write = None  # None: not armed
+        self.writes = 0
+        self.held_call = None  # set while a request is held
+        self.blocked = 0
+        self.round = 0  # bumped by each release: it wakes the requests blocked before
+
+    def arm(self, after_write):
+        """Arm (again, counting from 0); False if a request is held (release it first)."""
+        with self.cond:
+            if self.held_call is not None:
+                return False
+            self.after_write, self.writes = after_write, 0
+            return True
+
+    def block(self, committed=None):
+        """Whether this request is blocked; if so, it returns only once released. `committed`:
+        the "service.Op" of a write moto just committed (it counts, and may be the one held)."""
+        with self.cond:
+            if committed is not None and self.after_write is not None:
+                self.writes += 1
+                if self.held_call is None and self.writes == self.after_write:
+                    self.held_call = committed
+            if self.held_call is None:
+                return False
+            self.blocked += 1
+            this_round = self.round
+            if not self.cond.wait_for(lambda: self.round != this_round, HOLD_TIMEOUT_S):
+                print(f"aws_model_proxy: hold on {self.held_call} not released in {HOLD_TIMEOUT_S} s: releasing it", file=sys.stderr)
+                self._release()
+            self.blocked -= 1
+            self.cond.notify_all()
+            return True
+
+    def release(self):
+        """Disarm and wake every blocked request; returns once they are all awake (each then
+        resets its connection)."""
+        with self.cond:
+            self._release()
+            self.cond.wait_for(lambda: self.blocked == 0, 10)
+
+    def _release(self):
+        self.round += 1
+        self.after_write, self.writes, self.held_call = None, 0, None
+        self.cond.notify_all()
+
+    def status(self):
+        with self.cond:
+            return {"armed": self.after_write is not None, "after_write": self.after_write, "writes": self.writes,
+                    "held": self.held_call is not None, "held_call": self.held_call, "blocked": self.blocked}
+
+
+class AuthorizerIds:
+    """The ids of the authorizers moto made, per API id, in creation order (moto 5.2.5 cannot list
+    them: the proxy answers GetAuthorizers from these)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.by_api = {}  # api id -> {authorizer id: None}, an ordered set
+
+    def add(self, api, authorizer):
+        with self.lock:
+            self.by_api.setdefault(api, {})[authorizer] = None
+
+    def discard(self, api, authorizer):
+        with self.lock:
+            self.by_api.get(api, {}).pop(authorizer, None)
+
+    def forget_api(self, api):
+        with self.lock:
+            self.by_api.pop(api, None)
+
+    def clear(self):
+        with self.lock:
+            self.by_api.clear()
+
+    def ids(self, api):
+        with self.lock:
+            return list(self.by_api.get(api, {}))
 
 
 # Internal-error codes per service (what each one's model calls its 500).
@@ -977,7 +1104,12 @@ class Handler(BaseHTTPRequestHandler):
         if raw_path.startswith("/moto-api"):
             st.count("moto_api")
             st.trace(self.command, self.path, None, None, "moto-api")
-            return self._forward(body, dechunked)
+            self._forward(body, dechunked)
+            if raw_path == "/moto-api/reset":
+                st.authorizers.clear()
+            return None
+        if self._held():
+            return None
         try:
             c = check(st.models, st.by_signing, self.command, raw_path, query, self.headers, body)
         except Exception:  # a bug in this proxy must not pass silently: it fails the test too
@@ -1040,30 +1172,54 @@ class Handler(BaseHTTPRequestHandler):
     def _faulted(self, c, body, dechunked):
         """Forward a request that passed the model check, or inject the fault the dice choose."""
         faults = self.state.faults
-        mode, latency_ms = faults.draw(c.model.name, c.op or "UnknownOperation")
+        call = f"{c.model.name}.{c.op}"
+        mode, latency_ms = faults.draw(c.model.name, c.op)
         if latency_ms:
             time.sleep(latency_ms / 1000)
+        if self._held():
+            return None
         if mode in (None, "drop_after_commit", "error_after_commit") and self._aws_exact(c, body):
             return None
-        if mode is None:
-            return self._forward(body, dechunked)
         if mode == "throttle":
             return self._fault_answer(c, "throttle")
         if mode == "server_error":
             return self._fault_answer(c, faults.pick(("internal", "unavailable")))
-        answer = self._upstream(body, dechunked)  # the write is committed in moto
+        if call == "apigatewayv2.GetAuthorizers":
+            answer = self._get_authorizers(c)
+        else:
+            answer = self._upstream(body, dechunked)
         if answer is None:
-            return None  # moto failed anyway: already answered 502
+            return None  # moto failed: already answered 502
+        status = answer[0]
+        self._track_authorizers(c, status, answer[2])
+        committed = status // 100 == 2 and c.model.name != "sts" and not c.op.startswith(READ_PREFIXES)
+        if committed:
+            faults.commit(call)
+        if self._held(call if committed else None):
+            return None
         if mode == "error_after_commit":
             return self._fault_answer(c, "internal")
-        # drop_after_commit: reset the connection without answering (SO_LINGER 0: RST on close).
+        if mode == "drop_after_commit":
+            return self._reset_connection()
+        return self._send(*answer, head=self.command == "HEAD")
+
+    def _held(self, committed=None):
+        """The kill point (POST /__faults/hold): True if this request was blocked and has been
+        released; its connection is then reset without an answer. `committed`: see Hold.block."""
+        if not self.state.hold.block(committed):
+            return False
+        self._reset_connection()
+        return True
+
+    def _reset_connection(self):
+        """Answer nothing and close the connection with a RST (SO_LINGER 0) once this handler
+        returns: a dropped connection, as the client sees it."""
         self.close_connection = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
             pass
         self.server.reset_on_close(self.connection)
-        return None
 
     def _aws_exact(self, c, body):
         """Where moto is laxer than AWS in a way a retried write depends on, answer as AWS would.
@@ -1105,21 +1261,100 @@ class Handler(BaseHTTPRequestHandler):
 
     def _upstream_get_json(self):
         """GET this request's path from moto (with its headers): the JSON answer, or None."""
+        answer = self._upstream_get(self.path)
+        if answer is None or answer[0] != 200:
+            return None
+        try:
+            return json.loads(answer[2])
+        except ValueError:
+            return None
+
+    def _upstream_get(self, path):
+        """GET path from moto with this request's headers: (status, headers, body, reason), or None
+        if moto failed."""
         st = self.state
         conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=60)
         try:
-            conn.putrequest("GET", self.path, skip_host=True, skip_accept_encoding=True)
+            conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
             for k, v in self.headers.items():
                 if k.lower() not in ("content-length", "content-type", "transfer-encoding", "expect", "content-encoding"):
                     conn.putheader(k, v)
             conn.endheaders()
             resp = conn.getresponse()
             data = resp.read()
-            return json.loads(data) if resp.status == 200 else None
-        except (ConnectionError, OSError, http.client.HTTPException, ValueError):
+            headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+            return resp.status, headers, data, resp.reason
+        except (ConnectionError, OSError, http.client.HTTPException):
             return None
         finally:
             conn.close()
+
+    def _track_authorizers(self, c, status, data):
+        """Keep the authorizer ids of moto's answers to CreateAuthorizer (see AuthorizerIds)."""
+        if c.model.name != "apigatewayv2" or status // 100 != 2:
+            return
+        known, api = self.state.authorizers, c.labels.get("apiId")
+        if c.op == "CreateAuthorizer":
+            try:
+                authorizer = json.loads(data).get("authorizerId")
+            except (ValueError, AttributeError):
+                return
+            if isinstance(authorizer, str):
+                known.add(api, authorizer)
+        elif c.op == "DeleteAuthorizer":
+            known.discard(api, c.labels.get("authorizerId"))
+        elif c.op == "DeleteApi":
+            known.forget_api(api)
+
+    def _get_authorizers(self, c):
+        """apigatewayv2 GetAuthorizers, which moto 5.2.5 lacks, from the ids the proxy kept and
+        moto's GetAuthorizer (see the module docstring): (status, headers, body, reason), or None
+        after answering 502."""
+        api = c.labels["apiId"]
+        base = f"/v2/apis/{quote(api, safe='')}"
+        answer = self._upstream_get(base)  # GetApi: moto's 404 if it does not know the API
+        if answer is None:
+            return self._bad_gateway("GetApi failed")
+        if answer[0] != 200:
+            return answer
+        items = []
+        for authorizer in self.state.authorizers.ids(api):
+            answer = self._upstream_get(f"{base}/authorizers/{quote(authorizer, safe='')}")
+            if answer is None:
+                return self._bad_gateway("GetAuthorizer failed")
+            if answer[0] == 404:
+                self.state.authorizers.discard(api, authorizer)
+                continue
+            if answer[0] != 200:
+                return answer
+            items.append({k: v for k, v in json.loads(answer[2]).items() if v is not None})
+        query = dict(parse_qsl(self.path.partition("?")[2], keep_blank_values=True))
+        start, size = 0, len(items)
+        token = query.get("nextToken")
+        if token is not None:
+            if not re.fullmatch(r"[1-9][0-9]{0,8}", token):
+                return self._bad_request("Invalid nextToken")
+            start = int(token)
+        if "maxResults" in query:
+            if not re.fullmatch(r"[1-9][0-9]{0,8}", query["maxResults"]):
+                return self._bad_request("Invalid maxResults")
+            size = int(query["maxResults"])
+        doc = {"items": items[start : start + size]}
+        if start + size < len(items):
+            doc["nextToken"] = str(start + size)
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        return 200, headers, json.dumps(doc).encode(), None
+
+    @staticmethod
+    def _bad_request(message):
+        """apigatewayv2's 400 BadRequestException, as (status, headers, body, reason)."""
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "BadRequestException"), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        return 400, headers, json.dumps({"message": message}).encode(), None
+
+    def _bad_gateway(self, why):
+        """Answer 502 (moto failed) and close the connection; None."""
+        self.close_connection = True
+        self._send(502, [("Content-Type", "text/plain")], f"aws_model_proxy: upstream failed: {why}".encode())
 
     def _fault_answer(self, c, kind):
         """An injected error in the protocol's own shape: `throttle`, `internal` (500) or
@@ -1176,6 +1411,25 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, ok, json.dumps(faults.stats()).encode())
         if what == "/stats" and self.command == "DELETE":
             faults.reset_stats()
+            return self._send(204, [], b"")
+        hold = self.state.hold
+        if what == "/hold" and self.command == "POST":
+            try:
+                doc = json.loads(body or b"{}")
+                if not isinstance(doc, dict) or set(doc) != {"after_write"}:
+                    raise ValueError('the body must be {"after_write": k}')
+                k = doc["after_write"]
+                if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                    raise ValueError(f"after_write must be an integer >= 1, got {k!r}")
+            except ValueError as e:
+                return self._send(400, ok, json.dumps({"message": str(e)}).encode())
+            if not hold.arm(k):
+                return self._send(409, ok, b'{"message":"a request is held: DELETE /__faults/hold first"}')
+            return self._send(200, ok, json.dumps(hold.status()).encode())
+        if what == "/hold" and self.command == "GET":
+            return self._send(200, ok, json.dumps(hold.status()).encode())
+        if what == "/hold" and self.command == "DELETE":
+            hold.release()
             return self._send(204, [], b"")
         return self._send(404, ok, b'{"message":"unknown faults endpoint"}')
 
@@ -1244,9 +1498,7 @@ class Handler(BaseHTTPRequestHandler):
                 headers.append((k, v))
             return resp.status, headers, data, resp.reason
         except (ConnectionError, OSError, http.client.HTTPException) as e:
-            self.close_connection = True
-            self._send(502, [("Content-Type", "text/plain")], f"aws_model_proxy: upstream failed: {e}".encode())
-            return None
+            return self._bad_gateway(e)
         finally:
             conn.close()
 
