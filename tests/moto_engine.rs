@@ -442,6 +442,46 @@ async fn duplicate_apis_left_by_a_retried_create_are_collapsed_to_one() {
     assert_eq!(inventory(&c).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
 }
 
+/// Among duplicate APIs the one carrying the most routes is kept, even when it is the newer:
+/// keeping the oldest here would delete the working API and rebuild everything in the other.
+#[tokio::test]
+async fn among_duplicate_apis_the_one_with_the_most_routes_is_kept() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+    engine.reconcile(&bridge).await.expect("create");
+    let c = moto.clients().await;
+    let first =
+        c.apigateway.get_apis().send().await.expect("GetApis").items()[0].api_id().unwrap_or_default().to_string();
+    // Creation times have one-second resolution: make the duplicate strictly newer.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let tags = engine.owner(&bridge).tags().into_iter().collect();
+    let newer = c
+        .apigateway
+        .create_api()
+        .name("default-orders")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .expect("duplicate")
+        .api_id
+        .unwrap_or_default();
+    for key in ["POST /api/webhook", "POST /other"] {
+        c.apigateway.create_route().api_id(&newer).route_key(key).send().await.expect("route on the duplicate");
+    }
+
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("collapse");
+    let apis = c.apigateway.get_apis().send().await.expect("GetApis");
+    let ids: Vec<&str> = apis.items().iter().filter_map(|a| a.api_id()).collect();
+    assert_eq!(ids, [newer.as_str()], "the API with two routes is kept, {first} deleted");
+    let owner = engine.owner(&bridge);
+    assert_eq!(inventory(&c).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
+    assert_eq!(writes(&engine).get("DeleteApi"), Some(&1), "{}", engine.aws.counter.table());
+}
+
 #[tokio::test]
 async fn a_missing_lambda_is_a_retryable_dependency_error() {
     let moto = Moto::start();

@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 
 use common::kube_wait::{condition, create, events_for, get, is, orders_json, ready, until, until_event};
 use common::operator::{Operator, options};
+use common::tap::Tap;
 use common::{Moto, inventory, lambda_arn};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use webhook_bridge::api::WebhookBridge;
+use webhook_bridge::aws::Aws;
+use webhook_bridge::engine::Engine;
 use webhook_bridge::operator::{self, LeaderElection};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,6 +348,73 @@ async fn aws_down_means_reconciling_with_bounded_retries_then_recovery() {
     let moto = Moto::start_on(Some(port));
     until(&client, &ns, "orders", "gone once AWS is back", |o| o.is_none()).await;
     drop(moto);
+    op.shutdown().await;
+}
+
+/// The requeue delays of a bridge that keeps failing, seen from outside: each reconcile is a
+/// burst of AWS requests through a TCP tap (SDK retries off, so a burst is one try), and the
+/// quiet gaps between bursts follow `next_backoff`: base × 2^(n-1), capped, jittered into the
+/// upper half of the step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_bridge_backs_off_doubling_with_jitter_up_to_the_cap() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("backoff").await;
+    let client = cluster.client().await;
+    let moto = Moto::start(); // no Lambda functions: DependencyMissing (retryable) on every try
+    // moto loads a service's backend on its first request (hundreds of ms): not in a burst.
+    let c = moto.clients().await;
+    c.apigateway.get_apis().send().await.expect("warm apigateway");
+    c.events.list_event_buses().send().await.expect("warm events");
+    c.iam.list_roles().send().await.expect("warm iam");
+    c.lambda.list_functions().send().await.expect("warm lambda");
+    let tap = Tap::start(&moto.endpoint).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(common::REGION))
+        .endpoint_url(&tap.endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let engine = Engine::new(Aws::new(config), "e2e");
+    let (base, cap) = (Duration::from_millis(300), Duration::from_millis(2400));
+    let mut opts = options(&[&ns]);
+    opts.settings.base_backoff = base;
+    opts.settings.max_backoff = cap;
+    let op = Operator::start_with(client.clone(), engine, opts).await;
+    create(&client, orders_json("orders", &ns, "custom-events-dev")).await;
+
+    // Bursts: requests less than 100 ms apart (the shortest delay is base / 2 = 150 ms).
+    let wanted = 7;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let bursts = loop {
+        let times: Vec<Instant> = tap.requests().into_iter().map(|(t, _)| t).collect();
+        let mut bursts: Vec<(Instant, Instant)> = Vec::new();
+        for t in times {
+            match bursts.last_mut() {
+                Some((_, end)) if t.duration_since(*end) < Duration::from_millis(100) => *end = t,
+                _ => bursts.push((t, t)),
+            }
+        }
+        if bursts.len() > wanted || Instant::now() > deadline {
+            break bursts;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(bursts.len() > wanted, "{} tries in 30 s", bursts.len());
+    let mut ratios = Vec::new();
+    for n in 1..=wanted as u32 {
+        let gap = bursts[n as usize].0.duration_since(bursts[n as usize - 1].1);
+        let step = (base * 2u32.pow(n - 1)).min(cap);
+        assert!(
+            gap + Duration::from_millis(10) >= step / 2 && gap <= step + Duration::from_millis(250),
+            "delay {n}: {gap:?}, want {:?}..{step:?}",
+            step / 2
+        );
+        ratios.push(gap.as_secs_f64() / step.as_secs_f64());
+    }
+    eprintln!("requeue delay / step, tries 1..{wanted}: {ratios:.2?}");
+    let spread = ratios.iter().cloned().fold(f64::MIN, f64::max) - ratios.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread > 0.02, "jittered, not fixed: {ratios:?}");
     op.shutdown().await;
 }
 

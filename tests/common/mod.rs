@@ -221,6 +221,26 @@ impl Moto {
         serde_json::from_str(&body).expect("stats JSON")
     }
 
+    /// Arm a kill point: once the `k`-th write from now is committed in moto, the proxy keeps its
+    /// answer and lets no further request through, until `release_hold`.
+    pub fn hold_after_write(&self, k: usize) {
+        let (status, body) = self.proxy_call("POST", "/__faults/hold", Some(&serde_json::json!({"after_write": k})));
+        assert_eq!(status, 200, "POST /__faults/hold: {body}");
+    }
+
+    /// `{"armed", "after_write", "writes", "held", "held_call", "blocked"}`.
+    pub fn hold_state(&self) -> serde_json::Value {
+        let (status, body) = self.proxy_call("GET", "/__faults/hold", None);
+        assert_eq!(status, 200, "GET /__faults/hold: {body}");
+        serde_json::from_str(&body).expect("hold JSON")
+    }
+
+    /// Drop every held request unanswered (connection reset) and disarm.
+    pub fn release_hold(&self) {
+        let (status, body) = self.proxy_call("DELETE", "/__faults/hold", None);
+        assert_eq!(status, 204, "DELETE /__faults/hold: {body}");
+    }
+
     /// Zero the counts of `fault_stats`.
     pub fn reset_fault_stats(&self) {
         let (status, body) = self.proxy_call("DELETE", "/__faults/stats", None);
@@ -296,6 +316,41 @@ impl Moto {
                 .await
                 .expect("create lambda");
         }
+    }
+}
+
+/// Create what an example (a file name in examples/) references but does not own.
+pub async fn prerequisites(moto: &Moto, file: &str) {
+    let c = moto.clients().await;
+    let queue = |name: &'static str| {
+        let c = c.clone();
+        async move {
+            let url = c.sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.unwrap_or_default();
+            let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]});
+            c.sqs
+                .set_queue_attributes()
+                .queue_url(url)
+                .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+                .send()
+                .await
+                .expect("queue policy");
+        }
+    };
+    match file {
+        "orders.yaml" => moto.seed_lambdas(&["createOrder", "cancelOrder"]).await,
+        "existing-bus.yaml" => {
+            c.events.create_event_bus().name("shared").send().await.expect("bus");
+            queue("deployments").await;
+        }
+        "multi-route.yaml" => {
+            queue("payments-audit").await;
+            queue("payments-dlq").await;
+        }
+        "jwt.yaml" => queue("partner-events").await,
+        other => panic!("{other}: no prerequisites known; add them here"),
     }
 }
 
@@ -406,29 +461,36 @@ pub fn with_uid(mut b: WebhookBridge, uid: &str) -> WebhookBridge {
 pub struct Inventory {
     pub apis: usize,
     pub stages: usize,
+    /// JWT authorizers on our APIs (they carry no tags of their own).
+    pub authorizers: usize,
     pub integrations: usize,
     pub routes: Vec<String>,
     pub buses: Vec<String>,
     pub rules: Vec<String>,
     pub targets: usize,
     pub roles: Vec<String>,
+    /// Inline policies on our roles.
+    pub policies: usize,
     pub permissions: usize,
 }
 
-/// Objects per kind: (apis, stages, integrations, routes, buses, rules, targets, roles, permissions).
-pub type Counts = (usize, usize, usize, usize, usize, usize, usize, usize, usize);
+/// Objects per kind: (apis, stages, authorizers, integrations, routes, buses, rules, targets,
+/// roles, inline policies, Lambda statements).
+pub type Counts = (usize, usize, usize, usize, usize, usize, usize, usize, usize, usize, usize);
 
 impl Inventory {
     pub fn counts(&self) -> Counts {
         (
             self.apis,
             self.stages,
+            self.authorizers,
             self.integrations,
             self.routes.len(),
             self.buses.len(),
             self.rules.len(),
             self.targets,
             self.roles.len(),
+            self.policies,
             self.permissions,
         )
     }
@@ -436,7 +498,7 @@ impl Inventory {
 
 /// What `n` bridges of the examples/orders.yaml shape hold in AWS, by kind (see `Inventory::counts`).
 pub fn orders_counts(n: usize) -> Counts {
-    (n, n, n, n, n, 2 * n, 2 * n, n, 2 * n)
+    (n, n, 0, n, n, n, 2 * n, 2 * n, n, n, 2 * n)
 }
 
 fn ours<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
@@ -455,6 +517,11 @@ pub async fn inventory(c: &Clients) -> Inventory {
         inv.stages += c.apigateway.get_stages().api_id(id).send().await.expect("GetStages").items().len();
         inv.integrations +=
             c.apigateway.get_integrations().api_id(id).send().await.expect("GetIntegrations").items().len();
+        // moto 5.2.5 lacks GetAuthorizers; scripts/aws_model_proxy.py answers it from moto's state.
+        match c.apigateway.get_authorizers().api_id(id).send().await {
+            Ok(out) => inv.authorizers += out.items().len(),
+            Err(e) => assert!(!model_check_enabled(), "GetAuthorizers: {e:?}"),
+        }
         let routes = c.apigateway.get_routes().api_id(id).send().await.expect("GetRoutes");
         inv.routes.extend(routes.items().iter().map(|r| r.route_key().unwrap_or_default().to_string()));
     }
@@ -487,6 +554,9 @@ pub async fn inventory(c: &Clients) -> Inventory {
         let full = c.iam.get_role().role_name(role.role_name()).send().await.expect("GetRole");
         if full.role.is_some_and(|r| ours(r.tags().iter().map(|t| (t.key(), t.value())))) {
             inv.roles.push(role.role_name().to_string());
+            let policies =
+                c.iam.list_role_policies().role_name(role.role_name()).send().await.expect("ListRolePolicies");
+            inv.policies += policies.policy_names().len();
         }
     }
     let functions = c.lambda.list_functions().send().await.expect("ListFunctions");
@@ -511,12 +581,14 @@ pub fn canonical_inventory(role: &str, rule_prefix: &str) -> Inventory {
     Inventory {
         apis: 1,
         stages: 1,
+        authorizers: 0,
         integrations: 1,
         routes: vec!["POST /api/webhook".into()],
         buses: vec!["custom-events-dev".into()],
         rules: vec![format!("{rule_prefix}cancel-order"), format!("{rule_prefix}create-order")],
         targets: 2,
         roles: vec![role.to_string()],
+        policies: 1,
         permissions: 2,
     }
 }

@@ -20,6 +20,11 @@ impl Operator {
     pub async fn start(client: kube::Client, moto: &Moto, options: Options) -> Operator {
         let mut engine = moto.engine("e2e").await;
         engine.retry_delay = Duration::from_millis(20);
+        Operator::start_with(client, engine, options).await
+    }
+
+    /// With an engine of the test's making (another endpoint, retries off, ...).
+    pub async fn start_with(client: kube::Client, engine: Engine, options: Options) -> Operator {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let task_engine = engine.clone();
