@@ -482,6 +482,43 @@ async fn among_duplicate_apis_the_one_with_the_most_routes_is_kept() {
     assert_eq!(writes(&engine).get("DeleteApi"), Some(&1), "{}", engine.aws.counter.table());
 }
 
+/// A CreateAuthorizer retried after its answer was lost leaves two of one name (authorizers carry
+/// no tags): the route keeps the one it uses, the other goes. (GetAuthorizers is answered by the
+/// proxy from moto's authorizers.)
+#[tokio::test]
+async fn duplicate_authorizers_of_one_name_are_collapsed_to_the_one_in_use() {
+    let moto = Moto::start();
+    prerequisites(&moto, "jwt.yaml").await;
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = example("jwt.yaml");
+    bridge.spec.api.throttling = None; // moto 5.2.5 does not read stage throttling back
+    engine.reconcile(&bridge).await.expect("create");
+    let c = moto.clients().await;
+    let api =
+        c.apigateway.get_apis().send().await.expect("GetApis").items()[0].api_id().unwrap_or_default().to_string();
+    let first = c.apigateway.get_authorizers().api_id(&api).send().await.expect("GetAuthorizers").items()[0].clone();
+    c.apigateway
+        .create_authorizer()
+        .api_id(&api)
+        .name(first.name().unwrap_or_default())
+        .authorizer_type(aws_sdk_apigatewayv2::types::AuthorizerType::Jwt)
+        .set_identity_source(Some(first.identity_source().to_vec()))
+        .set_jwt_configuration(first.jwt_configuration().cloned())
+        .send()
+        .await
+        .expect("duplicate");
+    assert_eq!(inventory(&c).await.authorizers, 2);
+
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("collapse");
+    assert_eq!(writes(&engine), BTreeMap::from([("DeleteAuthorizer".to_string(), 1)]));
+    let left = c.apigateway.get_authorizers().api_id(&api).send().await.expect("GetAuthorizers");
+    assert_eq!(left.items().iter().map(|a| a.authorizer_id()).collect::<Vec<_>>(), [first.authorizer_id()]);
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("in sync");
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+}
+
 #[tokio::test]
 async fn a_missing_lambda_is_a_retryable_dependency_error() {
     let moto = Moto::start();
