@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::api::{AuthorizationType, Cors, DeletionPolicy, WebhookBridge};
-use crate::owner::{self, Owner, ROLE_PATH};
+use crate::owner::{self, Owner};
 
 /// Where the bridge lands: region and the caller's account (from STS).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,7 +223,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
             DesiredBus { name: arn.rsplit('/').next().unwrap_or(arn).to_string(), arn: arn.clone(), managed: false }
         }
         None => {
-            let name = spec.event_bus.name.clone().unwrap_or_else(|| owner::bounded(&owner.default_name(), 256));
+            let name = spec.event_bus.name.clone().unwrap_or_else(|| owner.default_name(256));
             let arn = format!("arn:{p}:events:{}:{}:event-bus/{name}", env.region, env.account);
             DesiredBus { name, arn, managed: true }
         }
@@ -234,7 +234,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
         None => {
             let name = owner.role_name();
             DesiredRole::Managed {
-                arn: format!("arn:{p}:iam::{}:role{ROLE_PATH}{name}", env.account),
+                arn: format!("arn:{p}:iam::{}:role{}{name}", env.account, owner.role_path()),
                 name,
                 trust_policy: trust_policy(),
                 policy: put_events_policy(&bus.arn),
@@ -329,7 +329,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
         env: env.clone(),
         tags,
         api: DesiredApi {
-            name: spec.api.name.clone().unwrap_or_else(|| owner::bounded(&owner.default_name(), 128)),
+            name: spec.api.name.clone().unwrap_or_else(|| owner.default_name(128)),
             description: format!("Managed by webhook-bridge for {}", owner.key()),
             cors: spec.api.cors.clone(),
         },

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeStatus};
-use crate::aws::{Aws, Clients, apigateway, eventbridge, iam, lambda, sns, sqs};
+use crate::aws::{AssumedRole, Aws, Clients, apigateway, eventbridge, iam, lambda, sns, sqs};
 use crate::desired::{self, Desired, is_lambda_arn};
 use crate::error::{Error, FieldError};
 use crate::observed::Observed;
-use crate::owner::{Owner, Ownership};
+use crate::owner::{self, Owner, Ownership, TAG_NAMESPACE};
 use crate::plan::{self, Action};
 use crate::target_policy::{self, Delivery, Finding};
+use crate::tenancy::{self, Tenancy};
 use crate::{status, validate};
 
 /// What a reconcile did.
@@ -38,6 +39,11 @@ pub struct Engine {
     pub abort_after_writes: Option<usize>,
     /// Base delay between retries of a bus delete AWS refuses while rules are being removed.
     pub retry_delay: Duration,
+    /// Which policy governs each bridge (checked before any AWS call) and whose identity acts.
+    pub tenancy: Tenancy,
+    /// The permissions boundary every managed role gets (the operator's IAM policy allows
+    /// CreateRole only with it); a spec naming another is refused.
+    pub role_boundary: Option<String>,
 }
 
 impl Engine {
@@ -49,6 +55,8 @@ impl Engine {
             default_region,
             abort_after_writes: None,
             retry_delay: Duration::from_secs(2),
+            tenancy: Tenancy::Single,
+            role_boundary: None,
         }
     }
 
@@ -80,12 +88,54 @@ impl Engine {
             validate::admission(bridge)?;
         }
         let region = self.region(bridge)?;
-        let clients = self.aws.clients(&region);
+        // The policy decides before any AWS call, and whose identity makes them.
+        let owner = self.owner(bridge);
+        let governance = self.tenancy.governance(&owner.namespace)?;
+        if check {
+            tenancy::check(&governance, bridge, &region)?;
+            if let (Some(want), Some(have)) = (&self.role_boundary, &bridge.spec.role.permissions_boundary_arn)
+                && want != have
+            {
+                return Err(Error::invalid(
+                    "spec.role.permissionsBoundaryArn",
+                    format!(
+                        "the operator gives every managed role the permissions boundary {want}; remove the field or name that one"
+                    ),
+                ));
+            }
+        }
+        let clients = match governance.assume_role() {
+            Some(arn) => self.aws.clients_as(&region, &self.session(arn, &owner.namespace)).await,
+            None => self.aws.clients(&region),
+        };
         let env = clients.env().await?;
         if check {
             validate::against(bridge, &env)?;
         }
-        Ok((clients, desired::desired(bridge, &self.owner(bridge), &env)))
+        let mut d = desired::desired(bridge, &owner, &env);
+        if let (Some(boundary), desired::DesiredRole::Managed { permissions_boundary, .. }) =
+            (&self.role_boundary, &mut d.role)
+        {
+            *permissions_boundary = Some(boundary.clone());
+        }
+        Ok((clients, d))
+    }
+
+    /// The session a tenant's role is assumed with: named and tagged for cluster and namespace,
+    /// so the role's policy can scope by `aws:PrincipalTag` and CloudTrail shows who acted.
+    fn session(&self, arn: &str, namespace: &str) -> AssumedRole {
+        let name: String = format!("whb-{}-{namespace}", self.cluster)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) { c } else { '-' })
+            .collect();
+        AssumedRole {
+            arn: arn.to_string(),
+            session_name: owner::bounded(&name, 64),
+            tags: vec![
+                (owner::TAG_CLUSTER.to_string(), self.cluster.clone()),
+                (TAG_NAMESPACE.to_string(), namespace.to_string()),
+            ],
+        }
     }
 
     /// Read everything of this bridge's that AWS holds.
@@ -228,7 +278,6 @@ impl Engine {
                 Action::PutPermissionsBoundary { name, arn } => {
                     iam::put_permissions_boundary(&c.iam, name, arn).await?
                 }
-                Action::DeletePermissionsBoundary { name } => iam::delete_permissions_boundary(&c.iam, name).await?,
                 Action::TagRole { name } => iam::tag_role(&c.iam, d, name).await?,
                 Action::DeleteRolePolicy { name } => iam::delete_role_policy(&c.iam, name).await?,
                 Action::DeleteRole { name } => iam::delete_role(&c.iam, name).await?,

@@ -80,6 +80,20 @@ pub enum Error {
     #[error("AWS writes applied, but AWS does not match the spec yet: {0}")]
     NotConverged(String),
 
+    /// No WebhookBridgePolicy selects the bridge's namespace (multi-tenant mode). Terminal: a
+    /// new policy triggers the next reconcile.
+    #[error("{0}")]
+    NoPolicy(String),
+
+    /// More than one WebhookBridgePolicy selects the namespace. Terminal.
+    #[error("{0}")]
+    PolicyConflict(String),
+
+    /// The bridge asks for something its policy does not allow. Terminal; checked before any
+    /// AWS call.
+    #[error("WebhookBridgePolicy {policy} denies: {}", .denials.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    PolicyDenied { policy: String, denials: Vec<crate::tenancy::Denial> },
+
     /// Test hook: the run was stopped on purpose after this many writes.
     #[error("aborted on purpose after {0} AWS writes")]
     Injected(usize),
@@ -116,14 +130,49 @@ impl Error {
             Error::NotLeader(_) => "NotLeader",
             Error::NotConverged(_) => "Converging",
             Error::QuotaExceeded { .. } => "QuotaExceeded",
+            Error::NoPolicy(_) => "NoPolicy",
+            Error::PolicyConflict(_) => "PolicyConflict",
+            Error::PolicyDenied { .. } => "PolicyDenied",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",
         }
     }
 
+    /// The message as a tenant may see it (status, Events): AWS's text with the identity the
+    /// operator acts as (`...:assumed-role/...`, `...:user/...`, `...:federated-user/...`)
+    /// replaced by `<operator identity>`; logs keep the full text for the platform team.
+    pub fn tenant_message(&self) -> String {
+        redact_principals(&self.to_string())
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
         Error::InvalidSpec(vec![FieldError::new(field, message)])
     }
+}
+
+/// `text` with every IAM/STS principal ARN (user, assumed role, federated user) replaced.
+/// Role ARNs stay: tenants name those themselves (targets, existing roles).
+pub fn redact_principals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("arn:") {
+        out.push_str(&rest[..i]);
+        let candidate = &rest[i..];
+        let end = candidate.find(|c: char| c.is_whitespace() || "\"',;()<>".contains(c)).unwrap_or(candidate.len());
+        let arn = candidate[..end].trim_end_matches('.');
+        let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
+        let service = arn.split(':').nth(2).unwrap_or("");
+        let principal = matches!(service, "iam" | "sts")
+            && ["user/", "assumed-role/", "federated-user/"].iter().any(|p| resource.starts_with(p));
+        if principal {
+            out.push_str("<operator identity>");
+        } else {
+            out.push_str(arn);
+        }
+        rest = &candidate[arn.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Error codes that mean an account or resource quota is reached: EventBridge and IAM
@@ -227,3 +276,28 @@ where
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenants_never_see_the_operator_identity() {
+        let e = Error::AccessDenied {
+            service: "events",
+            operation: "PutRule",
+            message:
+                "User: arn:aws:sts::123456789012:assumed-role/webhook-bridge-operator/i-0abc is not authorized to \
+                      perform: events:PutRule on resource: arn:aws:events:us-east-1:123456789012:rule/b/whb-1 because \
+                      no identity-based policy allows it (arn:aws:iam::123456789012:user/ci-bot)."
+                    .into(),
+        };
+        let shown = e.tenant_message();
+        assert!(!shown.contains("webhook-bridge-operator") && !shown.contains("ci-bot"), "{shown}");
+        assert!(shown.contains("User: <operator identity> is not authorized"), "{shown}");
+        assert!(shown.contains("arn:aws:events:us-east-1:123456789012:rule/b/whb-1"), "resources stay: {shown}");
+        assert!(shown.ends_with("(<operator identity>)."), "{shown}");
+        let role = "arn:aws:iam::123456789012:role/eventbridge-start-refunds is not allowed";
+        assert_eq!(redact_principals(role), role, "role ARNs the tenant wrote stay");
+    }
+}

@@ -18,4 +18,5 @@ pub mod owner;
 pub mod plan;
 pub mod status;
 pub mod target_policy;
+pub mod tenancy;
 pub mod validate;

@@ -8,9 +8,12 @@ pub const TAG_MANAGED_BY: &str = "webhookbridge.io/managed-by";
 pub const TAG_CLUSTER: &str = "webhookbridge.io/cluster";
 pub const TAG_OWNER: &str = "webhookbridge.io/owner";
 pub const TAG_UID: &str = "webhookbridge.io/uid";
+/// Session tag naming the namespace a tenant role is assumed for (not an object tag).
+pub const TAG_NAMESPACE: &str = "webhookbridge.io/namespace";
 pub const MANAGED_BY: &str = "webhook-bridge";
 
-/// IAM path of every role the bridge creates; the operator's `iam:PassRole` is scoped to it.
+/// IAM path prefix of every role the bridge creates, followed by the cluster name: the
+/// operator's `iam:PassRole` and role writes are scoped to `/webhook-bridge/<cluster>/`.
 pub const ROLE_PATH: &str = "/webhook-bridge/";
 /// Name of the inline policy on the managed role.
 pub const ROLE_POLICY_NAME: &str = "webhook-bridge-put-events";
@@ -91,15 +94,29 @@ impl Owner {
         bounded(&format!("{}{}", self.rule_prefix(), rule), 64)
     }
 
-    /// Name of the managed IAM role: `whb-<hash6(cluster)>-<namespace>-<name>`, at most 64
-    /// characters. IAM names are account-wide, so the cluster is part of it.
-    pub fn role_name(&self) -> String {
-        bounded(&format!("whb-{}-{}-{}", short_hash(&[&self.cluster], 6), self.namespace, self.name), 64)
+    /// Short hash of (cluster, namespace, name): in every default name, so that neither two
+    /// clusters sharing an account nor `a-b/c` and `a/b-c` can collide.
+    fn identity_hash(&self) -> String {
+        short_hash(&[&self.cluster, &self.namespace, &self.name], 8)
     }
 
-    /// Default bus and API name: `<namespace>-<name>`.
-    pub fn default_name(&self) -> String {
-        format!("{}-{}", self.namespace, self.name)
+    /// Name of the managed IAM role: `whb-<hash8>-<namespace>-<name>`, at most 64 characters
+    /// (IAM names are account-wide).
+    pub fn role_name(&self) -> String {
+        bounded(&format!("whb-{}-{}-{}", self.identity_hash(), self.namespace, self.name), 64)
+    }
+
+    /// IAM path of the managed role: `/webhook-bridge/<cluster>/`.
+    pub fn role_path(&self) -> String {
+        format!("{ROLE_PATH}{}/", self.cluster)
+    }
+
+    /// Default bus and API name: `<namespace>-<name>-<hash8>`, at most `max` characters (the
+    /// hash is kept when the rest is cut).
+    pub fn default_name(&self, max: usize) -> String {
+        let hash = self.identity_hash();
+        let head = bounded(&format!("{}-{}", self.namespace, self.name), max - hash.len() - 1);
+        format!("{head}-{hash}")
     }
 
     /// Prefix of the Lambda permission statement ids of this bridge.
@@ -187,6 +204,18 @@ mod tests {
         assert_eq!(o.rule_name("create"), o.rule_name("create"));
         assert!(o.rule_name(&"x".repeat(80)).len() <= 64);
         assert!(o.role_name().starts_with("whb-") && o.role_name().ends_with("-payments-orders"));
+        assert_eq!(o.role_path(), "/webhook-bridge/c1/");
+        // Dashes do not make two owners one: a-b/c and a/b-c.
+        let (ab_c, a_bc) = (
+            Owner { namespace: "a-b".into(), name: "c".into(), ..owner() },
+            Owner { namespace: "a".into(), name: "b-c".into(), ..owner() },
+        );
+        assert_ne!(ab_c.role_name(), a_bc.role_name());
+        assert_ne!(ab_c.default_name(128), a_bc.default_name(128));
+        assert_ne!(o.default_name(128), Owner { cluster: "c2".into(), ..owner() }.default_name(128));
+        let longest = Owner { namespace: "n".repeat(63), name: "x".repeat(253), ..owner() };
+        assert_eq!(longest.default_name(128).len(), 128);
+        assert!(longest.default_name(128).ends_with(&longest.identity_hash()));
         assert_ne!(o.role_name(), Owner { cluster: "c2".into(), ..owner() }.role_name());
         let long = Owner { name: "n".repeat(63), ..owner() };
         assert_eq!(long.role_name().len(), 64);

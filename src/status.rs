@@ -133,7 +133,7 @@ pub fn ready(generation: Option<i64>, message: &str) -> Vec<Condition> {
 
 /// kstatus conditions for a failed reconcile: Stalled when terminal, Reconciling when retryable.
 pub fn failed(generation: Option<i64>, error: &Error) -> Vec<Condition> {
-    let message = error.to_string();
+    let message = error.tenant_message();
     let reason = error.reason();
     let retryable = error.is_retryable();
     vec![

@@ -1,9 +1,11 @@
 //! The `webhookbridge.io/v1alpha1` `WebhookBridge` API.
 
+pub mod policy;
 pub mod schema;
 pub mod spec;
 pub mod status;
 
+pub use policy::{WebhookBridgePolicy, WebhookBridgePolicySpec};
 pub use spec::*;
 pub use status::*;
 
@@ -13,7 +15,15 @@ use kube::CustomResourceExt;
 /// The CRD as installed: generated from the Rust types, with descriptions reflowed into prose
 /// (doc comments wrap at 100 columns; `kubectl explain` should not).
 pub fn crd() -> CustomResourceDefinition {
-    let mut crd = WebhookBridge::crd();
+    reflowed(WebhookBridge::crd())
+}
+
+/// The WebhookBridgePolicy CRD as installed.
+pub fn policy_crd() -> CustomResourceDefinition {
+    reflowed(WebhookBridgePolicy::crd())
+}
+
+fn reflowed(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
         if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
             reflow_descriptions(schema);
@@ -25,6 +35,11 @@ pub fn crd() -> CustomResourceDefinition {
 /// The CRD as YAML, exactly as committed in `crds/`.
 pub fn crd_yaml() -> Result<String, serde_saphyr::ser::Error> {
     serde_saphyr::to_string(&crd()).map(|body| format!("---\n{body}"))
+}
+
+/// The WebhookBridgePolicy CRD as YAML, exactly as committed in `crds/`.
+pub fn policy_crd_yaml() -> Result<String, serde_saphyr::ser::Error> {
+    serde_saphyr::to_string(&policy_crd()).map(|body| format!("---\n{body}"))
 }
 
 fn reflow_descriptions(node: &mut JSONSchemaProps) {

@@ -8,7 +8,7 @@ use crate::aws::{gone_ok, has_code};
 use crate::desired::{Desired, DesiredRole};
 use crate::error::{Error, classify};
 use crate::observed::{ObsRole, Observed};
-use crate::owner::{ROLE_PATH, ROLE_POLICY_NAME};
+use crate::owner::ROLE_POLICY_NAME;
 
 const SVC: &str = "iam";
 const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchEntityException"];
@@ -90,7 +90,7 @@ pub async fn create_role(client: &Client, d: &Desired) -> Result<(), Error> {
     client
         .create_role()
         .role_name(name)
-        .path(ROLE_PATH)
+        .path(d.owner.role_path())
         .description(format!("API Gateway -> EventBridge PutEvents for webhook-bridge {}", d.owner.key()))
         .assume_role_policy_document(trust.to_string())
         .set_permissions_boundary(boundary.cloned())
@@ -134,16 +134,6 @@ pub async fn put_permissions_boundary(client: &Client, name: &str, arn: &str) ->
         .send()
         .await
         .map_err(|e| classify(SVC, "PutRolePermissionsBoundary", e))?;
-    Ok(())
-}
-
-pub async fn delete_permissions_boundary(client: &Client, name: &str) -> Result<(), Error> {
-    client
-        .delete_role_permissions_boundary()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(SVC, "DeleteRolePermissionsBoundary", e))?;
     Ok(())
 }
 

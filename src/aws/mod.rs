@@ -111,6 +111,15 @@ impl Clients {
     }
 }
 
+/// A role to act as (a tenant's, in multi-tenant mode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssumedRole {
+    pub arn: String,
+    pub session_name: String,
+    /// Session tags (e.g. cluster and namespace), for the role's policy conditions.
+    pub tags: Vec<(String, String)>,
+}
+
 /// Client sets per region, built on first use from one base config.
 #[derive(Clone, Debug)]
 pub struct Aws {
@@ -159,6 +168,31 @@ impl Aws {
     /// The base config's region, if any.
     pub fn default_region(&self) -> Option<String> {
         self.base.region().map(ToString::to_string)
+    }
+
+    /// Clients for `region` acting as `role`: credentials from STS AssumeRole with the session
+    /// name and tags given, cached per (role, session, region). The SDK's identity cache renews
+    /// them before they expire.
+    pub async fn clients_as(&self, region: &str, role: &AssumedRole) -> Clients {
+        let key = format!("{}|{}|{region}", role.arn, role.session_name);
+        if let Some(c) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return c.clone();
+        }
+        let provider = aws_config::sts::AssumeRoleProvider::builder(&role.arn)
+            .session_name(&role.session_name)
+            .tags(role.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .region(Region::new(region.to_string()))
+            .configure(&self.base)
+            .build()
+            .await;
+        let config = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(provider))
+            .build();
+        let clients = Clients::build(&config, &self.counter, &self.fence, self.limits.as_ref());
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_insert(clients).clone()
     }
 
     /// Clients for `region`.

@@ -210,7 +210,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                     ..previous.clone()
                 };
                 let _ = write_status(&api, bridge, &previous, next).await;
-                publish(ctx, bridge, EventType::Warning, "DeleteFailed", e.to_string()).await;
+                publish(ctx, bridge, EventType::Warning, "DeleteFailed", e.tenant_message()).await;
                 Err(e.into())
             }
         };
@@ -304,7 +304,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 ..previous.clone()
             };
             write_status(&api, bridge, &previous, next).await?;
-            publish(ctx, bridge, EventType::Warning, e.reason(), e.to_string()).await;
+            publish(ctx, bridge, EventType::Warning, e.reason(), e.tenant_message()).await;
             ctx.metrics.set_state(&key, Some(if e.is_retryable() { "Reconciling" } else { "Stalled" }));
             Err(e.into())
         }

@@ -33,12 +33,12 @@ pub(super) fn plan_role(
             if role.policy.as_ref() != Some(policy) {
                 actions.push(Action::PutRolePolicy { name: name.clone() });
             }
-            match (permissions_boundary, &role.permissions_boundary) {
-                (Some(want), have) if have.as_ref() != Some(want) => {
-                    actions.push(Action::PutPermissionsBoundary { name: name.clone(), arn: want.clone() })
-                }
-                (None, Some(_)) => actions.push(Action::DeletePermissionsBoundary { name: name.clone() }),
-                _ => {}
+            // A boundary only restricts: one the spec no longer names stays (the operator's IAM
+            // policy grants no DeleteRolePermissionsBoundary).
+            if let Some(want) = permissions_boundary
+                && role.permissions_boundary.as_ref() != Some(want)
+            {
+                actions.push(Action::PutPermissionsBoundary { name: name.clone(), arn: want.clone() })
             }
             if tags_missing(&d.tags, &role.tags) {
                 actions.push(Action::TagRole { name: name.clone() });

@@ -36,9 +36,6 @@ pub enum Action {
         name: String,
         arn: String,
     },
-    DeletePermissionsBoundary {
-        name: String,
-    },
     TagRole {
         name: String,
     },
@@ -151,7 +148,6 @@ impl Action {
                 | Action::UpdateTrustPolicy { .. }
                 | Action::PutRolePolicy { .. }
                 | Action::PutPermissionsBoundary { .. }
-                | Action::DeletePermissionsBoundary { .. }
         )
     }
 }
@@ -164,7 +160,6 @@ impl fmt::Display for Action {
             UpdateTrustPolicy { name } => write!(f, "update  iam role {name} trust policy"),
             PutRolePolicy { name } => write!(f, "put     iam role {name} inline policy {ROLE_POLICY_NAME}"),
             PutPermissionsBoundary { name, arn } => write!(f, "update  iam role {name} permissions boundary {arn}"),
-            DeletePermissionsBoundary { name } => write!(f, "delete  iam role {name} permissions boundary"),
             TagRole { name } => write!(f, "tag     iam role {name}"),
             DeleteRolePolicy { name } => write!(f, "delete  iam role {name} inline policy {ROLE_POLICY_NAME}"),
             DeleteRole { name } => write!(f, "delete  iam role {name}"),

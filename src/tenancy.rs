@@ -1,0 +1,248 @@
+//! Tenancy: which `WebhookBridgePolicy` governs a bridge, and whether the bridge stays inside
+//! it. Pure (the policies come from a [`PolicySource`]); the engine runs [`check`] before any AWS
+//! call, for the CLI and the operator alike.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::api::{WebhookBridge, WebhookBridgePolicySpec};
+use crate::error::Error;
+
+/// Where the policies come from (the operator: a watch on WebhookBridgePolicies and Namespaces).
+pub trait PolicySource: Send + Sync {
+    /// The policies selecting `namespace`, as (name, spec), sorted by name. `None`: the
+    /// namespace is unknown (not in the cache).
+    fn policies_for(&self, namespace: &str) -> Option<Vec<(String, WebhookBridgePolicySpec)>>;
+}
+
+/// How bridges are governed.
+#[derive(Clone, Default)]
+pub enum Tenancy {
+    /// One team owns the cluster and the AWS account (the CLI and the demo): no policy, the
+    /// operator's identity acts, and only the built-in rules apply (the default bus is never
+    /// referenced).
+    #[default]
+    Single,
+    /// Every namespace needs exactly one policy selecting it (fail closed).
+    Multi(Arc<dyn PolicySource>),
+}
+
+impl fmt::Debug for Tenancy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tenancy::Single => "Single",
+            Tenancy::Multi(_) => "Multi",
+        })
+    }
+}
+
+/// What governs one bridge.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Governance {
+    SingleTenant,
+    Policy { name: String, spec: WebhookBridgePolicySpec },
+}
+
+impl Governance {
+    /// The role to assume for this bridge's AWS calls, if any.
+    pub fn assume_role(&self) -> Option<&str> {
+        match self {
+            Governance::Policy { spec, .. } => spec.assume_role_arn.as_deref(),
+            Governance::SingleTenant => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Governance::Policy { name, .. } => name,
+            Governance::SingleTenant => "(single-tenant mode)",
+        }
+    }
+}
+
+/// One thing a policy does not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    /// The policy field that denies it, e.g. `targetArns`.
+    pub rule: &'static str,
+    /// The spec field, e.g. `spec.rules[0].targets[1].arn`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} (policy rule {})", self.field, self.message, self.rule)
+    }
+}
+
+impl Tenancy {
+    /// The governance of a bridge in `namespace`: `NoPolicy` or `PolicyConflict` (both terminal:
+    /// a new or changed policy triggers the next reconcile) unless exactly one policy selects it.
+    pub fn governance(&self, namespace: &str) -> Result<Governance, Error> {
+        let Tenancy::Multi(source) = self else {
+            return Ok(Governance::SingleTenant);
+        };
+        let mut found = source.policies_for(namespace).unwrap_or_default();
+        match found.len() {
+            0 => Err(Error::NoPolicy(format!(
+                "no WebhookBridgePolicy selects namespace {namespace}: the operator does nothing in AWS for it; ask the platform team for one"
+            ))),
+            1 => {
+                let (name, spec) = found.remove(0);
+                Ok(Governance::Policy { name, spec })
+            }
+            _ => Err(Error::PolicyConflict(format!(
+                "WebhookBridgePolicies {} all select namespace {namespace}; exactly one may",
+                found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
+/// `*` matches any run of characters, `?` one; everything else itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn allowed(patterns: &[String], arn: &str) -> bool {
+    patterns.iter().any(|p| glob_match(p, arn))
+}
+
+const DEFAULT_BUS_SUFFIX: &str = ":event-bus/default";
+
+/// The account's `default` bus: allowed only by a pattern naming it with no wildcard in the
+/// bus name, never by `*` alone.
+fn default_bus_allowed(patterns: &[String], arn: &str) -> bool {
+    patterns.iter().any(|p| p.ends_with(DEFAULT_BUS_SUFFIX) && glob_match(p, arn))
+}
+
+/// Everything in `bridge` its governance does not allow (empty: allowed). `region` is the one
+/// the bridge resolves to.
+pub fn denials(g: &Governance, bridge: &WebhookBridge, region: &str) -> Vec<Denial> {
+    let spec = &bridge.spec;
+    let mut out = Vec::new();
+    let mut deny = |rule: &'static str, field: String, message: String| out.push(Denial { rule, field, message });
+    if let Some(arn) = &spec.event_bus.existing_arn
+        && arn.ends_with(DEFAULT_BUS_SUFFIX)
+    {
+        let explicit = match g {
+            Governance::Policy { spec: p, .. } => default_bus_allowed(&p.existing_bus_arns, arn),
+            Governance::SingleTenant => false,
+        };
+        if !explicit {
+            deny(
+                "existingBusArns",
+                "spec.eventBus.existingArn".into(),
+                format!("{arn} is the account's default bus, which only a policy naming it explicitly allows"),
+            );
+        }
+    }
+    let Governance::Policy { spec: p, .. } = g else {
+        return out;
+    };
+    if !p.allowed_regions.iter().any(|r| r == region) {
+        deny("allowedRegions", "spec.region".into(), format!("region {region} is not allowed"));
+    }
+    if let Some(max) = p.max_routes
+        && spec.routes.len() > max as usize
+    {
+        deny("maxRoutes", "spec.routes".into(), format!("{} routes, at most {max} allowed", spec.routes.len()));
+    }
+    if let Some(max) = p.max_rules
+        && spec.rules.len() > max as usize
+    {
+        deny("maxRules", "spec.rules".into(), format!("{} rules, at most {max} allowed", spec.rules.len()));
+    }
+    if !p.authorization_types.is_empty() {
+        for (i, r) in spec.routes.iter().enumerate() {
+            if !p.authorization_types.contains(&r.authorization.kind) {
+                let kinds: Vec<&str> = p.authorization_types.iter().map(|k| k.as_str()).collect();
+                deny(
+                    "authorizationTypes",
+                    format!("spec.routes[{i}].authorization.type"),
+                    format!("{} is not allowed; allowed: {}", r.authorization.kind.as_str(), kinds.join(", ")),
+                );
+            }
+        }
+    }
+    if let Some(max) = &p.max_throttling {
+        match &spec.api.throttling {
+            None => deny(
+                "maxThrottling",
+                "spec.api.throttling".into(),
+                format!(
+                    "a stage throttling is required, at most burstLimit {} and rateLimit {}",
+                    max.burst_limit, max.rate_limit
+                ),
+            ),
+            Some(t) if t.burst_limit > max.burst_limit || t.rate_limit > max.rate_limit => deny(
+                "maxThrottling",
+                "spec.api.throttling".into(),
+                format!(
+                    "burstLimit {} / rateLimit {} is over the ceiling {} / {}",
+                    t.burst_limit, t.rate_limit, max.burst_limit, max.rate_limit
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(arn) = &spec.event_bus.existing_arn
+        && !arn.ends_with(DEFAULT_BUS_SUFFIX)
+        && !allowed(&p.existing_bus_arns, arn)
+    {
+        deny("existingBusArns", "spec.eventBus.existingArn".into(), format!("{arn} is not allowed"));
+    }
+    if let Some(arn) = &spec.role.existing_arn
+        && !allowed(&p.existing_role_arns, arn)
+    {
+        deny("existingRoleArns", "spec.role.existingArn".into(), format!("{arn} is not allowed"));
+    }
+    for (i, rule) in spec.rules.iter().enumerate() {
+        for (j, t) in rule.targets.iter().enumerate() {
+            let at = format!("spec.rules[{i}].targets[{j}]");
+            if !allowed(&p.target_arns, &t.arn) {
+                deny("targetArns", format!("{at}.arn"), format!("{} is not allowed", t.arn));
+            }
+            if let Some(role) = &t.role_arn
+                && !allowed(&p.target_role_arns, role)
+            {
+                deny("targetRoleArns", format!("{at}.roleArn"), format!("{role} is not allowed"));
+            }
+            if let Some(dlq) = &t.dead_letter_arn
+                && !allowed(&p.dead_letter_arns, dlq)
+            {
+                deny("deadLetterArns", format!("{at}.deadLetterArn"), format!("{dlq} is not allowed"));
+            }
+        }
+    }
+    out
+}
+
+/// [`denials`] as an error naming the policy (terminal).
+pub fn check(g: &Governance, bridge: &WebhookBridge, region: &str) -> Result<(), Error> {
+    let denials = denials(g, bridge, region);
+    if denials.is_empty() { Ok(()) } else { Err(Error::PolicyDenied { policy: g.name().to_string(), denials }) }
+}
+
+#[cfg(test)]
+#[path = "tenancy_tests.rs"]
+mod tests;

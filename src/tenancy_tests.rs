@@ -1,0 +1,176 @@
+//! The policy checks, pure: each rule of a WebhookBridgePolicy denies what it should, names the
+//! field and the rule, and allows the rest.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::api::policy::{LabelOperator, LabelRequirement, NamespaceSelector};
+use crate::api::{AuthorizationType, Throttling};
+
+fn bridge(yaml: &str) -> WebhookBridge {
+    serde_saphyr::from_str(yaml).expect("example parses")
+}
+
+fn orders() -> WebhookBridge {
+    bridge(include_str!("../examples/orders.yaml"))
+}
+
+fn team_a() -> Governance {
+    Governance::Policy {
+        name: "team-a".into(),
+        spec: WebhookBridgePolicySpec {
+            allowed_regions: vec!["us-east-1".into()],
+            target_arns: vec!["arn:aws:lambda:us-east-1:123456789012:function:*Order".into()],
+            existing_bus_arns: vec!["arn:aws:events:us-east-1:123456789012:event-bus/team-a-*".into()],
+            ..Default::default()
+        },
+    }
+}
+
+fn rules(d: &[Denial]) -> Vec<(&'static str, &str)> {
+    d.iter().map(|d| (d.rule, d.field.as_str())).collect()
+}
+
+#[test]
+fn glob_patterns_match_like_iam() {
+    assert!(glob_match("arn:aws:lambda:*:123:function:a-*", "arn:aws:lambda:us-east-1:123:function:a-x"));
+    assert!(!glob_match("arn:aws:lambda:*:123:function:a-*", "arn:aws:lambda:us-east-1:123:function:b-x"));
+    assert!(glob_match("*", "anything"));
+    assert!(glob_match("a?c", "abc") && !glob_match("a?c", "ac"));
+    assert!(glob_match("*a*b*", "xxaxxbxx") && !glob_match("*a*b", "xxbxxa"));
+    assert!(!glob_match("arn:aws:sqs:*:123:q", "arn:aws:sqs:us-east-1:123:q-longer"), "whole ARN, not a prefix");
+}
+
+#[test]
+fn an_allowed_bridge_has_no_denials() {
+    assert_eq!(denials(&team_a(), &orders(), "us-east-1"), []);
+    assert_eq!(denials(&Governance::SingleTenant, &orders(), "us-east-1"), []);
+}
+
+#[test]
+fn each_rule_denies_naming_the_field_and_the_rule() {
+    let mut b = orders();
+    b.spec.rules[1].targets[0].arn = "arn:aws:lambda:us-east-1:123456789012:function:payroll".into();
+    b.spec.rules[0].targets[0].role_arn = Some("arn:aws:iam::123456789012:role/x".into());
+    b.spec.rules[0].targets[0].dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:dlq".into());
+    b.spec.event_bus = crate::api::EventBusSpec {
+        existing_arn: Some("arn:aws:events:us-east-1:123456789012:event-bus/team-b".into()),
+        ..Default::default()
+    };
+    b.spec.role.existing_arn = Some("arn:aws:iam::123456789012:role/admin".into());
+    let d = denials(&team_a(), &b, "eu-west-1");
+    assert_eq!(
+        rules(&d),
+        [
+            ("allowedRegions", "spec.region"),
+            ("existingBusArns", "spec.eventBus.existingArn"),
+            ("existingRoleArns", "spec.role.existingArn"),
+            ("targetRoleArns", "spec.rules[0].targets[0].roleArn"),
+            ("deadLetterArns", "spec.rules[0].targets[0].deadLetterArn"),
+            ("targetArns", "spec.rules[1].targets[0].arn"),
+        ]
+    );
+    let err = check(&team_a(), &b, "eu-west-1").expect_err("denied");
+    assert_eq!(err.reason(), "PolicyDenied");
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(text.starts_with("WebhookBridgePolicy team-a denies: spec.region: region eu-west-1 is not allowed (policy rule allowedRegions)"), "{text}");
+    assert!(text.contains("spec.rules[1].targets[0].arn: arn:aws:lambda:us-east-1:123456789012:function:payroll is not allowed (policy rule targetArns)"), "{text}");
+}
+
+#[test]
+fn limits_on_routes_rules_auth_and_throttling() {
+    let Governance::Policy { spec, .. } = team_a() else { unreachable!() };
+    let strict = Governance::Policy {
+        name: "strict".into(),
+        spec: WebhookBridgePolicySpec {
+            max_routes: Some(0),
+            max_rules: Some(1),
+            authorization_types: vec![AuthorizationType::Jwt],
+            max_throttling: Some(Throttling { burst_limit: 100, rate_limit: 50.0 }),
+            ..spec
+        },
+    };
+    let d = denials(&strict, &orders(), "us-east-1");
+    assert_eq!(
+        rules(&d),
+        [
+            ("maxRoutes", "spec.routes"),
+            ("maxRules", "spec.rules"),
+            ("authorizationTypes", "spec.routes[0].authorization.type"),
+            ("maxThrottling", "spec.api.throttling"),
+        ]
+    );
+    assert!(d[3].message.contains("required"), "{}", d[3].message);
+    let mut b = orders();
+    b.spec.api.throttling = Some(Throttling { burst_limit: 200, rate_limit: 10.0 });
+    let d = denials(&strict, &b, "us-east-1");
+    assert!(d.iter().any(|d| d.rule == "maxThrottling" && d.message.contains("over the ceiling")), "{d:?}");
+    b.spec.api.throttling = Some(Throttling { burst_limit: 100, rate_limit: 50.0 });
+    assert!(!denials(&strict, &b, "us-east-1").iter().any(|d| d.rule == "maxThrottling"));
+}
+
+#[test]
+fn the_default_bus_needs_a_policy_naming_it() {
+    let mut b = orders();
+    b.spec.event_bus = crate::api::EventBusSpec {
+        existing_arn: Some("arn:aws:events:us-east-1:123456789012:event-bus/default".into()),
+        ..Default::default()
+    };
+    let everything = |patterns: &[&str]| Governance::Policy {
+        name: "open".into(),
+        spec: WebhookBridgePolicySpec {
+            allowed_regions: vec!["us-east-1".into()],
+            target_arns: vec!["*".into()],
+            existing_bus_arns: patterns.iter().map(|p| p.to_string()).collect(),
+            ..Default::default()
+        },
+    };
+    for g in [Governance::SingleTenant, everything(&["*"]), everything(&["arn:aws:events:*:*:event-bus/*"])] {
+        assert_eq!(rules(&denials(&g, &b, "us-east-1")), [("existingBusArns", "spec.eventBus.existingArn")], "{g:?}");
+    }
+    assert_eq!(denials(&everything(&["arn:aws:events:*:123456789012:event-bus/default"]), &b, "us-east-1"), []);
+}
+
+struct Fixed(Vec<(String, WebhookBridgePolicySpec)>);
+impl PolicySource for Fixed {
+    fn policies_for(&self, _: &str) -> Option<Vec<(String, WebhookBridgePolicySpec)>> {
+        Some(self.0.clone())
+    }
+}
+
+#[test]
+fn exactly_one_policy_must_select_the_namespace() {
+    let multi = |names: &[&str]| {
+        Tenancy::Multi(Arc::new(Fixed(names.iter().map(|n| (n.to_string(), Default::default())).collect())))
+    };
+    let none = multi(&[]).governance("team-c").expect_err("fail closed");
+    assert_eq!((none.reason(), none.is_retryable()), ("NoPolicy", false));
+    assert!(none.to_string().contains("namespace team-c"), "{none}");
+    let two = multi(&["a", "b"]).governance("team-c").expect_err("ambiguous");
+    assert_eq!(two.reason(), "PolicyConflict");
+    assert!(two.to_string().contains("a, b"), "{two}");
+    assert!(matches!(multi(&["a"]).governance("x"), Ok(Governance::Policy { name, .. }) if name == "a"));
+    assert_eq!(Tenancy::Single.governance("x").expect("single"), Governance::SingleTenant);
+}
+
+#[test]
+fn namespace_selectors_follow_kubernetes_semantics() {
+    let labels = BTreeMap::from([("team".to_string(), "a".to_string()), ("tier".to_string(), "prod".to_string())]);
+    let sel = |labels: &[(&str, &str)], exprs: Vec<LabelRequirement>| NamespaceSelector {
+        match_labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        match_expressions: exprs,
+    };
+    let req = |key: &str, operator, values: &[&str]| LabelRequirement {
+        key: key.into(),
+        operator,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    };
+    assert!(sel(&[], vec![]).matches(&labels), "{{}} selects everything");
+    assert!(sel(&[("team", "a")], vec![]).matches(&labels));
+    assert!(!sel(&[("team", "b")], vec![]).matches(&labels));
+    assert!(sel(&[], vec![req("tier", LabelOperator::In, &["prod", "stage"])]).matches(&labels));
+    assert!(!sel(&[], vec![req("tier", LabelOperator::NotIn, &["prod"])]).matches(&labels));
+    assert!(sel(&[], vec![req("owner", LabelOperator::DoesNotExist, &[])]).matches(&labels));
+    assert!(!sel(&[], vec![req("owner", LabelOperator::Exists, &[])]).matches(&labels));
+}
