@@ -337,7 +337,16 @@ async fn bench() {
             Command::new(binary)
                 .args(["run", "--metrics-addr", &metrics_addr.to_string()])
                 .args(["--aws-rate", "2000", "--aws-burst", "100", "--concurrency", "16"])
-                .args(["--namespaces", &ns, "--cluster-name", "bench", "--role-propagation-seconds", "0"])
+                .args([
+                    "--namespaces",
+                    &ns,
+                    "--cluster-name",
+                    "bench",
+                    "--role-propagation-seconds",
+                    "0",
+                    "--tenancy",
+                    "single",
+                ])
                 .env("KUBECONFIG", cluster.kubeconfig_path())
                 .env("AWS_ENDPOINT_URL", &moto.endpoint)
                 .env("AWS_ACCESS_KEY_ID", "testing")

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::admission;
-use crate::api::{WebhookBridge, WebhookBridgeStatus, crd_yaml};
+use crate::api::{WebhookBridge, WebhookBridgeStatus, crd_yaml, policy_crd_yaml};
 use crate::aws::Aws;
 use crate::engine::Engine;
 use crate::error::{Error, FieldError};
@@ -21,8 +21,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "WEBHOOK_BRIDGE_REGION")]
     pub region: Option<String>,
     /// Cluster name written into ownership tags; two clusters sharing an account must differ.
-    #[arg(long, global = true, env = "WEBHOOK_BRIDGE_CLUSTER_NAME", default_value = "default")]
+    #[arg(long, global = true, env = "WEBHOOK_BRIDGE_CLUSTER_NAME", default_value = "default", value_parser = cluster_name)]
     pub cluster_name: String,
+    /// Permissions boundary (a managed policy ARN) every managed IAM role gets; the hardened
+    /// operator IAM policy (docs/iam-policy.json) allows CreateRole only with it.
+    #[arg(long, global = true, env = "WEBHOOK_BRIDGE_ROLE_PERMISSIONS_BOUNDARY")]
+    pub role_permissions_boundary: Option<String>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -36,10 +40,21 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrdKind {
+    /// webhookbridges.webhookbridge.io
+    Bridge,
+    /// webhookbridgepolicies.webhookbridge.io
+    Policy,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print the CustomResourceDefinition YAML.
-    Crd,
+    /// Print a CustomResourceDefinition's YAML (crds/ holds both).
+    Crd {
+        #[arg(value_enum, default_value_t = CrdKind::Bridge)]
+        kind: CrdKind,
+    },
     /// Print the AWS writes a reconcile (or with --delete, a delete) would make now. No writes.
     Plan {
         #[arg(short = 'f', long = "filename")]
@@ -113,6 +128,31 @@ pub struct RunArgs {
     /// This replica's identity (pod name).
     #[arg(long, env = "POD_NAME", default_value = "webhook-bridge")]
     pub identity: String,
+    /// `multi`: every namespace needs a WebhookBridgePolicy selecting it, which decides what
+    /// its bridges may do and whose AWS identity acts (fail closed). `single`: one team owns
+    /// the cluster and the account; the operator's identity acts for every bridge.
+    #[arg(long, env = "WEBHOOK_BRIDGE_TENANCY", value_enum, default_value_t = TenancyMode::Multi)]
+    pub tenancy: TenancyMode,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenancyMode {
+    Single,
+    Multi,
+}
+
+/// A cluster name goes into tags, session names and the IAM role path: a DNS label.
+fn cluster_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("must be a DNS label: 1 to 63 of a-z, 0-9 and '-', not starting or ending with '-'".into())
+    }
 }
 
 /// Exit codes a script can rely on.
@@ -181,8 +221,12 @@ fn print_calls(engine: &Engine) {
 
 pub async fn run(cli: Cli) -> ExitCode {
     let file = match &cli.command {
-        Command::Crd => {
-            return match crd_yaml() {
+        Command::Crd { kind } => {
+            let yaml = match kind {
+                CrdKind::Bridge => crd_yaml(),
+                CrdKind::Policy => policy_crd_yaml(),
+            };
+            return match yaml {
                 Ok(yaml) => {
                     print!("{yaml}");
                     ExitCode::SUCCESS
@@ -198,6 +242,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Err(e) => return report(&e),
     };
     let mut engine = Engine::new(Aws::from_env().await, cli.cluster_name.clone());
+    engine.role_boundary = cli.role_permissions_boundary.clone();
     if cli.region.is_some() {
         engine.default_region = cli.region.clone();
     }
@@ -256,7 +301,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     println!("{name}: deleted ({} AWS write(s))", actions.len());
                 }
             }),
-            Command::Crd | Command::Run(_) => Ok(()),
+            Command::Crd { .. } | Command::Run(_) => Ok(()),
         };
         if let Err(e) = result {
             eprint!("{name}: ");
@@ -277,6 +322,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
         Err(e) => return report(&Error::Config(format!("Kubernetes client: {e}"))),
     };
     let mut engine = Engine::new(Aws::from_env_rate_limited(rate_limits(&args)).await, cli.cluster_name.clone());
+    engine.role_boundary = cli.role_permissions_boundary.clone();
     if cli.region.is_some() {
         engine.default_region = cli.region.clone();
     }
@@ -298,6 +344,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
         }),
         metrics_addr: Some(args.metrics_addr),
         identity: args.identity.clone(),
+        multi_tenant: args.tenancy == TenancyMode::Multi,
     };
     match serve(client, engine, options, shutdown_signal(), None).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,7 +40,7 @@ impl fmt::Debug for Tenancy {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Governance {
     SingleTenant,
-    Policy { name: String, spec: WebhookBridgePolicySpec },
+    Policy { name: String, spec: Box<WebhookBridgePolicySpec> },
 }
 
 impl Governance {
@@ -90,7 +90,7 @@ impl Tenancy {
             ))),
             1 => {
                 let (name, spec) = found.remove(0);
-                Ok(Governance::Policy { name, spec })
+                Ok(Governance::Policy { name, spec: Box::new(spec) })
             }
             _ => Err(Error::PolicyConflict(format!(
                 "WebhookBridgePolicies {} all select namespace {namespace}; exactly one may",
@@ -159,7 +159,7 @@ pub fn denials(g: &Governance, bridge: &WebhookBridge, region: &str) -> Vec<Deni
     let Governance::Policy { spec: p, .. } = g else {
         return out;
     };
-    if !p.allowed_regions.iter().any(|r| r == region) {
+    if !p.allowed_regions.iter().any(|r| glob_match(r, region)) {
         deny("allowedRegions", "spec.region".into(), format!("region {region} is not allowed"));
     }
     if let Some(max) = p.max_routes

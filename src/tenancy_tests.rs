@@ -18,12 +18,12 @@ fn orders() -> WebhookBridge {
 fn team_a() -> Governance {
     Governance::Policy {
         name: "team-a".into(),
-        spec: WebhookBridgePolicySpec {
+        spec: Box::new(WebhookBridgePolicySpec {
             allowed_regions: vec!["us-east-1".into()],
             target_arns: vec!["arn:aws:lambda:us-east-1:123456789012:function:*Order".into()],
             existing_bus_arns: vec!["arn:aws:events:us-east-1:123456789012:event-bus/team-a-*".into()],
             ..Default::default()
-        },
+        }),
     }
 }
 
@@ -83,13 +83,13 @@ fn limits_on_routes_rules_auth_and_throttling() {
     let Governance::Policy { spec, .. } = team_a() else { unreachable!() };
     let strict = Governance::Policy {
         name: "strict".into(),
-        spec: WebhookBridgePolicySpec {
+        spec: Box::new(WebhookBridgePolicySpec {
             max_routes: Some(0),
             max_rules: Some(1),
             authorization_types: vec![AuthorizationType::Jwt],
             max_throttling: Some(Throttling { burst_limit: 100, rate_limit: 50.0 }),
-            ..spec
-        },
+            ..*spec
+        }),
     };
     let d = denials(&strict, &orders(), "us-east-1");
     assert_eq!(
@@ -119,12 +119,12 @@ fn the_default_bus_needs_a_policy_naming_it() {
     };
     let everything = |patterns: &[&str]| Governance::Policy {
         name: "open".into(),
-        spec: WebhookBridgePolicySpec {
+        spec: Box::new(WebhookBridgePolicySpec {
             allowed_regions: vec!["us-east-1".into()],
             target_arns: vec!["*".into()],
             existing_bus_arns: patterns.iter().map(|p| p.to_string()).collect(),
             ..Default::default()
-        },
+        }),
     };
     for g in [Governance::SingleTenant, everything(&["*"]), everything(&["arn:aws:events:*:*:event-bus/*"])] {
         assert_eq!(rules(&denials(&g, &b, "us-east-1")), [("existingBusArns", "spec.eventBus.existingArn")], "{g:?}");

@@ -28,11 +28,12 @@ fn root() -> PathBuf {
 }
 
 #[test]
-fn chart_crd_is_identical_to_the_generated_one() {
-    let top = std::fs::read_to_string(root().join("crds/webhookbridges.webhookbridge.io.yaml")).expect("crds/");
-    let chart = std::fs::read_to_string(root().join("charts/webhook-bridge/crds/webhookbridges.webhookbridge.io.yaml"))
-        .expect("chart crds/");
-    assert!(top == chart, "charts/webhook-bridge/crds/ differs from crds/: copy it over");
+fn chart_crds_are_identical_to_the_generated_ones() {
+    for file in ["webhookbridges.webhookbridge.io.yaml", "webhookbridgepolicies.webhookbridge.io.yaml"] {
+        let top = std::fs::read_to_string(root().join("crds").join(file)).expect("crds/");
+        let chart = std::fs::read_to_string(root().join("charts/webhook-bridge/crds").join(file)).expect("chart crds/");
+        assert!(top == chart, "charts/webhook-bridge/crds/{file} differs from crds/: copy it over");
+    }
 }
 
 #[test]
@@ -171,6 +172,11 @@ impl Release {
             self.flag("--namespaces").map(|n| n.split(',').map(str::to_string).collect()).unwrap_or_default();
         let mut o = options(&namespaces.iter().map(String::as_str).collect::<Vec<_>>());
         o.label_selector = self.flag("--label-selector");
+        o.multi_tenant = match self.flag("--tenancy").as_deref() {
+            Some("multi") => true,
+            Some("single") => false,
+            other => panic!("--tenancy={other:?}"),
+        };
         o.identity = identity.to_string();
         if self.args().iter().any(|a| a == "--leader-election") {
             let env = self.pod_spec()["containers"][0]["env"].as_array().expect("env");
@@ -248,14 +254,31 @@ async fn default_values_rbac_runs_the_operator_cluster_wide() {
     let release_ns = cluster.namespace("chart-all").await;
     let ns = cluster.namespace("chart-all-bridges").await;
     let selector = ("chart-test", release_ns.as_str());
-    let release =
-        Release::install(cluster, &release_ns, &[format!("operator.labelSelector=chart-test={release_ns}")]).await;
+    // Default tenancy: multi, with the permissive example policy (here selecting only this
+    // test's namespace: the apiserver is shared).
+    let release = Release::install(
+        cluster,
+        &release_ns,
+        &[
+            format!("operator.labelSelector=chart-test={release_ns}"),
+            format!("tenancy.examplePolicy.namespaces={{{ns}}}"),
+        ],
+    )
+    .await;
     let full = format!("{release_ns}-webhook-bridge");
+    let policies = format!("{full}-policies");
     assert_eq!(
         release.rbac(),
-        vec![("ClusterRole".into(), String::new(), full.clone()), ("ClusterRoleBinding".into(), String::new(), full)],
+        vec![
+            ("ClusterRole".into(), String::new(), full.clone()),
+            ("ClusterRole".into(), String::new(), policies.clone()),
+            ("ClusterRoleBinding".into(), String::new(), full),
+            ("ClusterRoleBinding".into(), String::new(), policies),
+        ],
         "one replica: no leader election, no Lease Role"
     );
+    assert_eq!(release.of_kind("WebhookBridgePolicy").len(), 1, "the example policy");
+    assert_eq!(release.flag("--tenancy").as_deref(), Some("multi"));
     let admin = cluster.client().await;
     let sa = release.service_account_client(cluster).await;
     let moto = Moto::start();
@@ -307,13 +330,23 @@ async fn namespaced_values_rbac_confines_the_operator_to_its_namespaces() {
     let release_ns = cluster.namespace("chart-ns").await;
     let (a, b) = (cluster.namespace("chart-ns-a").await, cluster.namespace("chart-ns-b").await);
     let other = cluster.namespace("chart-ns-other").await;
-    let release = Release::install(cluster, &release_ns, &[format!("operator.namespaces={{{a},{b}}}")]).await;
+    let release = Release::install(
+        cluster,
+        &release_ns,
+        &[format!("operator.namespaces={{{a},{b}}}"), format!("tenancy.examplePolicy.namespaces={{{a},{b}}}")],
+    )
+    .await;
     let full = format!("{release_ns}-webhook-bridge");
+    let policies = format!("{full}-policies");
     let mut expected: Vec<(String, String, String)> = [&a, &b]
         .iter()
         .flat_map(|ns| {
             [("Role".into(), ns.to_string(), full.clone()), ("RoleBinding".into(), ns.to_string(), full.clone())]
         })
+        .chain([
+            ("ClusterRole".into(), String::new(), policies.clone()),
+            ("ClusterRoleBinding".into(), String::new(), policies.clone()),
+        ])
         .collect();
     expected.sort();
     assert_eq!(release.rbac(), expected);
@@ -363,10 +396,14 @@ async fn replicas_rbac_lets_the_operator_create_take_and_hand_over_its_lease() {
     let cluster = require_cluster!();
     let release_ns = cluster.namespace("chart-ha").await;
     let ns = cluster.namespace("chart-ha-bridges").await;
-    let release =
-        Release::install(cluster, &release_ns, &["replicaCount=2".into(), format!("operator.namespaces={{{ns}}}")])
-            .await;
+    let release = Release::install(
+        cluster,
+        &release_ns,
+        &["replicaCount=2".into(), format!("operator.namespaces={{{ns}}}"), "tenancy.mode=single".into()],
+    )
+    .await;
     let full = format!("{release_ns}-webhook-bridge");
+    assert!(release.of_kind("WebhookBridgePolicy").is_empty(), "single-tenant: no policy");
     let lease_name = release.flag("--lease-name").expect("--leader-election with --lease-name");
     assert_eq!(lease_name, format!("{full}-leader"));
     let election = format!("{full}-leader-election");

@@ -5,7 +5,7 @@ mod common;
 
 use kube::CustomResourceExt;
 use serde_json::Value;
-use webhook_bridge::api::{WebhookBridge, crd_yaml};
+use webhook_bridge::api::{WebhookBridge, crd_yaml, policy_crd_yaml};
 
 const CRD_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridges.webhookbridge.io.yaml");
 
@@ -16,6 +16,13 @@ fn committed_crd_matches_the_rust_types() {
     assert!(
         committed == generated,
         "crds/ is stale: run `cargo run -- crd > crds/webhookbridges.webhookbridge.io.yaml`"
+    );
+    let generated = policy_crd_yaml().expect("generate");
+    let committed =
+        std::fs::read_to_string(CRD_PATH.replace("webhookbridges", "webhookbridgepolicies")).expect("read crds/");
+    assert!(
+        committed == generated,
+        "crds/ is stale: run `cargo run -- crd policy > crds/webhookbridgepolicies.webhookbridge.io.yaml`"
     );
 }
 

@@ -32,7 +32,17 @@ impl Replica {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
         let log = std::fs::File::create(cluster.dir.join(format!("{ns}-{identity}.log"))).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
-            .args(["--cluster-name", "failover", "--region", "us-east-1", "run", "--namespaces", ns])
+            .args([
+                "--cluster-name",
+                "failover",
+                "--region",
+                "us-east-1",
+                "run",
+                "--namespaces",
+                ns,
+                "--tenancy",
+                "single",
+            ])
             .args(["--leader-election", "--lease-namespace", ns, "--identity", identity])
             .args(["--lease-seconds", &LEASE_SECONDS.to_string(), "--concurrency", "1"])
             .args(["--backoff-seconds", "1", "--max-backoff-seconds", "2", "--role-propagation-seconds", "0"])

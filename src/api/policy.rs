@@ -37,7 +37,7 @@ pub struct WebhookBridgePolicySpec {
     #[schemars(length(max = 2048), regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assume_role_arn: Option<String>,
-    /// Regions bridges may use (`spec.region`). Empty: none.
+    /// Regions bridges may use (`spec.region`), as patterns (`eu-*`). Empty: none.
     #[schemars(length(max = 32), inner(length(min = 1, max = 64)))]
     #[serde(default)]
     pub allowed_regions: Vec<String>,

@@ -4,6 +4,7 @@
 pub mod context;
 pub mod http;
 pub mod metrics;
+pub mod policies;
 pub mod reconcile;
 
 use std::future::Future;
@@ -28,7 +29,9 @@ pub use reconcile::FINALIZER;
 use crate::api::WebhookBridge;
 use crate::aws::WriteFence;
 use crate::engine::Engine;
+use crate::tenancy::Tenancy;
 use metrics::Metrics;
+use policies::Policies;
 
 /// Leader election on a `coordination.k8s.io/v1` Lease.
 #[derive(Clone, Debug)]
@@ -53,6 +56,9 @@ pub struct Options {
     pub metrics_addr: Option<SocketAddr>,
     /// Identity in Events (pod name).
     pub identity: String,
+    /// Multi-tenant: every namespace needs a WebhookBridgePolicy selecting it (fail closed).
+    /// Off: single-tenant, the operator's identity acts for every bridge.
+    pub multi_tenant: bool,
 }
 
 impl Default for Options {
@@ -65,6 +71,7 @@ impl Default for Options {
             leader_election: None,
             metrics_addr: None,
             identity: "webhook-bridge".into(),
+            multi_tenant: true,
         }
     }
 }
@@ -108,7 +115,12 @@ async fn wait_for_crd(client: &kube::Client, namespaces: &[String], shutdown: &S
     }
 }
 
-fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxFuture<'static, ()> {
+fn controllers(
+    ctx: Arc<Context>,
+    options: &Options,
+    policies: Option<Arc<Policies>>,
+    shutdown: Shutdown,
+) -> BoxFuture<'static, ()> {
     let client = ctx.client.clone();
     let apis: Vec<Api<DeserializeGuard<WebhookBridge>>> = if options.namespaces.is_empty() {
         vec![Api::all(client)]
@@ -132,7 +144,12 @@ fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxF
             .reflect(writer)
             .applied_objects()
             .predicate_filter(predicates::generation, Default::default());
-        Controller::for_stream(objects, reader)
+        let mut controller = Controller::for_stream(objects, reader.clone());
+        if let Some(p) = &policies {
+            // A new, changed or deleted policy, or relabelled namespace, changes what is allowed.
+            controller = controller.reconcile_on(policies::retriggered(reader, p.subscribe()));
+        }
+        controller
             .with_config(controller::Config::default().concurrency(options.concurrency))
             .graceful_shutdown_on(shutdown.clone())
             .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
@@ -145,7 +162,13 @@ fn controllers(ctx: Arc<Context>, options: &Options, shutdown: Shutdown) -> BoxF
                 }
             })
     });
-    futures::future::join_all(runs).map(|_| ()).boxed()
+    let runs: Vec<_> = runs.collect();
+    let ready = async move {
+        if let Some(p) = policies {
+            p.ready().await;
+        }
+    };
+    ready.then(|_| futures::future::join_all(runs)).map(|_| ()).boxed()
 }
 
 /// Drop from a cached object what reconcile never reads.
@@ -165,6 +188,14 @@ pub async fn serve(
 ) -> Result<(), OperatorError> {
     let shutdown: Shutdown = shutdown.boxed().shared();
     let mut engine = engine;
+    let mut policies = None;
+    let mut policy_watch = None;
+    if options.multi_tenant {
+        let (p, drive) = Policies::watch(client.clone());
+        engine.tenancy = Tenancy::Multi(p.clone());
+        policy_watch = Some(tokio::spawn(drive));
+        policies = Some(p);
+    }
     if options.leader_election.is_some() {
         // No AWS call leaves this replica unless its Lease is confirmed (see aws::fence).
         engine.aws = engine.aws.with_fence(WriteFence::closed());
@@ -190,14 +221,14 @@ pub async fn serve(
     if wait_for_crd(&client, &options.namespaces, &shutdown).await {
         health.ready.store(true, Ordering::Relaxed);
         match &options.leader_election {
-            None => controllers(ctx, &options, shutdown.clone()).await,
+            None => controllers(ctx, &options, policies, shutdown.clone()).await,
             Some(le) => {
                 lead(
                     &client,
                     le,
                     &ctx.engine.aws.fence,
                     &leading_tx,
-                    || controllers(ctx.clone(), &options, shutdown.clone()),
+                    || controllers(ctx.clone(), &options, policies.clone(), shutdown.clone()),
                     shutdown.clone(),
                 )
                 .await?
@@ -205,6 +236,9 @@ pub async fn serve(
         }
     }
     if let Some(task) = server {
+        task.abort();
+    }
+    if let Some(task) = policy_watch {
         task.abort();
     }
     info!("stopped");

@@ -23,7 +23,8 @@ use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub const CRD_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridges.webhookbridge.io.yaml");
-const CRD_NAME: &str = "webhookbridges.webhookbridge.io";
+pub const POLICY_CRD_PATH: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridgepolicies.webhookbridge.io.yaml");
 
 /// A running control plane (shared by every test of one test binary).
 #[derive(Debug)]
@@ -241,16 +242,24 @@ async fn wait_ready(client: &kube::Client, server: &str) -> Result<(), String> {
     }
 }
 
-/// Install crds/ exactly as committed (what `kubectl apply -f crds/` does) and wait until the API
-/// is Established. The apiserver refuses a CRD whose CEL rules exceed the cost budget.
+/// Install crds/ exactly as committed (what `kubectl apply -f crds/` does) and wait until the APIs
+/// are Established. The apiserver refuses a CRD whose CEL rules exceed the cost budget.
 async fn install_crd(client: &kube::Client) -> Result<(), String> {
-    let text = std::fs::read_to_string(CRD_PATH).map_err(|e| e.to_string())?;
+    for path in [CRD_PATH, POLICY_CRD_PATH] {
+        install_one_crd(client, path).await?;
+    }
+    Ok(())
+}
+
+async fn install_one_crd(client: &kube::Client, path: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).map_err(|e| e.to_string())?;
+    let name = crd.metadata.name.clone().unwrap_or_default();
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.create(&PostParams::default(), &crd).await.map_err(|e| format!("the apiserver refused crds/: {e}"))?;
+    api.create(&PostParams::default(), &crd).await.map_err(|e| format!("the apiserver refused {path}: {e}"))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let crd = api.get(CRD_NAME).await.map_err(|e| e.to_string())?;
+        let crd = api.get(&name).await.map_err(|e| e.to_string())?;
         let established = crd
             .status
             .and_then(|s| s.conditions)
@@ -261,7 +270,7 @@ async fn install_crd(client: &kube::Client) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err("the CRD was not Established within 30 s".into());
+            return Err(format!("{name} was not Established within 30 s"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -91,6 +91,8 @@ pub fn options(namespaces: &[&str]) -> Options {
             role_propagation: Duration::ZERO,
         },
         metrics_addr: Some("127.0.0.1:0".parse().expect("addr")),
+        // Most tests are about one team; tests/tenancy.rs runs multi-tenant.
+        multi_tenant: false,
         ..Options::default()
     }
 }
