@@ -151,6 +151,13 @@ impl DesiredRule {
 }
 
 impl Desired {
+    /// The spec's own tags, without the ownership tags: what a tag write on an object already
+    /// ours adds (the operator's IAM policy refuses tag writes carrying ownership keys, so they
+    /// can only arrive at creation).
+    pub fn spec_tags(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.tags.iter().filter(|(k, _)| !k.starts_with(owner::TAG_PREFIX))
+    }
+
     pub fn permissions(&self) -> Vec<DesiredPermission> {
         let mut all: Vec<_> = self.rules.iter().flat_map(|r| r.permissions(&self.owner)).collect();
         all.sort();

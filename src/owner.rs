@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+/// Prefix of every tag key the bridge owns (spec tags may not use it).
+pub const TAG_PREFIX: &str = "webhookbridge.io/";
 /// Tag keys written on every AWS object the bridge creates.
 pub const TAG_MANAGED_BY: &str = "webhookbridge.io/managed-by";
 pub const TAG_CLUSTER: &str = "webhookbridge.io/cluster";

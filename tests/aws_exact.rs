@@ -270,6 +270,7 @@ async fn a_bus_holding_someone_elses_rules_is_not_deleted_and_says_why() {
 fn api_with_stage(bridge: &WebhookBridge, throttling: (i32, f64)) -> Mocks {
     let tags: std::collections::HashMap<String, String> = all_tags(bridge).into_iter().collect();
     let stage_tags = tags.clone();
+    let api_name = owner(bridge).default_name(128);
     let mut m = empty_account();
     m.apigateway = vec![
         mock!(Apigw::get_apis).then_output(move || {
@@ -277,7 +278,7 @@ fn api_with_stage(bridge: &WebhookBridge, throttling: (i32, f64)) -> Mocks {
                 .items(
                     Api::builder()
                         .api_id("api1")
-                        .name("default-orders")
+                        .name(api_name.clone())
                         .protocol_type(ProtocolType::Http)
                         .route_selection_expression("$request.method $request.path")
                         .description("Managed by webhook-bridge for default/orders")

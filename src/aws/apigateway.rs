@@ -223,7 +223,7 @@ pub async fn tag(client: &Client, d: &Desired, api_id: &str, stage: Option<&str>
     client
         .tag_resource()
         .resource_arn(resource_arn(d, api_id, stage))
-        .set_tags(Some(hash_tags(d)))
+        .set_tags(Some(d.spec_tags().map(|(k, v)| (k.clone(), v.clone())).collect()))
         .send()
         .await
         .map_err(|e| classify(SVC, "TagResource", e))?;

@@ -144,10 +144,11 @@ pub async fn create_bus(client: &Client, d: &Desired) -> Result<(), Error> {
 }
 
 pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
+    let added = d.spec_tags().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
     client
         .tag_resource()
         .resource_arn(arn)
-        .set_tags(Some(tags(d)))
+        .set_tags(Some(added))
         .send()
         .await
         .map_err(|e| classify(SVC, "TagResource", e))?;

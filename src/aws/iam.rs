@@ -138,7 +138,8 @@ pub async fn put_permissions_boundary(client: &Client, name: &str, arn: &str) ->
 }
 
 pub async fn tag_role(client: &Client, d: &Desired, name: &str) -> Result<(), Error> {
-    client.tag_role().role_name(name).set_tags(Some(tags(d))).send().await.map_err(|e| classify(SVC, "TagRole", e))?;
+    let added = d.spec_tags().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+    client.tag_role().role_name(name).set_tags(Some(added)).send().await.map_err(|e| classify(SVC, "TagRole", e))?;
     Ok(())
 }
 

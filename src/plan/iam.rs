@@ -27,18 +27,19 @@ pub(super) fn plan_role(
                     ),
                 ));
             }
+            // The boundary first: the operator's IAM policy allows role writes only on roles
+            // bounded by it. A boundary only restricts: one the spec no longer names stays
+            // (that policy grants no DeleteRolePermissionsBoundary).
+            if let Some(want) = permissions_boundary
+                && role.permissions_boundary.as_ref() != Some(want)
+            {
+                actions.push(Action::PutPermissionsBoundary { name: name.clone(), arn: want.clone() })
+            }
             if role.trust_policy.as_ref() != Some(trust_policy) {
                 actions.push(Action::UpdateTrustPolicy { name: name.clone() });
             }
             if role.policy.as_ref() != Some(policy) {
                 actions.push(Action::PutRolePolicy { name: name.clone() });
-            }
-            // A boundary only restricts: one the spec no longer names stays (the operator's IAM
-            // policy grants no DeleteRolePermissionsBoundary).
-            if let Some(want) = permissions_boundary
-                && role.permissions_boundary.as_ref() != Some(want)
-            {
-                actions.push(Action::PutPermissionsBoundary { name: name.clone(), arn: want.clone() })
             }
             if tags_missing(&d.tags, &role.tags) {
                 actions.push(Action::TagRole { name: name.clone() });

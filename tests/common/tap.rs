@@ -15,6 +15,8 @@ pub struct Tap {
     last_sent: Arc<Mutex<Option<Instant>>>,
     /// (when, SigV4 service) of every request start seen.
     requests: Arc<Mutex<Vec<(Instant, String)>>>,
+    /// Every byte the clients sent, per connection (lossy UTF-8), to look for what a request said.
+    sent: Arc<Mutex<Vec<String>>>,
 }
 
 /// The SigV4 signing service of a request whose head is in `chunk`, if it starts one.
@@ -37,11 +39,18 @@ impl Tap {
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let last_sent = Arc::new(Mutex::new(None));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (last, log) = (last_sent.clone(), requests.clone());
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let (last, log, text) = (last_sent.clone(), requests.clone(), sent.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(&upstream).await else { continue };
                 let (last, log) = (last.clone(), log.clone());
+                let text = text.clone();
+                let slot = {
+                    let mut all = text.lock().unwrap_or_else(|p| p.into_inner());
+                    all.push(String::new());
+                    all.len() - 1
+                };
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
@@ -57,6 +66,8 @@ impl Tap {
                             if let Some(service) = request_service(&buf[..n]) {
                                 log.lock().unwrap_or_else(|p| p.into_inner()).push((now, service));
                             }
+                            text.lock().unwrap_or_else(|p| p.into_inner())[slot]
+                                .push_str(&String::from_utf8_lossy(&buf[..n]));
                             if sw.write_all(&buf[..n]).await.is_err() {
                                 break;
                             }
@@ -71,7 +82,12 @@ impl Tap {
                 });
             }
         });
-        Tap { endpoint, last_sent, requests }
+        Tap { endpoint, last_sent, requests, sent }
+    }
+
+    /// Everything the clients sent, connection after connection.
+    pub fn sent_text(&self) -> String {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).join("\n")
     }
 
     /// (when, service) of every request so far.

@@ -1,0 +1,296 @@
+//! Multi-tenancy on the real apiserver: two namespaces under two WebhookBridgePolicies and one
+//! under none. Everything a policy does not allow is Stalled with the policy and the rule named,
+//! and makes no AWS call at all; what it allows reaches Ready (team b through its own IAM role,
+//! assumed with session tags); a namespace with no policy gets nothing until one appears; and a
+//! tenant, even a namespace admin, cannot create or change a policy.
+
+mod common;
+
+use std::time::Duration;
+
+use common::kube_wait::{condition, create, orders_json, ready, until, until_event};
+use common::operator::{Operator, options};
+use common::tap::Tap;
+use common::{ACCOUNT, Inventory, Moto, REGION, inventory};
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use webhook_bridge::api::{WebhookBridge, WebhookBridgePolicy};
+use webhook_bridge::aws::Aws;
+use webhook_bridge::engine::Engine;
+
+fn lambda(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+}
+
+/// The orders example in `ns`, its two targets replaced by `targets`.
+fn orders_in(name: &str, ns: &str, bus: &str, targets: [&str; 2]) -> Value {
+    let mut b = orders_json(name, ns, bus);
+    for (i, arn) in targets.iter().enumerate() {
+        b["spec"]["rules"][i]["targets"] = json!([{"arn": arn}]);
+    }
+    b
+}
+
+/// The JWT example in `ns` (without stage throttling, which moto does not read back), its
+/// target an SQS queue.
+fn jwt_in(name: &str, ns: &str, queue: &str) -> Value {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/jwt.yaml")).expect("example");
+    let mut b: Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    b["metadata"] = json!({"name": name, "namespace": ns});
+    b["spec"]["api"] = json!({});
+    b["spec"]["rules"][0]["targets"] = json!([{"arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")}]);
+    b
+}
+
+fn policy(name: &str, selects: &str, spec: Value) -> WebhookBridgePolicy {
+    let mut spec = spec;
+    spec["namespaceSelector"] = json!({"matchLabels": {"tenancy-test": selects}});
+    serde_json::from_value(json!({"apiVersion": "webhookbridge.io/v1alpha1", "kind": "WebhookBridgePolicy",
+        "metadata": {"name": name}, "spec": spec}))
+    .expect("policy")
+}
+
+async fn label(client: &kube::Client, ns: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    api.patch(ns, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"tenancy-test": ns}}})))
+        .await
+        .expect("label namespace");
+}
+
+async fn stalled(client: &kube::Client, ns: &str, name: &str, reason: &str) -> String {
+    let o = until(client, ns, name, &format!("Stalled: {reason}"), |o| {
+        condition(o, "Stalled").is_some_and(|c| c["status"] == "True" && c["reason"] == reason)
+    })
+    .await;
+    condition(o.as_ref(), "Stalled").and_then(|c| c["message"].as_str()).unwrap_or_default().to_string()
+}
+
+/// A client acting as a ServiceAccount of `ns` that is the namespace's admin (the built-in
+/// `admin` ClusterRole) and may do anything with WebhookBridges there.
+async fn tenant_admin(cluster: &common::k8s::Cluster, admin: &kube::Client, ns: &str) -> kube::Client {
+    let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), ns);
+    accounts
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "tenant"}})).expect("sa"))
+        .await
+        .expect("ServiceAccount");
+    let roles: Api<Role> = Api::namespaced(admin.clone(), ns);
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "bridges"},
+                "rules": [{"apiGroups": ["webhookbridge.io"], "resources": ["*"], "verbs": ["*"]}]}))
+            .expect("role"),
+        )
+        .await
+        .expect("Role");
+    let bindings: Api<RoleBinding> = Api::namespaced(admin.clone(), ns);
+    for (name, kind, role) in [("bridges", "Role", "bridges"), ("admin", "ClusterRole", "admin")] {
+        bindings
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": name},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
+                    "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": ns}]}))
+                .expect("binding"),
+            )
+            .await
+            .expect("RoleBinding");
+    }
+    let request = TokenRequest {
+        spec: TokenRequestSpec { expiration_seconds: Some(3600), ..Default::default() },
+        ..Default::default()
+    };
+    let token = accounts.create_token_request("tenant", &PostParams::default(), &request).await.expect("token");
+    cluster.client_with_token(&token.status.expect("token").token).await
+}
+
+fn forbidden<T>(result: Result<T, kube::Error>) -> bool {
+    matches!(result, Err(kube::Error::Api(e)) if e.code == 403)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_namespace_gets_only_what_its_policy_allows() {
+    let cluster = require_cluster!();
+    let admin = cluster.client().await;
+    let (a, b, c) =
+        (cluster.namespace("team-a").await, cluster.namespace("team-b").await, cluster.namespace("team-c").await);
+    for ns in [&a, &b, &c] {
+        label(&admin, ns).await;
+    }
+    let policies: Api<WebhookBridgePolicy> = Api::all(admin.clone());
+    let (pa, pb, pc) = (format!("{a}-policy"), format!("{b}-policy"), format!("{c}-policy"));
+    policies
+        .create(
+            &PostParams::default(),
+            &policy(
+                &pa,
+                &a,
+                json!({"allowedRegions": [REGION], "targetArns": [lambda("a-*")],
+                "existingBusArns": [format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/a-*")], "maxRoutes": 2}),
+            ),
+        )
+        .await
+        .expect("policy a");
+    let tenant_b_role = format!("arn:aws:iam::{ACCOUNT}:role/tenant-b");
+    policies
+        .create(
+            &PostParams::default(),
+            &policy(
+                &pb,
+                &b,
+                json!({"assumeRoleArn": tenant_b_role, "allowedRegions": [REGION],
+                "targetArns": [format!("arn:aws:sqs:{REGION}:{ACCOUNT}:b-*")], "authorizationTypes": ["JWT"]}),
+            ),
+        )
+        .await
+        .expect("policy b");
+
+    let moto = Moto::start();
+    let tap = Tap::start(&moto.endpoint).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(REGION))
+        .endpoint_url(&tap.endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let mut engine = Engine::new(Aws::new(config), "tenancy");
+    engine.retry_delay = Duration::from_millis(20);
+    let mut opts = options(&[&a, &b, &c]);
+    opts.multi_tenant = true;
+    let op = Operator::start_with(admin.clone(), engine, opts).await;
+
+    // Everything prohibited: Stalled, naming the policy and the rule, with no AWS call at all.
+    let bridges = |ns: &str| -> Api<WebhookBridge> { Api::namespaced(admin.clone(), ns) };
+    create(&admin, orders_in("foreign-lambda", &a, "a-1", [&lambda("a-create"), &lambda("payroll")])).await;
+    let mut default_bus = orders_in("default-bus", &a, "a-2", [&lambda("a-create"), &lambda("a-cancel")]);
+    default_bus["spec"]["eventBus"] =
+        json!({"existingArn": format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default")});
+    create(&admin, default_bus).await;
+    let mut other_bus = orders_in("other-bus", &a, "a-3", [&lambda("a-create"), &lambda("a-cancel")]);
+    other_bus["spec"]["eventBus"] =
+        json!({"existingArn": format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/b-shared")});
+    create(&admin, other_bus).await;
+    let mut region = orders_in("region", &a, "a-4", [&lambda("a-create"), &lambda("a-cancel")]);
+    region["spec"]["region"] = json!("eu-west-1");
+    create(&admin, region).await;
+    let mut routes = orders_in("routes", &a, "a-5", [&lambda("a-create"), &lambda("a-cancel")]);
+    let route = routes["spec"]["routes"][0].clone();
+    routes["spec"]["routes"] = json!([0, 1, 2].map(|i| {
+        let mut r = route.clone();
+        r["name"] = json!(format!("r{i}"));
+        r["path"] = json!(format!("/r{i}"));
+        r
+    }));
+    create(&admin, routes).await;
+    let mut no_auth = jwt_in("no-auth", &b, "b-events");
+    no_auth["spec"]["routes"][0]["authorization"] = json!({"type": "NONE"});
+    create(&admin, no_auth).await;
+    create(&admin, orders_in("no-policy", &c, "c-1", [&lambda("createOrder"), &lambda("cancelOrder")])).await;
+
+    let denied = [
+        (&a, "foreign-lambda", "targetArns", lambda("payroll")),
+        (&a, "default-bus", "existingBusArns", "default bus".to_string()),
+        (&a, "other-bus", "existingBusArns", "event-bus/b-shared".to_string()),
+        (&a, "region", "allowedRegions", "eu-west-1".to_string()),
+        (&a, "routes", "maxRoutes", "3 routes, at most 2".to_string()),
+    ];
+    for (ns, name, rule, what) in &denied {
+        let message = stalled(&admin, ns, name, "PolicyDenied").await;
+        assert!(message.starts_with(&format!("WebhookBridgePolicy {pa} denies: ")), "{name}: {message}");
+        assert!(
+            message.contains(&format!("(policy rule {rule})")) && message.contains(what.as_str()),
+            "{name}: {message}"
+        );
+        until_event(&admin, ns, name, |(t, r, _)| t == "Warning" && r == "PolicyDenied").await;
+    }
+    let message = stalled(&admin, &b, "no-auth", "PolicyDenied").await;
+    assert!(
+        message.contains(&format!(
+            "WebhookBridgePolicy {pb} denies: spec.routes[0].authorization.type: NONE is not allowed"
+        )),
+        "{message}"
+    );
+    let message = stalled(&admin, &c, "no-policy", "NoPolicy").await;
+    assert!(message.contains(&format!("namespace {c}")), "{message}");
+    assert!(tap.requests().is_empty(), "denied bridges made AWS calls: {:?}", tap.requests());
+    assert_eq!(moto.fault_stats()["committed_writes"], 0);
+
+    // Allowed: Ready. Team b's objects are made as its own role, assumed with session tags.
+    moto.seed_lambdas(&["a-create", "a-cancel", "createOrder", "cancelOrder"]).await;
+    let queue = moto.clients().await.sqs.create_queue().queue_name("b-events").send().await.expect("queue");
+    let queue_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:b-events"),
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]});
+    moto.clients()
+        .await
+        .sqs
+        .set_queue_attributes()
+        .queue_url(queue.queue_url().unwrap_or_default())
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, queue_policy.to_string())
+        .send()
+        .await
+        .expect("queue policy");
+    create(&admin, orders_in("allowed", &a, "a-ok", [&lambda("a-create"), &lambda("a-cancel")])).await;
+    create(&admin, jwt_in("allowed", &b, "b-events")).await;
+    until(&admin, &a, "allowed", "Ready", ready).await;
+    until(&admin, &b, "allowed", "Ready", ready).await;
+    let sent = tap.sent_text();
+    let assume = sent.find("Action=AssumeRole").map(|i| &sent[i..sent[i..].find("\r\n").map_or(sent.len(), |e| i + e)]);
+    let assume = assume.expect("an AssumeRole request reached the emulator");
+    assert!(assume.contains(&urlencode(&tenant_b_role)), "{assume}");
+    for (key, value) in [("webhookbridge.io/cluster", "tenancy"), ("webhookbridge.io/namespace", b.as_str())] {
+        assert!(assume.contains(&urlencode(key)) && assume.contains(&urlencode(value)), "session tag {key}: {assume}");
+    }
+    assert!(moto.fault_stats()["calls"]["sts.AssumeRole"].as_u64().unwrap_or(0) >= 1);
+
+    // A policy for the namespace that had none: its bridge goes ahead without being touched.
+    policies
+        .create(
+            &PostParams::default(),
+            &policy(&pc, &c, json!({"allowedRegions": ["us-*"], "targetArns": [lambda("*Order")]})),
+        )
+        .await
+        .expect("policy c");
+    until(&admin, &c, "no-policy", "Ready once a policy selects the namespace", ready).await;
+
+    // Tenants cannot write policies, not even a namespace admin.
+    let tenant = tenant_admin(cluster, &admin, &a).await;
+    let as_tenant: Api<WebhookBridgePolicy> = Api::all(tenant.clone());
+    assert!(forbidden(
+        as_tenant.create(&PostParams::default(), &policy("mine", &a, json!({"targetArns": ["*"]}))).await
+    ));
+    let widen = Patch::Merge(json!({"spec": {"targetArns": ["*"]}}));
+    assert!(forbidden(as_tenant.patch(&pa, &PatchParams::default(), &widen).await));
+    assert!(forbidden(as_tenant.delete(&pa, &DeleteParams::default()).await));
+    let tenant_bridges: Api<WebhookBridge> = Api::namespaced(tenant, &a);
+    let dry = PostParams { dry_run: true, ..Default::default() };
+    let mine: WebhookBridge =
+        serde_json::from_value(orders_in("mine", &a, "a-6", [&lambda("a-x"), &lambda("a-y")])).expect("bridge");
+    tenant_bridges.create(&dry, &mine).await.expect("the tenant may manage its own bridges");
+
+    // Everything goes; AWS is left with nothing of ours.
+    for (ns, name) in [(&a, "allowed"), (&b, "allowed"), (&c, "no-policy")]
+        .into_iter()
+        .chain(denied.iter().map(|(ns, name, ..)| (*ns, *name)))
+        .chain([(&b, "no-auth")])
+    {
+        bridges(ns).delete(name, &DeleteParams::default()).await.expect("delete");
+        until(&admin, ns, name, "gone", |o| o.is_none()).await;
+    }
+    assert_eq!(inventory(&moto.clients().await).await, Inventory::default());
+    op.shutdown().await;
+}
+
+/// `application/x-www-form-urlencoded`, as the SDK writes query-protocol bodies.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
