@@ -94,7 +94,7 @@ async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
     assert_eq!(integration.integration_subtype(), Some("EventBridge-PutEvents"));
     assert_eq!(integration.payload_format_version(), Some("1.0"));
     assert_eq!(integration.timeout_in_millis(), Some(10_000));
-    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/webhook-bridge/{}", owner.role_name());
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/webhook-bridge/{CLUSTER}/{}", owner.role_name());
     assert_eq!(integration.credentials_arn(), Some(role_arn.as_str()));
     let bus_arn = format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/custom-events-dev");
     let params: BTreeMap<&str, &str> =
@@ -116,7 +116,7 @@ async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
 
     // Role: trusts API Gateway in the form AWS documents (no condition); may PutEvents on exactly this bus.
     let role = c.iam.get_role().role_name(owner.role_name()).send().await.expect("role").role.expect("role");
-    assert_eq!(role.path(), "/webhook-bridge/");
+    assert_eq!(role.path(), format!("/webhook-bridge/{CLUSTER}/"));
     assert_eq!(
         policy(role.assume_role_policy_document()),
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",

@@ -103,7 +103,8 @@ pub struct WebhookBridgeSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiSpec {
-    /// Name of the HTTP API. Defaults to `<namespace>-<name>`. Names are not unique in AWS: the
+    /// Name of the HTTP API. Defaults to `<namespace>-<name>-<hash>` (hash of cluster,
+    /// namespace and name). Names are not unique in AWS: the
     /// bridge finds its API by ownership tags, never by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
@@ -171,7 +172,8 @@ pub struct Cors {
 #[x_kube(validation = Rule::new("!(has(self.name) && has(self.existingArn))")
     .message("spec.eventBus: set either name (a bus the bridge creates) or existingArn (a bus it only references), not both"))]
 pub struct EventBusSpec {
-    /// Name of a bus this bridge creates and owns. Defaults to `<namespace>-<name>`.
+    /// Name of a bus this bridge creates and owns. Defaults to `<namespace>-<name>-<hash>`
+    /// (hash of cluster, namespace and name, so names from different bridges never collide).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 256), regex(pattern = r"^[.\-_A-Za-z0-9]{1,256}$"))]
     #[x_kube(validation = Rule::new("self != 'default' && !self.startsWith('aws.')")

@@ -1,8 +1,9 @@
 //! Client-side AWS rate limiting: every SDK request waits for a token from its service's bucket,
 //! so a thousand bridges reconciling at once stay under each service's API quota.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -15,38 +16,150 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 
 use super::WriteFence;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use tokio::sync::Mutex;
+use tokio::sync::Notify;
 
-/// A token bucket: `rate` tokens per second, at most `burst` banked.
+tokio::task_local! {
+    /// Who the AWS requests of the current task are for (the bridge's namespace): buckets serve
+    /// waiting tenants in turn.
+    static TENANT: String;
+}
+
+/// Run `work` with its AWS requests queued as `tenant`'s.
+pub async fn as_tenant<F: std::future::Future>(tenant: &str, work: F) -> F::Output {
+    TENANT.scope(tenant.to_string(), work).await
+}
+
+fn current_tenant() -> String {
+    TENANT.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// A token bucket: `rate` tokens per second, at most `burst` banked. Fair across tenants:
+/// when requests wait, the next token goes to the next tenant in turn (round robin over the
+/// tenants with waiting requests), each tenant's own requests in arrival order, so one
+/// namespace with hundreds of routes cannot starve the others.
 #[derive(Debug)]
 pub struct TokenBucket {
     rate: f64,
     burst: f64,
-    state: Mutex<(f64, Instant)>,
+    state: StdMutex<BucketState>,
+    turn: Notify,
+}
+
+#[derive(Debug)]
+struct BucketState {
+    tokens: f64,
+    last: Instant,
+    /// Waiting tickets per tenant, oldest first.
+    queues: BTreeMap<String, VecDeque<u64>>,
+    /// The tenant served last (the next turn goes to the one after it).
+    served: Option<String>,
+    next_ticket: u64,
+}
+
+impl BucketState {
+    fn refill(&mut self, rate: f64, burst: f64) {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(burst);
+        self.last = now;
+    }
+
+    /// The ticket whose turn it is: the first of the first tenant after the one served last.
+    fn head(&self) -> Option<u64> {
+        let after = self.served.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let next = self.queues.range::<str, _>((after, Bound::Unbounded)).next().or_else(|| self.queues.iter().next());
+        next.and_then(|(_, q)| q.front().copied())
+    }
+
+    fn forget(&mut self, tenant: &str, ticket: u64) {
+        if let Some(q) = self.queues.get_mut(tenant) {
+            q.retain(|t| *t != ticket);
+            if q.is_empty() {
+                self.queues.remove(tenant);
+            }
+        }
+    }
+}
+
+/// A waiting request's place in the queue; leaving it (the request was cancelled) passes the
+/// turn on.
+struct Ticket<'a> {
+    bucket: &'a TokenBucket,
+    tenant: String,
+    id: u64,
+    granted: bool,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.granted {
+            self.bucket.lock().forget(&self.tenant, self.id);
+            self.bucket.turn.notify_waiters();
+        }
+    }
 }
 
 impl TokenBucket {
     pub fn new(rate: f64, burst: u32) -> Arc<TokenBucket> {
         let burst = f64::from(burst.max(1));
-        Arc::new(TokenBucket { rate: rate.max(0.001), burst, state: Mutex::new((burst, Instant::now())) })
+        Arc::new(TokenBucket {
+            rate: rate.max(0.001),
+            burst,
+            state: StdMutex::new(BucketState {
+                tokens: burst,
+                last: Instant::now(),
+                queues: BTreeMap::new(),
+                served: None,
+                next_ticket: 0,
+            }),
+            turn: Notify::new(),
+        })
     }
 
-    /// Wait for one token.
+    fn lock(&self) -> std::sync::MutexGuard<'_, BucketState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait for one token, as the current task's tenant (see [`as_tenant`]).
     pub async fn acquire(&self) {
+        self.acquire_as(&current_tenant()).await
+    }
+
+    /// Wait for one token, as `tenant`.
+    pub async fn acquire_as(&self, tenant: &str) {
+        let mut ticket = {
+            let mut state = self.lock();
+            let id = state.next_ticket;
+            state.next_ticket += 1;
+            state.queues.entry(tenant.to_string()).or_default().push_back(id);
+            Ticket { bucket: self, tenant: tenant.to_string(), id, granted: false }
+        };
         loop {
+            // Registered before the state is read: a turn passed on meanwhile is not missed.
+            let turn = self.turn.notified();
+            tokio::pin!(turn);
+            turn.as_mut().enable();
             let wait = {
-                let mut state = self.state.lock().await;
-                let now = Instant::now();
-                let (tokens, last) = *state;
-                let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
-                if tokens >= 1.0 {
-                    *state = (tokens - 1.0, now);
+                let mut state = self.lock();
+                state.refill(self.rate, self.burst);
+                if state.head() != Some(ticket.id) {
+                    None // not our turn: wait for the next grant
+                } else if state.tokens >= 1.0 - 1e-9 {
+                    state.tokens = (state.tokens - 1.0).max(0.0);
+                    state.forget(&ticket.tenant, ticket.id);
+                    state.served = Some(ticket.tenant.clone());
+                    ticket.granted = true;
+                    drop(state);
+                    self.turn.notify_waiters();
                     return;
+                } else {
+                    // At least the timer's resolution: a wait rounded to zero would spin.
+                    Some(Duration::from_secs_f64((1.0 - state.tokens) / self.rate).max(Duration::from_millis(1)))
                 }
-                *state = (tokens, now);
-                Duration::from_secs_f64((1.0 - tokens) / self.rate)
             };
-            tokio::time::sleep(wait).await;
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => turn.await,
+            }
         }
     }
 }
@@ -127,8 +240,9 @@ struct RateLimitedConnector {
 impl HttpConnector for RateLimitedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let (inner, bucket, fence) = (self.inner.clone(), self.bucket.clone(), self.fence.clone());
+        let tenant = current_tenant(); // read here: the future may be polled outside the scope
         HttpConnectorFuture::new(async move {
-            bucket.acquire().await;
+            bucket.acquire_as(&tenant).await;
             fence.check().map_err(|e| ConnectorError::other(Box::new(e), None))?;
             inner.call(request).await
         })
@@ -179,6 +293,48 @@ mod tests {
         let source = std::error::Error::source(&err);
         assert!(source.is_some_and(|s| s.downcast_ref::<super::super::fence::FenceClosed>().is_some()), "{err:?}");
         assert_eq!(fence.refused(), 1);
+    }
+
+    /// Namespace a queues 100 requests, then b queues 5: b is served in turn with a, not after
+    /// a's hundred; each tenant's own requests keep their order.
+    #[tokio::test(start_paused = true)]
+    async fn waiting_tenants_are_served_in_turn() {
+        let bucket = TokenBucket::new(100.0, 1);
+        let order = Arc::new(StdMutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (tenant, n) in [("a", 100), ("b", 5)] {
+            for i in 0..n {
+                let (bucket, order) = (bucket.clone(), order.clone());
+                tasks.push(tokio::spawn(as_tenant(tenant, async move {
+                    bucket.acquire().await;
+                    order.lock().unwrap_or_else(|p| p.into_inner()).push((tenant, i));
+                })));
+                tokio::task::yield_now().await; // arrival order: a's hundred first
+            }
+        }
+        for t in tasks {
+            t.await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let order = order.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let last_b = order.iter().rposition(|(t, _)| *t == "b").unwrap_or(usize::MAX);
+        assert!(last_b < 12, "b's 5 requests alternate with a's, not after them: b done at {last_b}: {order:?}");
+        for tenant in ["a", "b"] {
+            let mine: Vec<i32> = order.iter().filter(|(t, _)| *t == tenant).map(|(_, i)| *i).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "{tenant} in order: {mine:?}");
+        }
+        assert_eq!(order.len(), 105);
+    }
+
+    /// A request that gives up waiting (its future is dropped) does not hold the queue.
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_waiter_passes_its_turn_on() {
+        let bucket = TokenBucket::new(10.0, 1);
+        bucket.acquire_as("a").await; // the banked token
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), bucket.acquire_as("a")).await;
+        assert!(cancelled.is_err(), "had to wait");
+        let start = tokio::time::Instant::now();
+        bucket.acquire_as("b").await;
+        assert!(start.elapsed() <= Duration::from_millis(100), "{:?}", start.elapsed());
     }
 
     #[tokio::test(start_paused = true)]

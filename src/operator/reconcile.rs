@@ -51,7 +51,12 @@ pub async fn reconcile(
         Err(invalid) => key_of(invalid.metadata.namespace.as_deref(), invalid.metadata.name.as_deref().unwrap_or("")),
     };
     let span = tracing::info_span!("reconcile", object = %key);
-    reconcile_in_span(guard, ctx).instrument(span).await
+    // AWS requests wait for their service's tokens as this namespace's: tenants take turns.
+    let tenant = match &guard.0 {
+        Ok(b) => b.namespace().unwrap_or_default(),
+        Err(invalid) => invalid.metadata.namespace.clone().unwrap_or_default(),
+    };
+    crate::aws::ratelimit::as_tenant(&tenant, reconcile_in_span(guard, ctx)).instrument(span).await
 }
 
 async fn reconcile_in_span(
