@@ -37,6 +37,45 @@ fn chart_crds_are_identical_to_the_generated_ones() {
 }
 
 #[test]
+fn chart_iam_documents_are_identical_to_docs() {
+    for file in [
+        "iam-policy.json",
+        "iam-tenant-role-policy.json",
+        "iam-operator-assume-policy.json",
+        "iam-permissions-boundary.json",
+    ] {
+        let docs = std::fs::read_to_string(root().join("docs").join(file)).expect("docs/");
+        let chart =
+            std::fs::read_to_string(root().join("charts/webhook-bridge/files").join(file)).expect("chart files/");
+        assert!(docs == chart, "charts/webhook-bridge/files/{file} differs from docs/: copy it over");
+    }
+}
+
+/// With `aws.accountId`, the chart renders every IAM document with the account and cluster
+/// filled in: valid JSON, no placeholder left, the same statements as docs/.
+fn assert_iam_documents_are_filled_in(release: &Release, account: &str, cluster: &str) {
+    let maps = release.of_kind("ConfigMap");
+    let data = &maps
+        .iter()
+        .find(|m| m["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-iam-policies")))
+        .expect("the IAM ConfigMap")["data"];
+    for (key, file) in [
+        ("operator-policy.json", "iam-policy.json"),
+        ("tenant-role-policy.json", "iam-tenant-role-policy.json"),
+        ("operator-assume-policy.json", "iam-operator-assume-policy.json"),
+        ("permissions-boundary.json", "iam-permissions-boundary.json"),
+    ] {
+        let text = data[key].as_str().unwrap_or_else(|| panic!("{key} rendered"));
+        assert!(!text.contains("ACCOUNT_ID") && !text.contains("CLUSTER"), "{key}: a placeholder is left");
+        let rendered: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let docs = std::fs::read_to_string(root().join("docs").join(file)).expect("docs/");
+        let expected: Value =
+            serde_json::from_str(&docs.replace("ACCOUNT_ID", account).replace("CLUSTER", cluster)).expect("docs JSON");
+        assert_eq!(rendered, expected, "{key}");
+    }
+}
+
+#[test]
 fn helm_lint_with_every_values_file() {
     let python = root().join(".venv/bin/python");
     assert!(python.exists(), "run ./scripts/test.sh: it installs helm-sdkpy into .venv");
