@@ -301,9 +301,11 @@ async fn default_values_rbac_runs_the_operator_cluster_wide() {
         &[
             format!("operator.labelSelector=chart-test={release_ns}"),
             format!("tenancy.examplePolicy.namespaces={{{ns}}}"),
+            "aws.accountId=\"123456789012\"".into(),
         ],
     )
     .await;
+    assert_iam_documents_are_filled_in(&release, "123456789012", "default");
     let full = format!("{release_ns}-webhook-bridge");
     let policies = format!("{full}-policies");
     assert_eq!(
