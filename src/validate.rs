@@ -229,47 +229,40 @@ fn looks_like_rfc3339(value: &str) -> bool {
         && b[16] == b':'
 }
 
-/// EventBridge pattern semantics: every leaf is a non-empty array of match values; objects nest.
-fn check_pattern(err: &mut impl FnMut(String, String), at: &str, value: &Value, depth: usize) {
-    match value {
-        Value::Object(map) if map.is_empty() => err(at.into(), "must not be an empty object".into()),
-        Value::Object(map) => {
-            if depth > 10 {
-                err(at.into(), "is nested too deeply".into());
-                return;
-            }
+/// EventBridge pattern semantics, by the parser `simulate` and `serve` match with
+/// (`crate::simulate::pattern`): a pattern AWS would reject is refused before any AWS call.
+/// Keys starting with `$` other than `$or` are refused too: EventBridge reserves them for
+/// operators.
+fn check_pattern(err: &mut impl FnMut(String, String), at: &str, value: &Value, _depth: usize) {
+    fn dollar_keys(err: &mut impl FnMut(String, String), at: &str, value: &Value) {
+        if let Value::Object(map) = value {
             for (key, child) in map {
-                if key.is_empty() {
-                    err(at.into(), "keys must not be empty".into());
-                }
                 if key.starts_with('$') && key != "$or" {
                     err(format!("{at}.{key}"), "only $or is allowed as an operator key".into());
-                }
-                if key == "$or" {
-                    match child {
-                        Value::Array(items) if items.len() >= 2 => {
-                            for (i, item) in items.iter().enumerate() {
-                                check_pattern(err, &format!("{at}.$or[{i}]"), item, depth + 1)
-                            }
-                        }
-                        _ => err(format!("{at}.$or"), "must be an array of at least two patterns".into()),
+                } else if key == "$or" {
+                    for (i, item) in child.as_array().into_iter().flatten().enumerate() {
+                        dollar_keys(err, &format!("{at}.$or[{i}]"), item);
                     }
-                    continue;
-                }
-                check_pattern(err, &format!("{at}.{key}"), child, depth + 1);
-            }
-        }
-        Value::Array(items) if items.is_empty() => err(at.into(), "must not be an empty array".into()),
-        Value::Array(items) => {
-            for item in items {
-                if let Value::Array(_) = item {
-                    err(at.into(), "match values must not be nested arrays".into());
+                } else {
+                    dollar_keys(err, &format!("{at}.{key}"), child);
                 }
             }
         }
-        _ => err(
-            at.into(),
-            "must be an array of match values (e.g. [\"create\"]) or an object; a bare value never matches".into(),
-        ),
+    }
+    let before = std::cell::Cell::new(false);
+    dollar_keys(
+        &mut |f, m| {
+            before.set(true);
+            err(f, m)
+        },
+        at,
+        value,
+    );
+    if before.get() {
+        return;
+    }
+    if let Err(e) = crate::simulate::pattern::parse(value) {
+        let field = if e.path.is_empty() { at.to_string() } else { format!("{at}.{}", e.path) };
+        err(field, e.message);
     }
 }

@@ -329,7 +329,7 @@ const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
         "bare pattern value",
         |v| set(v, "/spec/rules/0/pattern", json!({"source": "source.events"})),
         "spec.rules[0].pattern.source",
-        "a bare value never matches",
+        "a bare value is not allowed",
     ),
     (
         "empty pattern array",
