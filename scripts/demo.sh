@@ -21,6 +21,12 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_S
 echo "==> local AWS emulator (moto) on $AWS_ENDPOINT_URL; creating the createOrder/cancelOrder functions" >&2
 "$root/.venv/bin/python" "$root/scripts/seed_lambdas.py" "$AWS_ENDPOINT_URL" createOrder cancelOrder
 
+echo "==> webhook-bridge simulate: a 'create' order, offline, before anything exists in AWS" >&2
+"$bin" simulate -f examples/orders.yaml --route webhook \
+  --body '{"event_type": "create", "event_time": "2026-11-27T10:00:00Z", "order_id": "o-1", "amount": 42}'
+echo "==> webhook-bridge test: the routing fixtures of examples/fixtures/orders" >&2
+"$bin" test -f examples/orders.yaml examples/fixtures/orders
+
 echo "==> webhook-bridge plan -f examples/orders.yaml" >&2
 "$bin" plan -f examples/orders.yaml
 echo "==> webhook-bridge apply -f examples/orders.yaml" >&2

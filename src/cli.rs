@@ -75,6 +75,65 @@ pub enum Command {
     },
     /// Run the operator: reconcile WebhookBridges in the cluster (in-cluster config or KUBECONFIG).
     Run(RunArgs),
+    /// Show what a request would do, offline: the PutEvents entry API Gateway builds, each rule's
+    /// verdict (or the first field that failed), and what each matched target receives.
+    /// Exit 0 when the request reaches EventBridge, 1 when it does not (no route, a mapping error).
+    Simulate(SimulateArgs),
+    /// Serve the bridge's routes on localhost: each request is simulated and logged; answered as
+    /// API Gateway would (200, 404, 500). `--forward` also puts the event on the bridge's bus.
+    Serve {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Listen on this address.
+        #[arg(long, default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
+        /// Also send each entry with PutEvents (AWS or the emulator, from the environment).
+        #[arg(long)]
+        forward: bool,
+    },
+    /// Run request fixtures (each: a request and the expected rules, targets, payloads) for CI.
+    /// Exit 1 on any mismatch, with a diff.
+    Test {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Directory of fixtures (*.yaml, *.yml, *.json).
+        fixtures: PathBuf,
+        /// Also write the results as JUnit XML.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    #[arg(short = 'f', long = "filename")]
+    pub file: PathBuf,
+    /// The route to call (its method and path; path parameters stay as written unless --path).
+    #[arg(long)]
+    pub route: Option<String>,
+    #[arg(long)]
+    pub method: Option<String>,
+    #[arg(long)]
+    pub path: Option<String>,
+    /// The body: text, `@file`, or `-` for stdin.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// A header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// A query parameter, `name=value` (repeatable).
+    #[arg(long = "query")]
+    pub query: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -236,6 +295,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Plan { file, .. } | Command::Apply { file } | Command::Delete { file } => file,
         Command::Run(args) => return run_operator(&cli, args.clone()).await,
+        Command::Simulate(args) => return simulate(args),
+        Command::Serve { file, port, address, forward } => {
+            return serve(&cli, file, std::net::SocketAddr::new(*address, *port), *forward).await;
+        }
+        Command::Test { file, fixtures, junit } => return test_fixtures(file, fixtures, junit.as_deref()),
     };
     let bridges = match load(file) {
         Ok(b) => b,
@@ -301,7 +365,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     println!("{name}: deleted ({} AWS write(s))", actions.len());
                 }
             }),
-            Command::Crd { .. } | Command::Run(_) => Ok(()),
+            Command::Crd { .. } | Command::Run(_) | Command::Simulate(_) | Command::Serve { .. } | Command::Test { .. } => Ok(()),
         };
         if let Err(e) = result {
             eprint!("{name}: ");
@@ -310,6 +374,95 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
     print_calls(&engine);
     code
+}
+
+/// The one bridge of a file (simulate, serve and test take one).
+fn one_bridge(file: &std::path::Path) -> Result<WebhookBridge, Error> {
+    let mut bridges = load(file)?;
+    match bridges.len() {
+        1 => Ok(bridges.remove(0)),
+        n => Err(Error::Config(format!("{}: {n} WebhookBridges; this command takes a file with one", file.display()))),
+    }
+}
+
+fn simulate(args: &SimulateArgs) -> ExitCode {
+    use crate::simulate::commands;
+    let run = || -> Result<bool, Error> {
+        let bridge = one_bridge(&args.file)?;
+        let (method, path) =
+            commands::request_for(&bridge, args.route.as_deref(), args.method.as_deref(), args.path.as_deref())?;
+        let request = crate::simulate::request::Request {
+            method,
+            path,
+            headers: commands::pairs(&args.headers, ':', "--header")?,
+            query: commands::pairs(&args.query, '=', "--query")?,
+            body: commands::read_body(args.body.as_deref())?,
+        };
+        let report = crate::simulate::report::simulate(&bridge, &request);
+        Ok(commands::print(&report, args.output == Output::Json))
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => report(&e),
+    }
+}
+
+async fn serve(cli: &Cli, file: &std::path::Path, addr: std::net::SocketAddr, forward: bool) -> ExitCode {
+    let bridge = match one_bridge(file) {
+        Ok(b) => b,
+        Err(e) => return report(&e),
+    };
+    let client = if forward {
+        let aws = Aws::from_env().await;
+        let region = bridge.spec.region.clone().or_else(|| cli.region.clone()).or_else(|| aws.default_region());
+        let Some(region) = region else {
+            return report(&Error::Config("--forward: no region (spec.region, --region or AWS_REGION)".into()));
+        };
+        Some(aws.clients(&region).events)
+    } else {
+        None
+    };
+    let server = crate::simulate::commands::serve(bridge, addr, client);
+    tokio::select! {
+        result = server => match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => report(&e),
+        },
+        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+    }
+}
+
+fn test_fixtures(file: &std::path::Path, dir: &std::path::Path, junit: Option<&std::path::Path>) -> ExitCode {
+    use crate::simulate::commands;
+    let run = || -> Result<bool, Error> {
+        let bridge = one_bridge(file)?;
+        let verdicts: Vec<commands::Verdict> =
+            commands::fixtures(dir)?.iter().map(|(path, f)| commands::check(&bridge, path, f)).collect();
+        for v in &verdicts {
+            if v.failures.is_empty() {
+                println!("ok    {}", v.name);
+            } else {
+                println!("FAIL  {} ({})", v.name, v.file.display());
+                for f in &v.failures {
+                    println!("  {f}");
+                }
+            }
+        }
+        let failed = verdicts.iter().filter(|v| !v.failures.is_empty()).count();
+        println!("{} fixture(s), {failed} failed", verdicts.len());
+        if let Some(path) = junit {
+            let suite = bridge.metadata.name.clone().unwrap_or_default();
+            std::fs::write(path, commands::junit(&suite, &verdicts))
+                .map_err(|e| Error::Config(format!("--junit {}: {e}", path.display())))?;
+        }
+        Ok(failed == 0)
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => report(&e),
+    }
 }
 
 /// `webhook-bridge run`: the operator, until SIGTERM or Ctrl-C.

@@ -1,0 +1,443 @@
+//! `webhook-bridge simulate`, `serve` and `test`: a bridge tried on requests before it is live.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::report::{self, Report};
+use super::request::Request;
+use crate::api::WebhookBridge;
+use crate::error::Error;
+
+/// A request given on the command line: `--body @file`, `--body -` (stdin) or the text itself.
+pub fn read_body(arg: Option<&str>) -> Result<String, Error> {
+    match arg {
+        None => Ok(String::new()),
+        Some("-") => std::io::read_to_string(std::io::stdin()).map_err(|e| Error::Config(format!("--body -: {e}"))),
+        Some(a) if a.starts_with('@') => {
+            std::fs::read_to_string(&a[1..]).map_err(|e| Error::Config(format!("--body {a}: {e}")))
+        }
+        Some(text) => Ok(text.to_string()),
+    }
+}
+
+/// `K:V` pairs (headers) or `k=v` pairs (query), as given.
+pub fn pairs(items: &[String], sep: char, flag: &str) -> Result<Vec<(String, String)>, Error> {
+    items
+        .iter()
+        .map(|item| {
+            item.split_once(sep)
+                .map(|(k, v)| (k.trim().to_string(), v.trim_start().to_string()))
+                .ok_or_else(|| Error::Config(format!("{flag} {item:?}: expected NAME{sep}VALUE")))
+        })
+        .collect()
+}
+
+/// The request for `--route NAME` (its method and path, parameters left as written) or
+/// `--method`/`--path`.
+pub fn request_for(
+    bridge: &WebhookBridge,
+    route: Option<&str>,
+    method: Option<&str>,
+    path: Option<&str>,
+) -> Result<(String, String), Error> {
+    if let Some(name) = route {
+        let r = bridge.spec.routes.iter().find(|r| r.name == name).ok_or_else(|| {
+            let names: Vec<&str> = bridge.spec.routes.iter().map(|r| r.name.as_str()).collect();
+            Error::Config(format!("--route {name}: no such route; the bridge has {}", names.join(", ")))
+        })?;
+        return Ok((method.unwrap_or(r.method.as_str()).to_string(), path.unwrap_or(&r.path).to_string()));
+    }
+    match (method, path) {
+        (Some(m), Some(p)) => Ok((m.to_uppercase(), p.to_string())),
+        _ => Err(Error::Config("give --route NAME, or --method and --path".into())),
+    }
+}
+
+/// Print one simulation; the exit status says whether the request reached EventBridge.
+pub fn print(report: &Report, json: bool) -> bool {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+    } else {
+        print!("{}", report::render(report));
+    }
+    report.status() == 200
+}
+
+// ---- serve ----
+
+/// Serve the bridge's routes on `addr`: each request is simulated and logged in one line, and
+/// answered as API Gateway would (200 with a PutEvents-style body, 404, 500). With `forward`,
+/// each entry is also sent to the bus with PutEvents (moto or AWS, from the environment).
+pub async fn serve(
+    bridge: WebhookBridge,
+    addr: SocketAddr,
+    forward: Option<aws_sdk_eventbridge::Client>,
+) -> Result<(), Error> {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("--port: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    let routes: Vec<String> = bridge.spec.routes.iter().map(|r| format!("{} {}", r.method.as_str(), r.path)).collect();
+    eprintln!("serving {} on http://{bound} ({})", bridge.metadata.name.as_deref().unwrap_or(""), routes.join(", "));
+    let shared = std::sync::Arc::new((bridge, forward));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let shared = shared.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let request = Request {
+                        method: parts.method.as_str().to_string(),
+                        path: parts.uri.path().to_string(),
+                        headers: parts
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                            .collect(),
+                        query: parts.uri.query().map(parse_query).unwrap_or_default(),
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    };
+                    let (bridge, forward) = &*shared;
+                    let report = report::simulate(bridge, &request);
+                    let (status, answer) = answer(&report, forward.as_ref()).await;
+                    eprintln!("{}", log_line(&report, status));
+                    let mut response = hyper::Response::new(Full::new(Bytes::from(answer)));
+                    *response.status_mut() =
+                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+                    if let Ok(v) = "application/json".parse() {
+                        response.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push(hi * 16 + lo);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status and body API Gateway would answer (with `forward`, after the real PutEvents).
+async fn answer(report: &Report, forward: Option<&aws_sdk_eventbridge::Client>) -> (u16, String) {
+    match report.status() {
+        404 => (404, r#"{"message":"Not Found"}"#.to_string()),
+        500 => (500, r#"{"message":"Internal Server Error"}"#.to_string()),
+        _ => {
+            let Some(entry) = &report.entry else {
+                return (500, r#"{"message":"Internal Server Error"}"#.to_string());
+            };
+            let event_id = match forward {
+                None => report::EVENT_ID.to_string(),
+                Some(client) => match put(client, entry).await {
+                    Ok(id) => id,
+                    Err(e) => {
+                        eprintln!("forward: PutEvents failed: {e}");
+                        return (500, r#"{"message":"Internal Server Error"}"#.to_string());
+                    }
+                },
+            };
+            (200, serde_json::json!({"Entries": [{"EventId": event_id}], "FailedEntryCount": 0}).to_string())
+        }
+    }
+}
+
+async fn put(client: &aws_sdk_eventbridge::Client, e: &super::request::PutEventsEntry) -> Result<String, String> {
+    let entry =
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(&e.source)
+            .detail_type(&e.detail_type)
+            .detail(&e.detail)
+            .event_bus_name(&e.event_bus_name)
+            .set_resources((!e.resources.is_empty()).then(|| e.resources.clone()))
+            .set_trace_header(e.trace_header.clone())
+            .set_time(e.time.as_deref().and_then(|t| {
+                aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).ok()
+            }))
+            .build();
+    let out = client.put_events().entries(entry).send().await.map_err(|e| format!("{e:?}"))?;
+    match out.entries().first() {
+        Some(r) if r.error_code().is_none() => Ok(r.event_id().unwrap_or_default().to_string()),
+        Some(r) => Err(format!("{}: {}", r.error_code().unwrap_or_default(), r.error_message().unwrap_or_default())),
+        None => Err("no entry in the answer".into()),
+    }
+}
+
+fn log_line(report: &Report, status: u16) -> String {
+    let matched = report.matched_rules();
+    let what = match (&report.route, &report.error) {
+        (None, _) => "no route".to_string(),
+        (Some(route), Some(e)) => format!("route {route}: {e}"),
+        (Some(route), None) => format!(
+            "route {route} -> rules: {}",
+            if matched.is_empty() { "none matched".to_string() } else { matched.join(", ") }
+        ),
+    };
+    format!("{} {status} {what}", report.request)
+}
+
+// ---- test ----
+
+/// One fixture: a request and what must happen.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub request: FixtureRequest,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureRequest {
+    /// A route name (its method and path), or `method` and `path`.
+    #[serde(default)]
+    pub route: Option<String>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// A JSON body, written as YAML/JSON (sent as its JSON text).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// A body sent as is (not JSON).
+    #[serde(default)]
+    pub body_text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expect {
+    /// The HTTP status (default 200).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Exactly the rules that match.
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
+    /// Per rule, exactly the targets (ARNs or ids) that receive the event.
+    #[serde(default)]
+    pub targets: BTreeMap<String, Vec<String>>,
+    /// Per target (ARN or id), the payload it receives (compared as JSON when both parse).
+    #[serde(default)]
+    pub payloads: BTreeMap<String, Value>,
+}
+
+/// What one fixture gave.
+#[derive(Debug)]
+pub struct Verdict {
+    pub name: String,
+    pub file: PathBuf,
+    pub failures: Vec<String>,
+}
+
+/// The fixtures of `dir` (`*.yaml`, `*.yml`, `*.json`), sorted by file name.
+pub fn fixtures(dir: &Path) -> Result<Vec<(PathBuf, Fixture)>, Error> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Config(format!("{}: no fixtures (*.yaml, *.yml, *.json)", dir.display())));
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
+            let fixture: Fixture =
+                serde_saphyr::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
+            Ok((f, fixture))
+        })
+        .collect()
+}
+
+/// Run one fixture against the bridge.
+pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
+    let name = f
+        .name
+        .clone()
+        .unwrap_or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let mut failures = Vec::new();
+    let r = &f.request;
+    let (method, path) = match request_for(bridge, r.route.as_deref(), r.method.as_deref(), r.path.as_deref()) {
+        Ok(mp) => mp,
+        Err(e) => return Verdict { name, file: file.to_path_buf(), failures: vec![format!("request: {e}")] },
+    };
+    let body = match (&r.body, &r.body_text) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => String::new(),
+    };
+    let request = Request {
+        method,
+        path,
+        headers: r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        query: r.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        body,
+    };
+    let report = report::simulate(bridge, &request);
+    let want_status = f.expect.status.unwrap_or(200);
+    if report.status() != want_status {
+        let why = report.error.clone().unwrap_or_else(|| "no route".into());
+        failures.push(format!("status: expected {want_status}, got {} ({why})", report.status()));
+    }
+    if let Some(want) = &f.expect.rules {
+        let mut want: Vec<&str> = want.iter().map(String::as_str).collect();
+        want.sort();
+        let mut got = report.matched_rules();
+        got.sort();
+        if want != got {
+            let mut diff = format!("rules: expected {want:?}, got {got:?}");
+            for rule in report.rules.iter().filter(|r| !r.matched && want.contains(&r.name.as_str())) {
+                let _ = write!(
+                    diff,
+                    "\n    {} did not match: {}: {}",
+                    rule.name,
+                    rule.failed_field.as_deref().unwrap_or("?"),
+                    rule.reason.as_deref().unwrap_or("")
+                );
+            }
+            failures.push(diff);
+        }
+    }
+    for (rule, want) in &f.expect.targets {
+        let got: Vec<&report::TargetDelivery> =
+            report.rules.iter().filter(|r| &r.name == rule).flat_map(|r| r.targets.iter()).collect();
+        let mut want_sorted: Vec<&str> = want.iter().map(String::as_str).collect();
+        want_sorted.sort();
+        let mut got_ids: Vec<&str> =
+            got.iter().map(|t| if want.iter().any(|w| w == &t.id) { t.id.as_str() } else { t.arn.as_str() }).collect();
+        got_ids.sort();
+        if want_sorted != got_ids {
+            failures.push(format!("targets of {rule}: expected {want_sorted:?}, got {got_ids:?}"));
+        }
+    }
+    for (target, want) in &f.expect.payloads {
+        let delivered: Vec<&report::TargetDelivery> = report
+            .rules
+            .iter()
+            .flat_map(|r| r.targets.iter())
+            .filter(|t| &t.arn == target || &t.id == target)
+            .collect();
+        if delivered.is_empty() {
+            failures.push(format!("payload of {target}: the target receives nothing"));
+        }
+        for t in delivered {
+            let got = t.payload.clone().unwrap_or_else(|| t.error.clone().unwrap_or_default());
+            let same = match (serde_json::from_str::<Value>(&got), want) {
+                (Ok(g), w) if !w.is_string() => &g == w,
+                (Ok(g), Value::String(s)) => g == Value::String(s.clone()) || &got == s,
+                (Err(_), Value::String(s)) => &got == s,
+                _ => false,
+            };
+            if !same {
+                let want_text = serde_json::to_string_pretty(want).unwrap_or_default();
+                let got_text = serde_json::from_str::<Value>(&got)
+                    .ok()
+                    .and_then(|g| serde_json::to_string_pretty(&g).ok())
+                    .unwrap_or(got.clone());
+                failures.push(format!("payload of {target}:\n{}", line_diff(&want_text, &got_text)));
+            }
+        }
+    }
+    Verdict { name, file: file.to_path_buf(), failures }
+}
+
+/// A minimal line diff: `-` expected lines missing, `+` lines got that were not expected.
+fn line_diff(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let mut out = Vec::new();
+    for l in &w {
+        if !g.contains(l) {
+            out.push(format!("    - {l}"));
+        }
+    }
+    for l in &g {
+        if !w.contains(l) {
+            out.push(format!("    + {l}"));
+        }
+    }
+    out.join("\n")
+}
+
+/// JUnit XML for CI systems: one test case per fixture.
+pub fn junit(suite: &str, verdicts: &[Verdict]) -> String {
+    let failed = verdicts.iter().filter(|v| !v.failures.is_empty()).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+        xml(suite),
+        verdicts.len()
+    );
+    for v in verdicts {
+        let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", xml(suite), xml(&v.name));
+        if v.failures.is_empty() {
+            out.push_str("/>\n");
+        } else {
+            let text = v.failures.join("\n");
+            let first = v.failures[0].lines().next().unwrap_or_default();
+            let _ =
+                write!(out, ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", xml(first), xml(&text));
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

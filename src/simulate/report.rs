@@ -1,0 +1,227 @@
+//! One simulated request through a bridge, end to end: the route it hits, the PutEvents entry,
+//! the event EventBridge makes of it, each rule's verdict, each matched target's payload.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::pattern::{self, Outcome};
+use super::request::{self, Context, PutEventsEntry, Request};
+use super::target_input;
+use crate::api::WebhookBridge;
+use crate::owner;
+
+/// Placeholders for what only AWS knows (shown as such in the output).
+pub const EVENT_ID: &str = "00000000-0000-0000-0000-000000000000";
+pub const ACCOUNT: &str = "123456789012";
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub request: String,
+    /// The route hit (None: API Gateway answers 404).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// The PutEvents entry, or why the integration fails before PutEvents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<PutEventsEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The event as rules see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
+    pub rules: Vec<RuleVerdict>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleVerdict {
+    pub name: String,
+    pub matched: bool,
+    /// The first event field that failed, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub targets: Vec<TargetDelivery>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetDelivery {
+    pub id: String,
+    pub arn: String,
+    /// What the target receives (text, usually JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Report {
+    /// The names of the rules that matched.
+    pub fn matched_rules(&self) -> Vec<&str> {
+        self.rules.iter().filter(|r| r.matched).map(|r| r.name.as_str()).collect()
+    }
+
+    /// The HTTP status API Gateway would answer: 404 (no route), 500 (the integration failed
+    /// before PutEvents), else 200.
+    pub fn status(&self) -> u16 {
+        match (&self.route, &self.error) {
+            (None, _) => 404,
+            (Some(_), Some(_)) => 500,
+            _ => 200,
+        }
+    }
+}
+
+/// The bridge's owner as the CLI sees it (cluster `default`): for default bus and rule names.
+fn owner_of(bridge: &WebhookBridge) -> owner::Owner {
+    let ns = bridge.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+    owner::Owner::local("default", &ns, bridge.metadata.name.as_deref().unwrap_or_default())
+}
+
+/// The bus ARN the entry carries (the integration's `EventBusName` mapping), and the bus name.
+fn bus_of(bridge: &WebhookBridge, region: &str) -> (String, String) {
+    match (&bridge.spec.event_bus.existing_arn, &bridge.spec.event_bus.name) {
+        (Some(arn), _) => (arn.clone(), arn.rsplit('/').next().unwrap_or("default").to_string()),
+        (None, name) => {
+            let name = name.clone().unwrap_or_else(|| owner_of(bridge).default_name(256));
+            (format!("arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"), name)
+        }
+    }
+}
+
+/// Run `req` through `bridge`.
+pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
+    let region = bridge.spec.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let stage = bridge.spec.api.stage.clone().unwrap_or_else(|| "$default".into());
+    let ctx = Context::placeholder(&stage, ACCOUNT, &region);
+    let mut report = Report {
+        request: format!("{} {}", req.method, req.path),
+        route: None,
+        entry: None,
+        error: None,
+        event: None,
+        rules: Vec::new(),
+    };
+    let Some((route, params)) = request::route_for(&bridge.spec.routes, &req.method, &req.path) else {
+        return report;
+    };
+    report.route = Some(route.name.clone());
+    let (bus_arn, bus_name) = bus_of(bridge, &region);
+    let entry = match request::entry(route, &bus_arn, req, &params, &ctx) {
+        Ok(entry) => entry,
+        Err(e) => {
+            report.error = Some(format!("{}: {}", e.field, e.message));
+            return report;
+        }
+    };
+    let event = request::event(&entry, ACCOUNT, &region, EVENT_ID, &placeholder_time(&ctx));
+    for rule in &bridge.spec.rules {
+        let verdict = match pattern::parse(&Value::Object(rule.pattern.clone())) {
+            Err(e) => Outcome::Failed { field: e.path, reason: format!("invalid pattern: {}", e.message) },
+            Ok(p) => p.matches(&event),
+        };
+        let matched = verdict == Outcome::Matched;
+        // As deployed: prefixed names; `rule/<bus>/<name>`, or `rule/<name>` on the default bus.
+        let rule_name = owner_of(bridge).rule_name(&rule.name);
+        let rule_arn = match bus_name.as_str() {
+            "default" => format!("arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"),
+            bus => format!("arn:aws:events:{region}:{ACCOUNT}:rule/{bus}/{rule_name}"),
+        };
+        let targets = if matched {
+            rule.targets
+                .iter()
+                .map(|t| {
+                    let (payload, error) = match target_input::payload_for_rule(t, &event, &rule_name, &rule_arn) {
+                        Ok(p) => (Some(p), None),
+                        Err(e) => (None, Some(format!("{}: {}", e.field, e.message))),
+                    };
+                    TargetDelivery {
+                        id: t.id.clone().unwrap_or_else(|| owner::target_id(&t.arn)),
+                        arn: t.arn.clone(),
+                        payload,
+                        error,
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (failed_field, reason) = match verdict {
+            Outcome::Matched => (None, None),
+            Outcome::Failed { field, reason } => (Some(field), Some(reason)),
+        };
+        report.rules.push(RuleVerdict { name: rule.name.clone(), matched, failed_field, reason, targets });
+    }
+    report.entry = Some(entry);
+    report.event = Some(event);
+    report
+}
+
+fn placeholder_time(ctx: &Context) -> String {
+    jiff::Timestamp::from_millisecond(ctx.request_time_epoch_ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+/// The report for people.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "request  {}", report.request);
+    let Some(route) = &report.route else {
+        let _ = writeln!(out, "route    none: API Gateway answers 404");
+        return out;
+    };
+    let _ = writeln!(out, "route    {route}");
+    if let Some(error) = &report.error {
+        let _ = writeln!(out, "error    {error}\n         (API Gateway answers 500; nothing reaches EventBridge)");
+        return out;
+    }
+    if let Some(entry) = &report.entry {
+        let text = serde_json::to_string_pretty(entry).unwrap_or_default();
+        let _ = writeln!(out, "PutEvents entry\n{}", indent(&text));
+    }
+    if let Some(event) = &report.event {
+        let text = serde_json::to_string_pretty(event).unwrap_or_default();
+        let _ = writeln!(out, "event (as rules see it; id, account and time are placeholders)\n{}", indent(&text));
+    }
+    for rule in &report.rules {
+        if rule.matched {
+            let _ = writeln!(out, "rule     {}: MATCHED", rule.name);
+            for t in &rule.targets {
+                match (&t.payload, &t.error) {
+                    (Some(p), _) => {
+                        let _ = writeln!(out, "  target {} ({}) receives\n{}", t.id, t.arn, indent(&pretty(p)));
+                    }
+                    (None, Some(e)) => {
+                        let _ = writeln!(out, "  target {} ({}): {e}", t.id, t.arn);
+                    }
+                    (None, None) => {}
+                }
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "rule     {}: no match: {}: {}",
+                rule.name,
+                rule.failed_field.as_deref().unwrap_or("?"),
+                rule.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+    out
+}
+
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string())
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}

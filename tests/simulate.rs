@@ -1,0 +1,215 @@
+//! `webhook-bridge simulate`, `test` and `serve` as a user runs them, on every example: no AWS
+//! (except `serve --forward`, against the emulator).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Moto;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("run webhook-bridge")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn example_names() -> Vec<String> {
+    common::example_files().iter().filter_map(|p| Some(p.file_stem()?.to_str()?.to_string())).collect()
+}
+
+#[test]
+fn every_route_of_every_example_simulates() {
+    for name in example_names() {
+        let file = format!("examples/{name}.yaml");
+        let bridge = common::example(&format!("{name}.yaml"));
+        for route in &bridge.spec.routes {
+            let out = cli(&["simulate", "-f", &file, "--route", &route.name, "--body", "{}", "--output", "json"]);
+            let report: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{file} {}: {e}: {}{}", route.name, text(&out.stdout), text(&out.stderr)));
+            assert_eq!(report["route"], route.name.as_str(), "{file}: {report}");
+        }
+    }
+}
+
+#[test]
+fn a_create_order_reaches_create_order_only_and_the_other_rule_says_why_not() {
+    let body = r#"{"event_type": "create", "event_time": "2026-11-27T10:00:00Z", "order_id": "o-1"}"#;
+    let out = cli(&["simulate", "-f", "examples/orders.yaml", "--route", "webhook", "--body", body]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("rule     create-order: MATCHED"), "{stdout}");
+    assert!(stdout.contains("function:createOrder"), "{stdout}");
+    assert!(stdout.contains("rule     cancel-order: no match: detail-type"), "{stdout}");
+    assert!(!stdout.contains("function:cancelOrder) receives"), "{stdout}");
+
+    let json =
+        cli(&["simulate", "-f", "examples/orders.yaml", "--route", "webhook", "--body", body, "--output", "json"]);
+    let report: Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(report["entry"]["DetailType"], "create");
+    assert_eq!(report["entry"]["Source"], "source.events");
+    assert_eq!(report["entry"]["Time"], "2026-11-27T10:00:00Z");
+    let detail: Value =
+        serde_json::from_str(report["entry"]["Detail"].as_str().expect("Detail text")).expect("Detail JSON");
+    assert_eq!(detail["order_id"], "o-1");
+}
+
+#[test]
+fn a_request_no_route_takes_exits_1() {
+    let out = cli(&["simulate", "-f", "examples/orders.yaml", "--method", "POST", "--path", "/nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("404"), "{}", text(&out.stdout));
+    let out = cli(&["simulate", "-f", "examples/orders.yaml", "--route", "nope"]);
+    assert_eq!(out.status.code(), Some(3), "a bad flag value is a usage error of the file kind");
+    assert!(text(&out.stderr).contains("--route nope: no such route; the bridge has webhook"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn every_example_has_fixtures_and_they_pass() {
+    for name in example_names() {
+        let dir = format!("examples/fixtures/{name}");
+        assert!(Path::new(&root().join(&dir)).is_dir(), "examples/{name}.yaml has no {dir}/");
+        let out = cli(&["test", "-f", &format!("examples/{name}.yaml"), &dir]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}{}", text(&out.stderr));
+        assert!(stdout.contains(", 0 failed"), "{stdout}");
+    }
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_a_diff_and_junit() {
+    let dir = std::env::temp_dir().join(format!("whb-fixtures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("wrong.yaml"),
+        "name: cancel expected\nrequest:\n  route: webhook\n  body: {event_type: create}\nexpect:\n  rules: [cancel-order]\n",
+    )
+    .expect("fixture");
+    std::fs::write(
+        dir.join("right.yaml"),
+        "request:\n  route: webhook\n  body: {event_type: create}\nexpect:\n  rules: [create-order]\n",
+    )
+    .expect("fixture");
+    let junit = dir.join("junit.xml");
+    let out = cli(&[
+        "test",
+        "-f",
+        "examples/orders.yaml",
+        dir.to_str().expect("utf-8"),
+        "--junit",
+        junit.to_str().expect("utf-8"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL  cancel expected"), "{stdout}");
+    assert!(stdout.contains(r#"rules: expected ["cancel-order"], got ["create-order"]"#), "{stdout}");
+    assert!(stdout.contains("cancel-order did not match: detail-type"), "the failing field is named: {stdout}");
+    assert!(stdout.contains("ok    right"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains(r#"tests="2" failures="1""#) && xml.contains("<failure message="), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+/// One HTTP/1.1 request: status and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let status = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(args: &[&str], env: &[(&str, &str)]) -> (Served, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"));
+    cmd.args(["serve", "-f", "examples/orders.yaml", "--port", &port.to_string()])
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = Served(cmd.spawn().expect("serve"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+#[test]
+fn serve_answers_as_api_gateway_would() {
+    let (_served, port) = serve(&[], &[]);
+    let (status, body) =
+        http(port, "POST", "/api/webhook", r#"{"event_type": "create", "event_time": "2026-11-27T10:00:00Z"}"#);
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(answer["FailedEntryCount"], 0);
+    assert!(answer["Entries"][0]["EventId"].is_string(), "{answer}");
+    let (status, body) = http(port, "POST", "/nope", "{}");
+    assert_eq!((status, body.as_str()), (404, r#"{"message":"Not Found"}"#));
+    let (status, _) = http(port, "GET", "/api/webhook", "");
+    assert_eq!(status, 404, "the route is POST only");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_forward_puts_the_event_on_the_bus() {
+    let moto = Moto::start();
+    let events = moto.clients().await.events;
+    events.create_event_bus().name("custom-events-dev").send().await.expect("bus");
+    let (_served, port) = serve(
+        &["--forward"],
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        http(port, "POST", "/api/webhook", r#"{"event_type": "create", "event_time": "2026-11-27T10:00:00Z"}"#)
+    })
+    .await
+    .expect("join");
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("json");
+    let id = answer["Entries"][0]["EventId"].as_str().unwrap_or_default().to_string();
+    assert!(!id.is_empty() && id != "00000000-0000-0000-0000-000000000000", "a real EventId: {answer}");
+    assert_eq!(moto.fault_stats()["calls"]["events.PutEvents"], 1);
+}
