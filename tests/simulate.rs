@@ -154,9 +154,13 @@ impl Drop for Served {
 }
 
 fn serve(args: &[&str], env: &[(&str, &str)]) -> (Served, u16) {
+    serve_file("examples/orders.yaml", args, env)
+}
+
+fn serve_file(file: &str, args: &[&str], env: &[(&str, &str)]) -> (Served, u16) {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"));
-    cmd.args(["serve", "-f", "examples/orders.yaml", "--port", &port.to_string()])
+    cmd.args(["serve", "-f", file, "--port", &port.to_string()])
         .args(args)
         .current_dir(root())
         .stdout(Stdio::null())
@@ -186,6 +190,50 @@ fn serve_answers_as_api_gateway_would() {
     assert_eq!((status, body.as_str()), (404, r#"{"message":"Not Found"}"#));
     let (status, _) = http(port, "GET", "/api/webhook", "");
     assert_eq!(status, 404, "the route is POST only");
+}
+
+/// Every example served, every fixture of it sent over HTTP: the status its fixture expects.
+#[test]
+fn serve_answers_every_fixture_of_every_example() {
+    for name in example_names() {
+        let (_served, port) = serve_file(&format!("examples/{name}.yaml"), &[], &[]);
+        let bridge = common::example(&format!("{name}.yaml"));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples/fixtures").join(&name))
+            .expect("fixtures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for file in files {
+            let f: Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).expect("read")).expect("fixture");
+            let r = &f["request"];
+            let (method, path) = match r["route"].as_str() {
+                Some(route) => {
+                    let spec = bridge.spec.routes.iter().find(|x| x.name == route).expect("route");
+                    (spec.method.as_str().to_string(), spec.path.clone())
+                }
+                None => {
+                    (r["method"].as_str().expect("method").to_string(), r["path"].as_str().expect("path").to_string())
+                }
+            };
+            let body = if r["body"].is_null() { String::new() } else { r["body"].to_string() };
+            let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let headers: String = r["headers"]
+                .as_object()
+                .map(|h| h.iter().map(|(k, v)| format!("{k}: {}\r\n", v.as_str().unwrap_or_default())).collect())
+                .unwrap_or_default();
+            write!(
+                s,
+                "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .expect("write");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            let status: u64 = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+            let want = f["expect"]["status"].as_u64().unwrap_or(200);
+            assert_eq!(status, want, "{name} {}: {answer}", file.display());
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
