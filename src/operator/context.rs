@@ -43,6 +43,12 @@ pub fn next_backoff(settings: &Settings, n: u32) -> Duration {
     exp.min(settings.max_backoff).mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
+/// The wait before an in-sync bridge's next drift check: the resync interval, jittered by ±10 %,
+/// so bridges created together (an install, a GitOps sync) do not all resync in the same second.
+pub fn next_resync(settings: &Settings) -> Duration {
+    settings.resync.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
 pub struct Context {
     pub client: Client,
     pub engine: Engine,
@@ -130,5 +136,14 @@ mod tests {
         }
         let spread: std::collections::BTreeSet<u128> = (0..50).map(|_| next_backoff(&s, 3).as_millis()).collect();
         assert!(spread.len() > 10, "jitter spreads retries: {spread:?}");
+    }
+
+    #[test]
+    fn resyncs_are_spread_around_the_interval() {
+        let s = Settings { resync: Duration::from_secs(600), ..settings() };
+        let delays: Vec<Duration> = (0..500).map(|_| next_resync(&s)).collect();
+        assert!(delays.iter().all(|d| *d >= Duration::from_secs(540) && *d <= Duration::from_secs(660)), "{delays:?}");
+        let spread: std::collections::BTreeSet<u64> = delays.iter().map(Duration::as_secs).collect();
+        assert!(spread.len() > 60, "spread over the window: {} distinct seconds", spread.len());
     }
 }

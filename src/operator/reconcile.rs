@@ -299,7 +299,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 return Ok(Action::requeue(left + std::time::Duration::from_millis(500)));
             }
             ctx.metrics.set_state(&key, Some("Ready"));
-            Ok(Action::requeue(ctx.settings.resync))
+            Ok(Action::requeue(super::context::next_resync(&ctx.settings)))
         }
         Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
         Err(e) => {
