@@ -129,7 +129,7 @@ pub fn route_for<'a>(
 ) -> Option<(&'a RouteSpec, BTreeMap<String, String>)> {
     let method = method.to_ascii_uppercase();
     let path = path.split('?').next().unwrap_or_default();
-    let request: Vec<String> = segments(path).into_iter().map(percent_decode).collect();
+    let request: Vec<String> = segments(path).into_iter().map(|s| percent_decode(s, false)).collect();
     routes
         .iter()
         .filter(|r| r.method == HttpMethod::Any || r.method.as_str() == method)
@@ -181,7 +181,9 @@ fn match_path(template: &str, request: &[String]) -> Option<(BTreeMap<String, St
     (template.len() == request.len()).then_some((params, (false, rank, std::cmp::Reverse(template.len()))))
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` decoded (invalid escapes kept as written); with `plus_is_space`, `+` is a space too,
+/// as in a form-encoded query string (not in a path).
+pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let hex = |b: u8| (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -191,6 +193,10 @@ fn percent_decode(s: &str) -> String {
             (b'%', Some(hi), Some(lo)) => {
                 out.push(hi * 16 + lo);
                 i += 3;
+            }
+            (b'+', _, _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
             }
             (b, _, _) => {
                 out.push(b);
