@@ -147,6 +147,11 @@ pub struct RunArgs {
     /// Seconds between drift-correcting resyncs of an in-sync bridge.
     #[arg(long, env = "WEBHOOK_BRIDGE_RESYNC_SECONDS", default_value_t = 600)]
     pub resync_seconds: u64,
+    /// API Gateway reads per second all in-sync resyncs may use together (its quota is 10/s per
+    /// account, shared with everything else): with more bridges than fit, the resync interval
+    /// stretches (metric webhook_bridge_effective_resync_seconds).
+    #[arg(long, env = "WEBHOOK_BRIDGE_RESYNC_READ_BUDGET", default_value_t = 4.0)]
+    pub resync_read_budget: f64,
     /// Reconciles running at once (per watched namespace).
     #[arg(long, env = "WEBHOOK_BRIDGE_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
@@ -488,6 +493,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
             base_backoff: Duration::from_secs(args.backoff_seconds.max(1)),
             max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
             role_propagation: Duration::from_secs(args.role_propagation_seconds),
+            resync_read_budget: args.resync_read_budget,
         },
         leader_election: args.leader_election.then(|| LeaderElection {
             lease_name: args.lease_name.clone(),

@@ -77,6 +77,9 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
     let mut opts = options(&[&ns]);
     opts.settings.resync = Duration::from_millis(800);
+    // 4 API Gateway reads per resync within 4 reads/s: one bridge may resync once a second, so
+    // the 0.8 s interval stretches to 1 s.
+    opts.settings.resync_read_budget = 4.0;
     let op = Operator::start(client.clone(), &moto, opts).await;
     create(&client, orders_json("orders", &ns, "custom-events-dev")).await;
     let o = until(&client, &ns, "orders", "Ready", ready).await.expect("object");
@@ -95,6 +98,7 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     assert_eq!(after["metadata"]["resourceVersion"], rv, "an in-sync resync wrote to Kubernetes");
     assert_eq!(op.engine.aws.counter.writes(), writes, "an in-sync resync wrote to AWS");
     assert_eq!(after["status"], o["status"]);
+    assert_eq!(op.sample("webhook_bridge_effective_resync_seconds").await, 1.0, "stretched to the read budget");
     op.shutdown().await;
 }
 

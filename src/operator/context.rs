@@ -23,6 +23,9 @@ pub struct Settings {
     /// How long after a change to the managed role the bridge stays `RolePropagating` (not
     /// Ready): IAM changes take about 10 to 30 s to reach API Gateway.
     pub role_propagation: Duration,
+    /// API Gateway reads per second in-sync resyncs may use together; beyond it the resync
+    /// interval stretches (see [`effective_resync`]).
+    pub resync_read_budget: f64,
 }
 
 impl Default for Settings {
@@ -32,6 +35,7 @@ impl Default for Settings {
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
             role_propagation: Duration::from_secs(30),
+            resync_read_budget: 4.0,
         }
     }
 }
@@ -43,10 +47,23 @@ pub fn next_backoff(settings: &Settings, n: u32) -> Duration {
     exp.min(settings.max_backoff).mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
-/// The wait before an in-sync bridge's next drift check: the resync interval, jittered by ±10 %,
-/// so bridges created together (an install, a GitOps sync) do not all resync in the same second.
-pub fn next_resync(settings: &Settings) -> Duration {
-    settings.resync.mul_f64(0.9 + fastrand::f64() * 0.2)
+/// API Gateway reads of one in-sync resync of a one-route bridge (GetApis, GetStages,
+/// GetIntegrations, GetRoutes): the service with the tightest quota (10 requests/s per account).
+pub const API_GATEWAY_READS_PER_RESYNC: f64 = 4.0;
+
+/// The resync interval in effect for `bridges` bridges: the configured one, stretched so that
+/// in-sync resyncs together stay within `resync_read_budget` API Gateway reads per second
+/// (10,000 bridges at the default 4/s: one resync every 10,000 s instead of tripping the quota).
+pub fn effective_resync(settings: &Settings, bridges: usize) -> Duration {
+    let needed = bridges as f64 * API_GATEWAY_READS_PER_RESYNC / settings.resync_read_budget.max(0.001);
+    settings.resync.max(Duration::from_secs_f64(needed.min(7.0 * 24.0 * 3600.0)))
+}
+
+/// The wait before an in-sync bridge's next drift check: [`effective_resync`], jittered by
+/// ±10 %, so bridges created together (an install, a GitOps sync) do not all resync in the same
+/// second.
+pub fn next_resync(settings: &Settings, bridges: usize) -> Duration {
+    effective_resync(settings, bridges).mul_f64(0.9 + fastrand::f64() * 0.2)
 }
 
 pub struct Context {
@@ -141,9 +158,24 @@ mod tests {
     #[test]
     fn resyncs_are_spread_around_the_interval() {
         let s = Settings { resync: Duration::from_secs(600), ..settings() };
-        let delays: Vec<Duration> = (0..500).map(|_| next_resync(&s)).collect();
+        let delays: Vec<Duration> = (0..500).map(|_| next_resync(&s, 1)).collect();
         assert!(delays.iter().all(|d| *d >= Duration::from_secs(540) && *d <= Duration::from_secs(660)), "{delays:?}");
         let spread: std::collections::BTreeSet<u64> = delays.iter().map(Duration::as_secs).collect();
         assert!(spread.len() > 60, "spread over the window: {} distinct seconds", spread.len());
+    }
+
+    /// Within the budget the interval is as configured; beyond it, it stretches so resyncs take
+    /// at most the budget: 10,000 bridges x 4 API Gateway reads / 4 per second = 10,000 s.
+    #[test]
+    fn the_resync_interval_stretches_to_keep_within_the_read_budget() {
+        let s = Settings { resync: Duration::from_secs(600), resync_read_budget: 4.0, ..settings() };
+        assert_eq!(effective_resync(&s, 1), Duration::from_secs(600));
+        assert_eq!(effective_resync(&s, 600), Duration::from_secs(600), "600 x 4 / 4 = 600 s: at the budget");
+        assert_eq!(effective_resync(&s, 1_000), Duration::from_secs(1_000));
+        assert_eq!(effective_resync(&s, 10_000), Duration::from_secs(10_000));
+        for bridges in [100, 1_000, 10_000] {
+            let rate = bridges as f64 * API_GATEWAY_READS_PER_RESYNC / effective_resync(&s, bridges).as_secs_f64();
+            assert!(rate <= 4.0 + 1e-9, "{bridges} bridges: {rate} reads/s");
+        }
     }
 }

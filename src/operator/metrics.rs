@@ -32,6 +32,7 @@ pub struct Metrics {
     reconciles: Family<ResultLabels, Counter>,
     duration: Histogram,
     bridges: Family<ConditionLabels, Gauge>,
+    effective_resync: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Each bridge's current state, to keep the gauge exact.
     states: Mutex<HashMap<String, &'static str>>,
 }
@@ -51,7 +52,13 @@ impl Metrics {
         for state in STATES {
             bridges.get_or_create(&ConditionLabels { condition: state.to_string() }).set(0);
         }
-        Metrics { registry, reconciles, duration, bridges, states: Mutex::default() }
+        let effective_resync = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "effective_resync_seconds",
+            "Resync interval in effect: --resync-seconds, stretched to keep in-sync resyncs within the read budget",
+            effective_resync.clone(),
+        );
+        Metrics { registry, reconciles, duration, bridges, effective_resync, states: Mutex::default() }
     }
 
     pub fn reconciled(&self, result: &str, took: Duration) {
@@ -75,6 +82,15 @@ impl Metrics {
         if let Some(s) = state {
             self.bridges.get_or_create(&ConditionLabels { condition: s.to_string() }).inc();
         }
+    }
+
+    /// Bridges known (in any state).
+    pub fn bridge_count(&self) -> usize {
+        self.states.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn set_effective_resync(&self, interval: Duration) {
+        self.effective_resync.set(interval.as_secs_f64());
     }
 
     /// The text exposition format.

@@ -299,7 +299,9 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 return Ok(Action::requeue(left + std::time::Duration::from_millis(500)));
             }
             ctx.metrics.set_state(&key, Some("Ready"));
-            Ok(Action::requeue(super::context::next_resync(&ctx.settings)))
+            let bridges = ctx.metrics.bridge_count();
+            ctx.metrics.set_effective_resync(super::context::effective_resync(&ctx.settings, bridges));
+            Ok(Action::requeue(super::context::next_resync(&ctx.settings, bridges)))
         }
         Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
         Err(e) => {

@@ -89,6 +89,8 @@ pub fn options(namespaces: &[&str]) -> Options {
             max_backoff: Duration::from_secs(1),
             // Most tests are not about IAM propagation (one is, and sets it).
             role_propagation: Duration::ZERO,
+            // The emulator has no quota; tests choose their resync interval.
+            resync_read_budget: 1_000_000.0,
         },
         metrics_addr: Some("127.0.0.1:0".parse().expect("addr")),
         // Most tests are about one team; tests/tenancy.rs runs multi-tenant.
