@@ -494,6 +494,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
             max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
             role_propagation: Duration::from_secs(args.role_propagation_seconds),
             resync_read_budget: args.resync_read_budget,
+            resync_slots: usize::from(args.concurrency.max(4) / 4),
         },
         leader_election: args.leader_election.then(|| LeaderElection {
             lease_name: args.lease_name.clone(),

@@ -102,6 +102,45 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     op.shutdown().await;
 }
 
+/// In-sync resyncs wait for a resync slot: with one slot and six Ready bridges due every 300 ms,
+/// resyncs are put back (counted) while a new bridge goes straight through to Ready, and every
+/// bridge still gets its drift check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_bridges_go_ahead_of_in_sync_resyncs() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("priority").await;
+    let client = cluster.client().await;
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let mut opts = options(&[&ns]);
+    opts.settings.resync = Duration::from_millis(300);
+    opts.settings.resync_slots = 1;
+    let op = Operator::start(client.clone(), &moto, opts).await;
+    for i in 0..6 {
+        create(&client, orders_json(&format!("b{i}"), &ns, &format!("bus-{i}"))).await;
+    }
+    for i in 0..6 {
+        until(&client, &ns, &format!("b{i}"), "Ready", ready).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while op.sample("webhook_bridge_resyncs_deferred_total").await < 1.0 {
+        assert!(Instant::now() < deadline, "six bridges resyncing every 300 s through one slot never waited");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let resyncs = op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await;
+    let started = Instant::now();
+    create(&client, orders_json("new", &ns, "bus-new")).await;
+    until(&client, &ns, "new", "Ready while resyncs queue", ready).await;
+    eprintln!("new bridge Ready in {:?} beside 6 resyncing through 1 slot", started.elapsed());
+    // Deferred, not dropped: the drift checks keep coming through the one slot.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await < resyncs + 12.0 {
+        assert!(Instant::now() < deadline, "resyncs stopped");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    op.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_survives_crd_defaulting_and_pruning_unchanged() {
     let cluster = require_cluster!();

@@ -26,6 +26,9 @@ pub struct Settings {
     /// API Gateway reads per second in-sync resyncs may use together; beyond it the resync
     /// interval stretches (see [`effective_resync`]).
     pub resync_read_budget: f64,
+    /// In-sync resyncs running at once: the other reconcile slots stay free for new, changed and
+    /// failing bridges, which go ahead of drift checks.
+    pub resync_slots: usize,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(300),
             role_propagation: Duration::from_secs(30),
             resync_read_budget: 4.0,
+            resync_slots: 2,
         }
     }
 }
@@ -76,6 +80,7 @@ pub struct Context {
     /// Role-propagation deadlines we set, per object: the reflector's copy of our own status
     /// write may still be on its way when the next reconcile runs. Entries go once passed.
     role_deadlines: Mutex<HashMap<String, String>>,
+    resync_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Context {
@@ -86,10 +91,22 @@ impl Context {
             client,
             engine,
             metrics,
-            settings,
             failures: Mutex::default(),
             role_deadlines: Mutex::default(),
+            resync_permits: Arc::new(tokio::sync::Semaphore::new(settings.resync_slots.max(1))),
+            settings,
         }
+    }
+
+    /// A slot for an in-sync resync, or None when all are taken (the resync waits its turn: new
+    /// and failing bridges go first).
+    pub fn resync_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.resync_permits.clone().try_acquire_owned().ok()
+    }
+
+    /// Whether `key` is failing (retrying with backoff).
+    pub fn failing(&self, key: &str) -> bool {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).contains_key(key)
     }
 
     /// The delay before the next retry of `key`: exponential in its consecutive failures,

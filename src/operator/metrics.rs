@@ -33,6 +33,7 @@ pub struct Metrics {
     duration: Histogram,
     bridges: Family<ConditionLabels, Gauge>,
     effective_resync: Gauge<f64, std::sync::atomic::AtomicU64>,
+    resyncs_deferred: Counter,
     /// Each bridge's current state, to keep the gauge exact.
     states: Mutex<HashMap<String, &'static str>>,
 }
@@ -58,7 +59,21 @@ impl Metrics {
             "Resync interval in effect: --resync-seconds, stretched to keep in-sync resyncs within the read budget",
             effective_resync.clone(),
         );
-        Metrics { registry, reconciles, duration, bridges, effective_resync, states: Mutex::default() }
+        let resyncs_deferred = Counter::default();
+        registry.register(
+            "resyncs_deferred",
+            "In-sync resyncs put back because every resync slot was busy (new and failing bridges go first)",
+            resyncs_deferred.clone(),
+        );
+        Metrics {
+            registry,
+            reconciles,
+            duration,
+            bridges,
+            effective_resync,
+            resyncs_deferred,
+            states: Mutex::default(),
+        }
     }
 
     pub fn reconciled(&self, result: &str, took: Duration) {
@@ -87,6 +102,10 @@ impl Metrics {
     /// Bridges known (in any state).
     pub fn bridge_count(&self) -> usize {
         self.states.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn resync_deferred(&self) {
+        self.resyncs_deferred.inc();
     }
 
     pub fn set_effective_resync(&self, interval: Duration) {

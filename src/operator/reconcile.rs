@@ -240,6 +240,18 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         previous = progressing;
     }
 
+    // An in-sync resync (Ready at this generation, not failing) waits for a resync slot, so new,
+    // changed and failing bridges always find reconcile capacity and AWS quota first.
+    let in_sync = previous.observed_generation == generation
+        && previous.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+        && !ctx.failing(&key);
+    let _slot = match (in_sync, in_sync.then(|| ctx.resync_slot()).flatten()) {
+        (true, None) => {
+            ctx.metrics.resync_deferred();
+            return Ok(Action::requeue(std::time::Duration::from_millis(500 + fastrand::u64(..1500))));
+        }
+        (_, slot) => slot,
+    };
     match ctx.engine.reconcile(bridge).await {
         Ok(outcome) => {
             // A role change reaches API Gateway only once IAM has propagated it: not Ready until

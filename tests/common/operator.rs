@@ -91,6 +91,7 @@ pub fn options(namespaces: &[&str]) -> Options {
             role_propagation: Duration::ZERO,
             // The emulator has no quota; tests choose their resync interval.
             resync_read_budget: 1_000_000.0,
+            resync_slots: 8,
         },
         metrics_addr: Some("127.0.0.1:0".parse().expect("addr")),
         // Most tests are about one team; tests/tenancy.rs runs multi-tenant.
