@@ -124,7 +124,7 @@ async fn new_bridges_go_ahead_of_in_sync_resyncs() {
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while op.sample("webhook_bridge_resyncs_deferred_total").await < 1.0 {
-        assert!(Instant::now() < deadline, "six bridges resyncing every 300 s through one slot never waited");
+        assert!(Instant::now() < deadline, "six bridges resyncing every 300 ms through one slot never waited");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let resyncs = op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await;
@@ -364,13 +364,21 @@ async fn aws_down_means_reconciling_with_bounded_retries_then_recovery() {
     assert!(is(o.as_ref(), "Stalled", "False"));
     let rv = o.as_ref().map(|o| o["metadata"]["resourceVersion"].clone());
     let tries_before = op.sample("webhook_bridge_reconciles_total{result=\"retryable_error\"}").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // It keeps trying: two more tries, however long each takes (the SDK's own retries of a
+    // refused connection back off up to seconds, more on a loaded machine).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let tries = loop {
+        let tries = op.sample("webhook_bridge_reconciles_total{result=\"retryable_error\"}").await;
+        if tries >= tries_before + 2.0 {
+            break tries;
+        }
+        assert!(Instant::now() < deadline, "no two more tries within 60 s: {tries_before} -> {tries}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     // Backoff 0.2 s doubling to a 1 s cap (jittered): a handful of tries, not a hot loop.
-    let tries = op.sample("webhook_bridge_reconciles_total{result=\"retryable_error\"}").await;
     let elapsed = started.elapsed().as_secs_f64();
-    assert!(tries >= 2.0 && tries <= 2.0 * elapsed + 4.0, "{tries} tries in {elapsed:.1}s");
+    assert!(tries <= 2.0 * elapsed + 4.0, "{tries} tries in {elapsed:.1}s");
     // Each try fails the same way: the status says so once, no write per retry.
-    assert!(tries > tries_before, "it kept trying");
     let now = get(&client, &ns, "orders").await.map(|o| o["metadata"]["resourceVersion"].clone());
     assert_eq!(now, rv, "a Kubernetes write per failed retry");
 
@@ -419,22 +427,22 @@ async fn a_failing_bridge_backs_off_doubling_with_jitter_up_to_the_cap() {
         .load()
         .await;
     let engine = Engine::new(Aws::new(config), "e2e");
-    let (base, cap) = (Duration::from_millis(300), Duration::from_millis(2400));
+    let (base, cap) = (Duration::from_millis(600), Duration::from_millis(2400));
     let mut opts = options(&[&ns]);
     opts.settings.base_backoff = base;
     opts.settings.max_backoff = cap;
     let op = Operator::start_with(client.clone(), engine, opts).await;
     create(&client, orders_json("orders", &ns, "custom-events-dev")).await;
 
-    // Bursts: requests less than 100 ms apart (the shortest delay is base / 2 = 150 ms).
-    let wanted = 7;
+    // Bursts: requests less than 200 ms apart (the shortest delay is base / 2 = 300 ms).
+    let wanted = 6;
     let deadline = Instant::now() + Duration::from_secs(30);
     let bursts = loop {
         let times: Vec<Instant> = tap.requests().into_iter().map(|(t, _)| t).collect();
         let mut bursts: Vec<(Instant, Instant)> = Vec::new();
         for t in times {
             match bursts.last_mut() {
-                Some((_, end)) if t.duration_since(*end) < Duration::from_millis(100) => *end = t,
+                Some((_, end)) if t.duration_since(*end) < Duration::from_millis(200) => *end = t,
                 _ => bursts.push((t, t)),
             }
         }
@@ -449,7 +457,7 @@ async fn a_failing_bridge_backs_off_doubling_with_jitter_up_to_the_cap() {
         let gap = bursts[n as usize].0.duration_since(bursts[n as usize - 1].1);
         let step = (base * 2u32.pow(n - 1)).min(cap);
         assert!(
-            gap + Duration::from_millis(10) >= step / 2 && gap <= step + Duration::from_millis(250),
+            gap + Duration::from_millis(10) >= step / 2 && gap <= step + Duration::from_millis(500),
             "delay {n}: {gap:?}, want {:?}..{step:?}",
             step / 2
         );
