@@ -8,16 +8,7 @@ use std::process::{Command, Output};
 use common::Moto;
 
 fn cli(moto: &Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("run webhook-bridge")
+    moto.cli_command().args(args).output().expect("run webhook-bridge")
 }
 
 fn text(out: &[u8]) -> String {

@@ -25,15 +25,8 @@ enum Plan {
 }
 
 fn command(moto: &Moto, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .env("WEBHOOK_BRIDGE_CLUSTER_NAME", "crash");
+    let mut cmd = moto.cli_command();
+    cmd.args(args).env("WEBHOOK_BRIDGE_CLUSTER_NAME", "crash");
     cmd
 }
 

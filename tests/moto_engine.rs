@@ -415,6 +415,25 @@ async fn an_update_dropping_a_lambda_rule_survives_an_abort_after_any_write() {
     }
 }
 
+/// What a CreateApi retried after its answer was lost leaves: a second, empty API with our tags.
+async fn duplicate_api(
+    c: &webhook_bridge::aws::Clients,
+    engine: &webhook_bridge::engine::Engine,
+    bridge: &WebhookBridge,
+) -> String {
+    let tags = engine.owner(bridge).tags().into_iter().collect();
+    c.apigateway
+        .create_api()
+        .name("default-orders")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .expect("duplicate")
+        .api_id
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn duplicate_apis_left_by_a_retried_create_are_collapsed_to_one() {
     let moto = Moto::start();
@@ -424,15 +443,7 @@ async fn duplicate_apis_left_by_a_retried_create_are_collapsed_to_one() {
     engine.reconcile(&bridge).await.expect("create");
     // A CreateApi whose answer was lost and was retried: a second API with our tags.
     let c = moto.clients().await;
-    let tags = engine.owner(&bridge).tags().into_iter().collect();
-    c.apigateway
-        .create_api()
-        .name("default-orders")
-        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .expect("duplicate");
+    duplicate_api(&c, &engine, &bridge).await;
     assert_eq!(inventory(&c).await.apis, 2);
 
     engine.aws.counter.reset();
@@ -456,18 +467,7 @@ async fn among_duplicate_apis_the_one_with_the_most_routes_is_kept() {
         c.apigateway.get_apis().send().await.expect("GetApis").items()[0].api_id().unwrap_or_default().to_string();
     // Creation times have one-second resolution: make the duplicate strictly newer.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let tags = engine.owner(&bridge).tags().into_iter().collect();
-    let newer = c
-        .apigateway
-        .create_api()
-        .name("default-orders")
-        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .expect("duplicate")
-        .api_id
-        .unwrap_or_default();
+    let newer = duplicate_api(&c, &engine, &bridge).await;
     for key in ["POST /api/webhook", "POST /other"] {
         c.apigateway.create_route().api_id(&newer).route_key(key).send().await.expect("route on the duplicate");
     }

@@ -320,13 +320,7 @@ pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
         if want != got {
             let mut diff = format!("rules: expected {want:?}, got {got:?}");
             for rule in report.rules.iter().filter(|r| !r.matched && want.contains(&r.name.as_str())) {
-                let _ = write!(
-                    diff,
-                    "\n    {} did not match: {}: {}",
-                    rule.name,
-                    rule.failed_field.as_deref().unwrap_or("?"),
-                    rule.reason.as_deref().unwrap_or("")
-                );
+                let _ = write!(diff, "\n    {} did not match: {}", rule.name, rule.why_not());
             }
             failures.push(diff);
         }

@@ -59,6 +59,13 @@ pub struct TargetDelivery {
     pub error: Option<String>,
 }
 
+impl RuleVerdict {
+    /// Why the rule did not match: `field: reason`.
+    pub fn why_not(&self) -> String {
+        format!("{}: {}", self.failed_field.as_deref().unwrap_or("?"), self.reason.as_deref().unwrap_or(""))
+    }
+}
+
 impl Report {
     /// The names of the rules that matched.
     pub fn matched_rules(&self) -> Vec<&str> {
@@ -203,13 +210,7 @@ pub fn render(report: &Report) -> String {
                 }
             }
         } else {
-            let _ = writeln!(
-                out,
-                "rule     {}: no match: {}: {}",
-                rule.name,
-                rule.failed_field.as_deref().unwrap_or("?"),
-                rule.reason.as_deref().unwrap_or("")
-            );
+            let _ = writeln!(out, "rule     {}: no match: {}", rule.name, rule.why_not());
         }
     }
     out

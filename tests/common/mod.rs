@@ -166,6 +166,18 @@ impl Moto {
         kill(&mut self.moto);
     }
 
+    /// `webhook-bridge` as a user runs it against this emulator (repo root, test credentials).
+    pub fn cli_command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env_remove("AWS_PROFILE");
+        cmd
+    }
+
     /// Forget every object (moto's reset endpoint).
     pub fn reset(&self) {
         use std::io::{Read, Write};
