@@ -8,7 +8,7 @@ use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeStatus};
 use crate::aws::{AssumedRole, Aws, Clients, apigateway, eventbridge, iam, lambda, sns, sqs};
 use crate::desired::{self, Desired, is_lambda_arn};
 use crate::error::{Error, FieldError};
-use crate::observed::Observed;
+use crate::observed::{Known, ObsApi, ObsRoute, ObsRule, Observed};
 use crate::owner::{self, Owner, Ownership, TAG_NAMESPACE};
 use crate::plan::{self, Action};
 use crate::target_policy::{self, Delivery, Finding};
@@ -25,6 +25,17 @@ pub struct Outcome {
     /// SQS / SNS deliveries their resource policy does not (visibly) allow: AWS matches the
     /// spec, but events to these would be dropped.
     pub delivery_gaps: Vec<(Delivery, Finding)>,
+}
+
+/// What the writes of one pass made: enough to describe AWS afterwards without reading it again.
+#[derive(Clone, Debug, Default)]
+pub struct Created {
+    /// A new API: its id and endpoint.
+    pub api: Option<(String, Option<String>)>,
+    /// Route name → integration id (kept or new).
+    pub integrations: BTreeMap<String, String>,
+    /// Route name → id of a route created by this pass.
+    pub routes: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,7 +149,7 @@ impl Engine {
         }
     }
 
-    /// Read everything of this bridge's that AWS holds.
+    /// Read everything of this bridge's that AWS holds: the API found by its ownership tags.
     pub async fn observe(&self, c: &Clients, d: &Desired) -> Result<Observed, Error> {
         let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
         tokio::try_join!(
@@ -146,7 +157,27 @@ impl Engine {
             eventbridge::observe(&c.events, d, &mut events),
             iam::observe(&c.iam, d, &mut role),
         )?;
-        let mut o = Observed { bus: events.bus, rules: events.rules, role: role.role, ..api };
+        let o = Observed { bus: events.bus, rules: events.rules, role: role.role, ..api };
+        self.observe_permissions(c, d, o).await
+    }
+
+    /// Read what an earlier pass found, by id (see [`Known`]). None when something it found is
+    /// gone or no longer ours: the caller falls back to [`Engine::observe`].
+    pub async fn observe_known(&self, c: &Clients, d: &Desired, known: &Known) -> Result<Option<Observed>, Error> {
+        let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
+        let (api_found, bus_found, ()) = tokio::try_join!(
+            apigateway::observe_known(&c.apigateway, d, known, !d.authorizers.is_empty(), &mut api),
+            eventbridge::observe_known(&c.events, d, known, &mut events),
+            iam::observe(&c.iam, d, &mut role),
+        )?;
+        if !(api_found && bus_found) {
+            return Ok(None);
+        }
+        let o = Observed { bus: events.bus, rules: events.rules, role: role.role, ..api };
+        self.observe_permissions(c, d, o).await.map(Some)
+    }
+
+    async fn observe_permissions(&self, c: &Clients, d: &Desired, mut o: Observed) -> Result<Observed, Error> {
         // Functions whose policy may hold our statements: the ones we target, and the ones our
         // rules still target.
         let mut functions: Vec<String> = d.permissions().into_iter().map(|p| p.function_arn).collect();
@@ -178,22 +209,33 @@ impl Engine {
 
     /// Bring AWS in line with the spec. In sync: reads only, zero writes.
     pub async fn reconcile(&self, bridge: &WebhookBridge) -> Result<Outcome, Error> {
+        self.reconcile_known(bridge, None).await
+    }
+
+    /// [`Engine::reconcile`], reading by id what an earlier pass found (`known`, from the
+    /// bridge's status). Every write is planned from the full look: a pass by id that finds
+    /// anything to do, or anything gone, starts over with the search by tags. After the writes
+    /// AWS is not read again: status comes from what was observed and what the writes returned
+    /// (the creates that mint ids are sent once, see `apigateway::once`, so no retry can leave
+    /// a duplicate behind).
+    pub async fn reconcile_known(&self, bridge: &WebhookBridge, known: Option<&Known>) -> Result<Outcome, Error> {
         let (c, d) = self.prepare(bridge, true).await?;
-        let mut o = self.observe(&c, &d).await?;
-        let actions = plan::plan(&d, &o)?;
-        if !actions.is_empty() {
-            self.apply(&c, &d, &o, &actions).await?;
-            o = self.observe(&c, &d).await?;
-            // A write whose answer was lost and that the SDK retried may have made a duplicate
-            // (CreateApi and CreateIntegration take no idempotency token): not Ready until a
-            // fresh look finds nothing left to do. The next pass collects the extra; it is not
-            // applied here, since a list read right after a create may still miss the new object.
-            let left = plan::plan(&d, &o)?;
-            if !left.is_empty() {
-                let left: Vec<String> = left.iter().map(ToString::to_string).collect();
-                return Err(Error::NotConverged(left.join("; ")));
-            }
+        if let Some(known) = known
+            && let Some(o) = self.observe_known(&c, &d, known).await?
+            && plan::plan(&d, &o).is_ok_and(|actions| actions.is_empty())
+        {
+            let delivery_gaps = self.delivery_gaps(&c, &d).await?;
+            let status = status::describe(&d, &o);
+            return Ok(Outcome { status, actions: Vec::new(), delivery_gaps });
         }
+        let o = self.observe(&c, &d).await?;
+        let actions = plan::plan(&d, &o)?;
+        let o = if actions.is_empty() {
+            o
+        } else {
+            let created = self.apply(&c, &d, &o, &actions).await?;
+            converged(&d, &o, created)
+        };
         let delivery_gaps = self.delivery_gaps(&c, &d).await?;
         Ok(Outcome { status: status::describe(&d, &o), actions, delivery_gaps })
     }
@@ -241,8 +283,9 @@ impl Engine {
     }
 
     /// Carry out the actions in order. Ids of objects created on the way (API, integrations,
-    /// authorizers) are threaded to the actions that need them.
-    pub async fn apply(&self, c: &Clients, d: &Desired, o: &Observed, actions: &[Action]) -> Result<(), Error> {
+    /// authorizers) are threaded to the actions that need them, and returned.
+    pub async fn apply(&self, c: &Clients, d: &Desired, o: &Observed, actions: &[Action]) -> Result<Created, Error> {
+        let mut created = Created::default();
         let mut api_id = o.api().map(|a| a.id.clone());
         let mut integrations: BTreeMap<String, String> = d
             .routes
@@ -294,7 +337,11 @@ impl Engine {
                 Action::RemovePermission { function_arn, statement_id } => {
                     lambda::remove_permission(&c.lambda, function_arn, statement_id).await?
                 }
-                Action::CreateApi { .. } => api_id = Some(apigateway::create_api(&c.apigateway, d).await?),
+                Action::CreateApi { .. } => {
+                    let (id, endpoint) = apigateway::create_api(&c.apigateway, d).await?;
+                    api_id = Some(id.clone());
+                    created.api = Some((id, endpoint));
+                }
                 Action::UpdateApi { id } => apigateway::update_api(&c.apigateway, d, id).await?,
                 Action::TagApi { id } => apigateway::tag(&c.apigateway, d, id, None).await?,
                 Action::DeleteApi { id } => apigateway::delete_api(&c.apigateway, id).await?,
@@ -336,7 +383,8 @@ impl Engine {
                             apigateway::update_route(&c.apigateway, &api()?, id, r, refs).await?
                         }
                         _ => {
-                            apigateway::create_route(&c.apigateway, &api()?, r, refs).await?;
+                            let id = apigateway::create_route(&c.apigateway, &api()?, r, refs).await?;
+                            created.routes.insert(name.clone(), id);
                         }
                     }
                 }
@@ -347,7 +395,8 @@ impl Engine {
                 return Err(Error::Injected(done + 1));
             }
         }
-        Ok(())
+        created.integrations = integrations;
+        Ok(created)
     }
 
     /// Delete the bus, never while someone else's rules are on it (BusNotEmpty: their rules
@@ -381,4 +430,55 @@ impl Engine {
             tokio::time::sleep(self.retry_delay * 2u32.pow(attempt - 1)).await;
         }
     }
+}
+
+/// What AWS holds after a pass applied `created` on top of `o`: every object of the spec, with
+/// the ids the writes returned (for status; nothing here is read from AWS).
+fn converged(d: &Desired, o: &Observed, created: Created) -> Observed {
+    let mut after = o.clone();
+    if let Some((id, endpoint)) = created.api {
+        after.apis = vec![ObsApi {
+            id,
+            name: d.api.name.clone(),
+            endpoint,
+            description: Some(d.api.description.clone()),
+            cors: d.api.cors.clone(),
+            tags: d.tags.clone(),
+            created: 0,
+        }];
+    }
+    after.apis.truncate(1);
+    after.routes = d
+        .routes
+        .iter()
+        .filter_map(|r| {
+            let id = created
+                .routes
+                .get(&r.name)
+                .or_else(|| o.routes.iter().find(|x| x.route_key == r.route_key).map(|x| &x.id))?;
+            Some(ObsRoute {
+                id: id.clone(),
+                route_key: r.route_key.clone(),
+                target: created.integrations.get(&r.name).map(|i| format!("integrations/{i}")),
+                authorization_type: None,
+                authorizer_id: None,
+                scopes: Vec::new(),
+                operation_name: Some(r.name.clone()),
+            })
+        })
+        .collect();
+    after.rules = d
+        .rules
+        .iter()
+        .map(|r| ObsRule {
+            name: r.name.clone(),
+            arn: o.rules.iter().find(|x| x.name == r.name).map_or_else(|| r.arn.clone(), |x| x.arn.clone()),
+            pattern: Some(r.pattern.clone()),
+            enabled: r.enabled,
+            description: r.description.clone(),
+            tags: d.tags.clone(),
+            targets: r.targets.clone(),
+        })
+        .collect();
+    after
 }

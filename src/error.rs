@@ -75,11 +75,6 @@ pub enum Error {
     )]
     QuotaExceeded { service: &'static str, operation: &'static str, message: String },
 
-    /// The writes were applied, but a fresh look still finds work (e.g. a duplicate left by a
-    /// retried create whose first answer was lost). Retryable: the next pass finishes it.
-    #[error("AWS writes applied, but AWS does not match the spec yet: {0}")]
-    NotConverged(String),
-
     /// No WebhookBridgePolicy selects the bridge's namespace (multi-tenant mode). Terminal: a
     /// new policy triggers the next reconcile.
     #[error("{0}")]
@@ -104,6 +99,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// AWS answered that the object does not exist (a read by id of something deleted).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Rejected { code, .. }
+            if matches!(code.as_str(), "NotFoundException" | "ResourceNotFoundException" | "NoSuchEntity"))
+    }
+
     /// Retry with backoff (true) or wait for a change (false).
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -112,7 +113,6 @@ impl Error {
                 | Error::DependencyMissing(_)
                 | Error::BusNotEmpty { .. }
                 | Error::NotLeader(_)
-                | Error::NotConverged(_)
                 | Error::Injected(_)
         )
     }
@@ -128,7 +128,6 @@ impl Error {
             Error::DependencyMissing(_) => "DependencyMissing",
             Error::BusNotEmpty { .. } => "BusNotEmpty",
             Error::NotLeader(_) => "NotLeader",
-            Error::NotConverged(_) => "Converging",
             Error::QuotaExceeded { .. } => "QuotaExceeded",
             Error::NoPolicy(_) => "NoPolicy",
             Error::PolicyConflict(_) => "PolicyConflict",

@@ -2,7 +2,7 @@
 //! the pure planner. Only objects that could be ours are listed (tagged APIs, prefixed rules,
 //! the deterministic bus and role names, our Lambda statement ids).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -121,4 +121,18 @@ impl Observed {
     pub fn api(&self) -> Option<&ObsApi> {
         self.apis.first()
     }
+}
+
+/// What an earlier pass found and confirmed as ours (kept in the bridge's status), so a resync
+/// reads by id: no account-wide list, no tag reads. Anything gone, or any difference from the
+/// spec, sends the pass back to the full look (search by tags) before a single write.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Known {
+    pub api_id: String,
+    pub endpoint: Option<String>,
+    /// EventBridge rules (AWS names) whose ownership tags an earlier pass read.
+    pub rules: BTreeSet<String>,
+    /// Also read the API object itself (name, description, CORS, tags): the passes that skip it
+    /// take its settings as last seen.
+    pub read_api: bool,
 }

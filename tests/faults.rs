@@ -254,7 +254,7 @@ async fn the_operator_under_30_percent_injected_faults() {
         "an injected (transient) fault was taken for a terminal error"
     );
     assert!(ratio < 4.0, "30 % faults cost {ratio:.2}x the fault-free calls per bridge: a retry loop?");
-    // A retried CreateApi / CreateIntegration whose first attempt committed makes a duplicate;
-    // the engine is not Ready until a fresh look finds nothing left to do (NotConverged).
+    // A retried CreateApi / CreateIntegration whose first attempt committed would make a
+    // duplicate: those creates are sent once, and a lost answer fails the pass instead.
     assert_eq!(faulty.at_ready, None, "a retried create left a duplicate behind at Ready");
 }

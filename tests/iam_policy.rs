@@ -213,7 +213,7 @@ fn touches(service: &str, op: &str) -> Vec<String> {
     let one = |s: String| vec![s];
     match (service, op) {
         ("apigateway", "GetApis" | "CreateApi") => one("arn:aws:apigateway:us-east-1::/apis".into()),
-        ("apigateway", "UpdateApi" | "DeleteApi") => one(api.into()),
+        ("apigateway", "GetApi" | "UpdateApi" | "DeleteApi") => one(api.into()),
         ("apigateway", "DeleteCorsConfiguration") => one(format!("{api}/cors")),
         ("apigateway", "TagResource") => vec![
             format!("arn:aws:apigateway:us-east-1::/tags/{}", api.replace(':', "%3A").replace('/', "%2F")),

@@ -594,3 +594,82 @@ async fn sqs_deliveries_are_reported_until_the_queue_policy_allows_them() {
     assert!(again.delivery_gaps.is_empty(), "{:?}", again.delivery_gaps);
     assert!(again.actions.is_empty());
 }
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// An in-sync resync reads by the ids status keeps: 10 reads for the canonical bridge, no
+/// account-wide list, no tag read; GetApi on the passes that read the API object. Anything gone
+/// or changed sends the pass to the full search before a single write.
+#[tokio::test]
+async fn in_sync_resyncs_read_by_id_and_fall_back_to_the_search() {
+    use webhook_bridge::operator::known;
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+    let first = engine.reconcile(&bridge).await.expect("first");
+    let api_id = first.status.api_id.clone().expect("api id");
+    let by_id = known::from_status(&first.status, false).expect("ids in status");
+    assert_eq!(by_id.rules.len(), 2, "both rules remembered: {by_id:?}");
+
+    engine.aws.counter.reset();
+    let again = engine.reconcile_known(&bridge, Some(&by_id)).await.expect("resync");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    assert_eq!(again.status, first.status, "status from the writes = status from the reads");
+    let expected = counts(&[
+        ("GetIntegrations", 1),
+        ("GetPolicy", 2),
+        ("GetRole", 1),
+        ("GetRolePolicy", 1),
+        ("GetRoutes", 1),
+        ("GetStages", 1),
+        ("ListRules", 1),
+        ("ListTargetsByRule", 2),
+    ]);
+    assert_eq!(engine.aws.counter.reads_by_operation(), expected, "reads of an in-sync resync");
+    assert_eq!(engine.aws.counter.reads(), 10);
+    assert_eq!(engine.aws.counter.writes(), 0);
+
+    engine.aws.counter.reset();
+    let with_api = known::from_status(&first.status, true).expect("ids");
+    engine.reconcile_known(&bridge, Some(&with_api)).await.expect("resync reading the API");
+    let mut expected_api = expected.clone();
+    expected_api.insert("GetApi".into(), 1);
+    assert_eq!(engine.aws.counter.reads_by_operation(), expected_api);
+
+    // The full look (CLI, first find) still searches by tags.
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("full");
+    let full = engine.aws.counter.reads_by_operation();
+    assert!(full.contains_key("GetApis") && full.contains_key("ListTagsForResource"), "{full:?}");
+
+    // Drift found by id: the write is planned from the full search.
+    let c = moto.clients().await;
+    let rule = &first.status.rules[0].aws_name;
+    c.events
+        .put_rule()
+        .name(rule)
+        .event_bus_name("custom-events-dev")
+        .event_pattern(r#"{"source":["drifted"]}"#)
+        .send()
+        .await
+        .expect("drift a rule");
+    engine.aws.counter.reset();
+    let fixed = engine.reconcile_known(&bridge, Some(&by_id)).await.expect("fix drift");
+    assert_eq!(fixed.actions, vec![Action::PutRule { name: rule.clone(), create: false }]);
+    assert!(engine.aws.counter.reads_by_operation().contains_key("GetApis"), "full search before writing");
+
+    // The API gone: found missing by id, re-created after the search.
+    c.apigateway.delete_api().api_id(&api_id).send().await.expect("delete the API out of band");
+    let rebuilt = engine.reconcile_known(&bridge, Some(&by_id)).await.expect("rebuild");
+    assert!(rebuilt.actions.iter().any(|a| matches!(a, Action::CreateApi { .. })), "{:?}", rebuilt.actions);
+    let new_id = rebuilt.status.api_id.clone().expect("new api id");
+    assert_ne!(new_id, api_id);
+    assert_eq!(rebuilt.status.endpoint, Some(format!("https://{new_id}.execute-api.us-east-1.amazonaws.com/dev")));
+    let by_new = known::from_status(&rebuilt.status, true).expect("ids");
+    let in_sync = engine.reconcile_known(&bridge, Some(&by_new)).await.expect("in sync");
+    assert!(in_sync.actions.is_empty(), "{:?}", in_sync.actions);
+    assert_eq!(in_sync.status, rebuilt.status);
+}

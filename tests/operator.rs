@@ -77,9 +77,9 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
     let mut opts = options(&[&ns]);
     opts.settings.resync = Duration::from_millis(800);
-    // 4 API Gateway reads per resync within 4 reads/s: one bridge may resync once a second, so
-    // the 0.8 s interval stretches to 1 s.
-    opts.settings.resync_read_budget = 4.0;
+    // A budget of one resync's API Gateway reads per second: one bridge may resync once a
+    // second, so the 0.8 s interval stretches to 1 s.
+    opts.settings.resync_read_budget = webhook_bridge::operator::known::API_GATEWAY_READS_PER_RESYNC;
     let op = Operator::start(client.clone(), &moto, opts).await;
     create(&client, orders_json("orders", &ns, "custom-events-dev")).await;
     let o = until(&client, &ns, "orders", "Ready", ready).await.expect("object");
@@ -88,6 +88,7 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     let rv = get(&client, &ns, "orders").await.expect("object")["metadata"]["resourceVersion"].clone();
     let (writes, reconciles) =
         (op.engine.aws.counter.writes(), op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await);
+    let reads_before = op.engine.aws.counter.reads_by_operation();
     // Wait for two more resyncs (however slow the machine), then compare.
     let deadline = Instant::now() + Duration::from_secs(30);
     while op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await - reconciles < 2.0 {
@@ -99,6 +100,19 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     assert_eq!(op.engine.aws.counter.writes(), writes, "an in-sync resync wrote to AWS");
     assert_eq!(after["status"], o["status"]);
     assert_eq!(op.sample("webhook_bridge_effective_resync_seconds").await, 1.0, "stretched to the read budget");
+    // By id: no search of the account, no tag read, at most 10 reads (11 with GetApi).
+    let resyncs = op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await - reconciles;
+    let reads_after = op.engine.aws.counter.reads_by_operation();
+    let read: std::collections::BTreeMap<&String, u64> = reads_after
+        .iter()
+        .map(|(k, n)| (k, n - reads_before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let total: u64 = read.values().sum();
+    for op in ["GetApis", "ListTagsForResource", "DescribeEventBus"] {
+        assert!(!read.contains_key(&op.to_string()), "{op} in an in-sync resync: {read:?}");
+    }
+    assert!(total as f64 <= 11.0 * resyncs, "{total} reads in {resyncs} resyncs: {read:?}");
     op.shutdown().await;
 }
 

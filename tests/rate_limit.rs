@@ -34,7 +34,7 @@ async fn each_service_stays_within_its_bucket_at_the_emulator() {
         ("sts", 1000.0, 1000),
     ]);
     let engine = Engine::new(Aws::rate_limited(config, limits), "rate");
-    let bridges: Vec<_> = (0..3)
+    let bridges: Vec<_> = (0..5)
         .map(|i| {
             let mut b = example("orders.yaml");
             b.metadata.name = Some(format!("orders-{i}"));

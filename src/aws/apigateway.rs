@@ -5,6 +5,7 @@ use aws_sdk_apigatewayv2::types::{
     Api, AuthorizationType, Authorizer, AuthorizerType, Cors as AwsCors, Integration, IntegrationType,
     JwtConfiguration, ProtocolType, Route, RouteSettings, Stage,
 };
+use aws_smithy_types::retry::RetryConfig;
 
 use crate::api::Cors;
 use crate::aws::{gone_ok, has_code};
@@ -12,7 +13,7 @@ use crate::desired::{
     Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, JWT_IDENTITY_SOURCE, PAYLOAD_FORMAT_VERSION,
 };
 use crate::error::{Error, classify};
-use crate::observed::{ObsApi, ObsAuthorizer, ObsIntegration, ObsRoute, ObsStage, Observed, Tags};
+use crate::observed::{Known, ObsApi, ObsAuthorizer, ObsIntegration, ObsRoute, ObsStage, Observed, Tags};
 use crate::owner::{Owner, Ownership};
 
 const SVC: &str = "apigateway";
@@ -155,16 +156,71 @@ pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, int
     let Some(api_id) = into.api().map(|a| a.id.clone()) else {
         return Ok(());
     };
-    let stages: Vec<Stage> = all_pages!(client.get_stages().api_id(&api_id), "GetStages");
+    children(client, &api_id, want_authorizers, into).await
+}
+
+/// Read the API an earlier pass found, by id: no account-wide list, and no tag read unless
+/// `known.read_api` (the API object itself, with its tags, is then read with GetApi). Ok(false)
+/// when the API is gone or no longer ours: the caller falls back to the search by tags.
+pub async fn observe_known(
+    client: &Client,
+    d: &Desired,
+    known: &Known,
+    want_authorizers: bool,
+    into: &mut Observed,
+) -> Result<bool, Error> {
+    let api = if known.read_api {
+        let out = match client.get_api().api_id(&known.api_id).send().await {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(false),
+            Err(e) => return Err(classify(SVC, "GetApi", e)),
+        };
+        let tags = tags_of(out.tags());
+        if d.owner.ownership(&tags) != Ownership::Ours {
+            return Ok(false);
+        }
+        ObsApi {
+            id: known.api_id.clone(),
+            name: out.name().unwrap_or_default().to_string(),
+            endpoint: out.api_endpoint().map(str::to_string),
+            description: out.description().map(str::to_string),
+            cors: out.cors_configuration().map(cors_of),
+            tags,
+            created: out.created_date().map(|d| d.secs()).unwrap_or(0),
+        }
+    } else {
+        // Confirmed ours by an earlier pass; its own settings are checked on the passes that
+        // read it (see `Known::read_api`).
+        ObsApi {
+            id: known.api_id.clone(),
+            name: d.api.name.clone(),
+            endpoint: known.endpoint.clone(),
+            description: Some(d.api.description.clone()),
+            cors: d.api.cors.clone(),
+            tags: d.tags.clone(),
+            created: 0,
+        }
+    };
+    into.apis = vec![api];
+    match children(client, &known.api_id, want_authorizers, into).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The stages, integrations, routes and (when needed) authorizers of one API.
+async fn children(client: &Client, api_id: &str, want_authorizers: bool, into: &mut Observed) -> Result<(), Error> {
+    let stages: Vec<Stage> = all_pages!(client.get_stages().api_id(api_id), "GetStages");
     into.stages = stages.iter().map(stage_of).collect();
-    let integrations: Vec<Integration> = all_pages!(client.get_integrations().api_id(&api_id), "GetIntegrations");
+    let integrations: Vec<Integration> = all_pages!(client.get_integrations().api_id(api_id), "GetIntegrations");
     into.integrations = integrations.iter().map(integration_of).collect();
-    let routes: Vec<Route> = all_pages!(client.get_routes().api_id(&api_id), "GetRoutes");
+    let routes: Vec<Route> = all_pages!(client.get_routes().api_id(api_id), "GetRoutes");
     into.routes = routes.iter().map(route_of).collect();
     // Authorizers are read only when the spec wants JWT or a route still points at one: it
     // saves a read on the common path (and moto 5.2.5 does not implement GetAuthorizers).
     if want_authorizers || into.routes.iter().any(|r| r.authorizer_id.is_some()) {
-        let authorizers: Vec<Authorizer> = all_pages!(client.get_authorizers().api_id(&api_id), "GetAuthorizers");
+        let authorizers: Vec<Authorizer> = all_pages!(client.get_authorizers().api_id(api_id), "GetAuthorizers");
         into.authorizers = authorizers.iter().map(authorizer_of).collect();
     }
     Ok(())
@@ -183,7 +239,15 @@ fn hash_tags(d: &Desired) -> std::collections::HashMap<String, String> {
     d.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-pub async fn create_api(client: &Client, d: &Desired) -> Result<String, Error> {
+/// Sent once, never retried by the SDK: CreateApi, CreateIntegration and CreateAuthorizer take
+/// no idempotency token, so a retry after a lost answer would make a duplicate. A failed attempt
+/// fails the pass instead; the next pass's search by tags finds whatever the first one made.
+fn once() -> aws_sdk_apigatewayv2::config::Builder {
+    aws_sdk_apigatewayv2::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
+/// The new API's id and endpoint.
+pub async fn create_api(client: &Client, d: &Desired) -> Result<(String, Option<String>), Error> {
     let out = client
         .create_api()
         .name(&d.api.name)
@@ -191,15 +255,18 @@ pub async fn create_api(client: &Client, d: &Desired) -> Result<String, Error> {
         .description(&d.api.description)
         .set_cors_configuration(d.api.cors.as_ref().map(aws_cors))
         .set_tags(Some(hash_tags(d)))
+        .customize()
+        .config_override(once())
         .send()
         .await
         .map_err(|e| classify(SVC, "CreateApi", e))?;
-    out.api_id().map(str::to_string).ok_or_else(|| Error::Transient {
+    let id = out.api_id().map(str::to_string).ok_or_else(|| Error::Transient {
         service: SVC,
         operation: "CreateApi",
         code: "NoApiId".into(),
         message: "no ApiId in the answer".into(),
-    })
+    })?;
+    Ok((id, out.api_endpoint().map(str::to_string)))
 }
 
 pub async fn update_api(client: &Client, d: &Desired, api_id: &str) -> Result<(), Error> {
@@ -288,6 +355,8 @@ pub async fn create_authorizer(client: &Client, d: &Desired, api_id: &str, name:
         .authorizer_type(AuthorizerType::Jwt)
         .identity_source(JWT_IDENTITY_SOURCE)
         .set_jwt_configuration(jwt(d, name))
+        .customize()
+        .config_override(once())
         .send()
         .await
         .map_err(|e| classify(SVC, "CreateAuthorizer", e))?;
@@ -300,6 +369,8 @@ pub async fn update_authorizer(client: &Client, d: &Desired, api_id: &str, id: &
         .api_id(api_id)
         .authorizer_id(id)
         .set_jwt_configuration(jwt(d, name))
+        .customize()
+        .config_override(once())
         .send()
         .await
         .map_err(|e| classify(SVC, "UpdateAuthorizer", e))?;
@@ -335,6 +406,8 @@ macro_rules! integration_fields {
 
 pub async fn create_integration(client: &Client, api_id: &str, route: &DesiredRoute) -> Result<String, Error> {
     let out = integration_fields!(client.create_integration().api_id(api_id), route)
+        .customize()
+        .config_override(once())
         .send()
         .await
         .map_err(|e| classify(SVC, "CreateIntegration", e))?;

@@ -67,9 +67,18 @@ impl CallCounter {
 
     /// Write calls per operation, e.g. `{"CreateApi": 1}`.
     pub fn writes_by_operation(&self) -> BTreeMap<String, u64> {
+        self.by_operation(false)
+    }
+
+    /// Read calls per operation, e.g. `{"GetRoutes": 1}`.
+    pub fn reads_by_operation(&self) -> BTreeMap<String, u64> {
+        self.by_operation(true)
+    }
+
+    fn by_operation(&self, reads: bool) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
         for ((_, op, _), n) in self.snapshot() {
-            if !is_read(&op) {
+            if is_read(&op) == reads {
                 *out.entry(op).or_default() += n;
             }
         }

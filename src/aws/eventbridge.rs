@@ -9,7 +9,7 @@ use aws_sdk_eventbridge::types::{
 use crate::aws::{gone_ok, has_code, message_of};
 use crate::desired::{Desired, DesiredRule, DesiredTarget};
 use crate::error::{Error, classify};
-use crate::observed::{ObsBus, ObsRule, Observed, Tags};
+use crate::observed::{Known, ObsBus, ObsRule, Observed, Tags};
 
 const SVC: &str = "eventbridge";
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
@@ -95,6 +95,31 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
     let bus_tags = if d.bus.managed { tags_of(client, &arn).await? } else { Tags::new() };
     into.bus = Some(ObsBus { name: bus.name().unwrap_or(&d.bus.name).to_string(), arn, tags: bus_tags });
 
+    rules(client, d, None, into).await
+}
+
+/// Read the rules on the bus an earlier pass found, without DescribeEventBus (ListRules on a
+/// missing bus answers ResourceNotFoundException) and without reading the tags of rules that
+/// pass confirmed as ours (`known.rules`). Ok(false) when the bus is gone: the caller falls back
+/// to the full look.
+pub async fn observe_known(client: &Client, d: &Desired, known: &Known, into: &mut Observed) -> Result<bool, Error> {
+    let tags = if d.bus.managed { d.tags.clone() } else { Tags::new() };
+    into.bus = Some(ObsBus { name: d.bus.name.clone(), arn: d.bus.arn.clone(), tags });
+    match rules(client, d, Some(&known.rules), into).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Our rules on the bus (by name prefix) with their targets, and their tags unless `confirmed`
+/// names them (then the ownership tags are taken as the spec's).
+async fn rules(
+    client: &Client,
+    d: &Desired,
+    confirmed: Option<&std::collections::BTreeSet<String>>,
+    into: &mut Observed,
+) -> Result<(), Error> {
     let prefix = d.owner.rule_prefix();
     let mut token = None;
     loop {
@@ -111,7 +136,10 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
             if !name.starts_with(&prefix) {
                 continue;
             }
-            let tags = tags_of(client, arn).await?;
+            let tags = match confirmed {
+                Some(names) if names.contains(name) => d.tags.clone(),
+                _ => tags_of(client, arn).await?,
+            };
             let targets = targets_of(client, bus_ref(d), name).await?;
             into.rules.push(ObsRule {
                 name: name.to_string(),

@@ -51,13 +51,11 @@ pub fn next_backoff(settings: &Settings, n: u32) -> Duration {
     exp.min(settings.max_backoff).mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
-/// API Gateway reads of one in-sync resync of a one-route bridge (GetApis, GetStages,
-/// GetIntegrations, GetRoutes): the service with the tightest quota (10 requests/s per account).
-pub const API_GATEWAY_READS_PER_RESYNC: f64 = 4.0;
+pub use super::known::API_GATEWAY_READS_PER_RESYNC;
 
 /// The resync interval in effect for `bridges` bridges: the configured one, stretched so that
 /// in-sync resyncs together stay within `resync_read_budget` API Gateway reads per second
-/// (10,000 bridges at the default 4/s: one resync every 10,000 s instead of tripping the quota).
+/// (10,000 bridges at the default 4/s: one resync every ~7,900 s instead of tripping the quota).
 pub fn effective_resync(settings: &Settings, bridges: usize) -> Duration {
     let needed = bridges as f64 * API_GATEWAY_READS_PER_RESYNC / settings.resync_read_budget.max(0.001);
     settings.resync.max(Duration::from_secs_f64(needed.min(7.0 * 24.0 * 3600.0)))
@@ -182,14 +180,16 @@ mod tests {
     }
 
     /// Within the budget the interval is as configured; beyond it, it stretches so resyncs take
-    /// at most the budget: 10,000 bridges x 4 API Gateway reads / 4 per second = 10,000 s.
+    /// at most the budget: 12,000 bridges x 3 1/6 API Gateway reads / 4 per second = 9,500 s.
     #[test]
     fn the_resync_interval_stretches_to_keep_within_the_read_budget() {
         let s = Settings { resync: Duration::from_secs(600), resync_read_budget: 4.0, ..settings() };
+        assert_eq!(API_GATEWAY_READS_PER_RESYNC, 3.0 + 1.0 / 6.0);
         assert_eq!(effective_resync(&s, 1), Duration::from_secs(600));
-        assert_eq!(effective_resync(&s, 600), Duration::from_secs(600), "600 x 4 / 4 = 600 s: at the budget");
-        assert_eq!(effective_resync(&s, 1_000), Duration::from_secs(1_000));
-        assert_eq!(effective_resync(&s, 10_000), Duration::from_secs(10_000));
+        assert_eq!(effective_resync(&s, 600), Duration::from_secs(600), "600 x 3.17 / 4 = 475 s: within");
+        let secs = |bridges| effective_resync(&s, bridges).as_secs_f64();
+        assert!((secs(1_200) - 950.0).abs() < 1e-3, "{}", secs(1_200));
+        assert!((secs(12_000) - 9_500.0).abs() < 1e-3, "{}", secs(12_000));
         for bridges in [100, 1_000, 10_000] {
             let rate = bridges as f64 * API_GATEWAY_READS_PER_RESYNC / effective_resync(&s, bridges).as_secs_f64();
             assert!(rate <= 4.0 + 1e-9, "{bridges} bridges: {rate} reads/s");

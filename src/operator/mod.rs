@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod http;
+pub mod known;
 pub mod metrics;
 pub mod policies;
 pub mod reconcile;

@@ -252,7 +252,18 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         }
         (_, slot) => slot,
     };
-    match ctx.engine.reconcile(bridge).await {
+    // In sync: read by the ids status keeps (no account-wide search, no tag reads).
+    let known = if in_sync {
+        let bridges = ctx.metrics.bridge_count();
+        let interval = super::context::effective_resync(&ctx.settings, bridges);
+        let now_secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+        let uid = bridge.metadata.uid.as_deref().unwrap_or_default();
+        super::known::from_status(&previous, super::known::reads_api(uid, interval, now_secs))
+    } else {
+        None
+    };
+    match ctx.engine.reconcile_known(bridge, known.as_ref()).await {
         Ok(outcome) => {
             // A role change reaches API Gateway only once IAM has propagated it: not Ready until
             // then. The deadline lives in status, so a restarted operator keeps to it.
