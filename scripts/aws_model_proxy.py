@@ -43,8 +43,9 @@ checked calls by `service.Operation`, the faults by mode (and by call) and the c
 (`"committed_writes": n, "committed_writes_by_call": {"service.Op": n}`); `DELETE /__faults/stats`
 zeroes those counts. `writes_only` spares Get*/List*/Describe*. A *write* is a call that passed the
 model check, of a service other than sts, whose operation is not a Get*/List*/Describe*; it is
-*committed* once moto has answered it 2xx (not when the proxy answers it itself: a model-check
-refusal, a 409 above, a fault that is not forwarded).
+*committed* once moto has answered it 2xx, or the proxy has answered 2xx a write it emulates
+through moto (UpdateStage... below), but not when the proxy refuses it itself (a model-check
+refusal, a 409 or 400 below, a fault that is not forwarded).
 
 Kill points, for tests that SIGKILL a client right after its k-th write is committed and before it
 reads the answer: `POST /__faults/hold` with `{"after_write": k}` (k >= 1) arms a hold and counts
@@ -69,13 +70,48 @@ left out), in creation order. The proxy keeps the ids from moto's 2xx answers to
 GetAuthorizer. An API moto does not know: moto's 404 `NotFoundException` relayed. `maxResults`
 limits a page; `nextToken` is the index of the next item (an unknown one: 400
 `BadRequestException` "Invalid nextToken").
+
+More of what moto 5.2.5 lacks or does unlike AWS is answered as AWS does, likewise after the model
+check and the fault draw (each method's docstring cites the AWS reference page it follows). moto
+runs in a process of its own, so where AWS changes an object in place and moto cannot, the proxy
+deletes it and creates it again through moto's API (under a lock that holds other apigatewayv2
+requests until it is done), keeping its name, tags and ids:
+
+- apigatewayv2 `UpdateStage` (moto: 500) merges the settings given into the stage (`createdDate`
+  becomes the update's time, `deploymentId` is not kept); `DeleteAccessLogSettings` (moto: 404
+  HTML) answers 204 and the stage has none.
+- apigatewayv2 custom domains: `CreateDomainName`, `GetDomainName(s)` and `UpdateDomainName` carry
+  what API Gateway computes in each DomainNameConfiguration, which moto leaves out:
+  `apiGatewayDomainName` (`d-<10 alphanumerics derived from the domain name>.execute-api.<region>.
+  amazonaws.com`), `hostedZoneId` (the region's, see REGIONAL_HOSTED_ZONES), `domainNameStatus`
+  AVAILABLE. `UpdateDomainName` (moto: 500) replaces the configurations and keeps tags and
+  mappings; `DeleteDomainName` (moto: 500 while mappings exist) deletes the mappings, then the domain.
+- apigatewayv2 API mappings: `UpdateApiMapping` (moto: 500) keeps the mapping's id (moto's id,
+  derived from stage and key, changes: the proxy maps it back in every answer and path);
+  `CreateApiMapping` / `UpdateApiMapping` with a key the domain already maps: 409
+  `ConflictException` "ApiMapping key already exists for this domain name".
+- events `DeleteEventBus` of a bus with rules (an archive's managed rule `Events-Archive-<name>`
+  included): 400 `ValidationException` "EventBus can't be deleted since it has rules." (moto
+  deletes it).
+- events replays: moto replays synchronously (COMPLETED at once). `DescribeReplay` and
+  `ListReplays` show each replay STARTING for 0.25 s, then RUNNING for 2 s with
+  `EventLastReplayedTime` moving from `EventStartTime` to `EventEndTime`, then COMPLETED (the
+  events themselves were delivered when StartReplay was answered); `CancelReplay` of a STARTING
+  or RUNNING one answers CANCELLING, and it is CANCELLED 0.25 s later; of any other: 400
+  `IllegalStatusException`.
+- logs `PutRetentionPolicy`: `retentionInDays` must be one of the values AWS documents (the model
+  has no enum); refusals of the model check are `InvalidParameterException`, as CloudWatch Logs
+  answers invalid input.
 """
 
 import argparse
 import base64
 import binascii
+import contextlib
+import datetime
 import glob
 import gzip
+import hashlib
 import http.client
 import importlib.util
 import json
@@ -96,7 +132,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape as xml_escape
 
-SERVICES = ("apigatewayv2", "events", "iam", "lambda", "sts", "sqs", "sns")
+SERVICES = ("apigatewayv2", "events", "iam", "lambda", "logs", "sts", "sqs", "sns")
 CHECK_PREFIX = "/__model_check/"
 FAULTS_PATH = "/__faults"
 FAULT_MODES = ("drop_after_commit", "error_after_commit", "throttle", "server_error")
@@ -258,6 +294,16 @@ NAME_BOUNDS = [
     re.compile(r"Between(Minus)?(\d+)(K?)And(Minus)?(\d+)(K?)"),
     re.compile(r"Min(Minus)?(\d+)(K?)Max(Minus)?(\d+)(K?)"),
 ]
+
+
+# Allowed values AWS documents for a shape that carries no `enum` in the model, by (service, shape).
+# CloudWatch Logs `Days` (retentionInDays of PutRetentionPolicy): "Possible values are: 1, 3, 5, 7,
+# 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653."
+# (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html,
+# also the model's own documentation of `Days`); AWS refuses others with InvalidParameterException.
+DOCUMENTED_ENUMS = {
+    ("logs", "Days"): (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
+}
 
 
 def bounds_from_name(name):
@@ -595,6 +641,9 @@ def validate(model, ref, value, path, problems, sensitive=False):
             problems.add(path, f"expected an integer, got {json_type(value)} ({name})")
             return
         _range(value, lo, hi, path, name, problems)
+        allowed = DOCUMENTED_ENUMS.get((model.name, name))
+        if allowed is not None and value not in allowed:
+            problems.add(path, f"value {value} is not one of {list(allowed)} ({name}: documented values, not in the model)")
         return
     if t in ("double", "float"):
         if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
@@ -852,6 +901,9 @@ class State:
         self.faults = Faults()
         self.hold = Hold()
         self.authorizers = AuthorizerIds()
+        self.mapping_ids = MappingIds()
+        self.replays = Replays()
+        self.compound = SharedLock()
 
     def record(self, entries):
         with self.lock:
@@ -1062,9 +1114,284 @@ class AuthorizerIds:
             return list(self.by_api.get(api, {}))
 
 
+# ---------------------------------------------------------------------------------------------
+# Emulation of what moto 5.2.5 lacks or does unlike AWS (see the module docstring). moto runs as a
+# separate process (moto_server; the proxy only knows its address), so the proxy cannot edit moto's
+# backend objects: where AWS changes an object in place and moto cannot, the proxy deletes it and
+# creates it again through moto's own API, keeping everything that identifies it.
+
+
+class SharedLock:
+    """Many shared holders or one exclusive one. A multi-step emulation (a delete and a create in
+    moto) holds it exclusively, every other apigatewayv2 request shared while moto answers it: no
+    client sees the object missing between the delete and the create."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.readers = 0
+        self.writer = False
+
+    @contextlib.contextmanager
+    def shared(self):
+        with self.cond:
+            self.cond.wait_for(lambda: not self.writer)
+            self.readers += 1
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.readers -= 1
+                self.cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self.cond:
+            self.cond.wait_for(lambda: not self.writer)
+            self.writer = True  # from now on no new shared holder: the ones inside finish
+            self.cond.wait_for(lambda: self.readers == 0)
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.writer = False
+                self.cond.notify_all()
+
+
+class MappingIds:
+    """moto derives an API mapping's id from its stage, domain and key (a sha256, 5 hex digits), so
+    the create + delete that emulates UpdateApiMapping gives a mapping whose stage or key changed a
+    new id in moto, where AWS keeps the id. Per domain, the id AWS would show ("visible") of each
+    such mapping and moto's id of it; a mapping not listed here shows moto's id."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.to_moto = {}  # (domain, visible id) -> moto id
+        self.to_visible = {}  # (domain, moto id) -> visible id
+
+    def moto(self, domain, visible):
+        """moto's id of the mapping a client calls `visible`; None if there is none (an id moto
+        has, but that AWS would show under another)."""
+        with self.lock:
+            if (domain, visible) in self.to_moto:
+                return self.to_moto[(domain, visible)]
+            if (domain, visible) in self.to_visible:
+                return None
+            return visible
+
+    def visible(self, domain, moto_id):
+        with self.lock:
+            return self.to_visible.get((domain, moto_id), moto_id)
+
+    def alias(self, domain, visible, moto_id):
+        """The mapping shown as `visible` is now `moto_id` in moto."""
+        with self.lock:
+            self._drop(domain, visible)
+            if visible != moto_id:
+                self.to_moto[(domain, visible)] = moto_id
+                self.to_visible[(domain, moto_id)] = visible
+
+    def created(self, domain, moto_id):
+        """The visible id of a mapping moto has just created: moto's, unless another mapping is
+        already shown under it (then a fresh one)."""
+        with self.lock:
+            if (domain, moto_id) in self.to_visible:
+                return self.to_visible[(domain, moto_id)]
+            if (domain, moto_id) not in self.to_moto:
+                return moto_id
+            while True:
+                fresh = uuid.uuid4().hex[:5]
+                if (domain, fresh) not in self.to_moto and (domain, fresh) not in self.to_visible:
+                    break
+            self.to_moto[(domain, fresh)] = moto_id
+            self.to_visible[(domain, moto_id)] = fresh
+            return fresh
+
+    def forget(self, domain, visible):
+        with self.lock:
+            self._drop(domain, visible)
+
+    def forget_domain(self, domain):
+        with self.lock:
+            for key in [k for k in self.to_moto if k[0] == domain]:
+                self.to_visible.pop((domain, self.to_moto.pop(key)), None)
+
+    def _drop(self, domain, visible):
+        moto_id = self.to_moto.pop((domain, visible), None)
+        if moto_id is not None:
+            self.to_visible.pop((domain, moto_id), None)
+
+    def clear(self):
+        with self.lock:
+            self.to_moto.clear()
+            self.to_visible.clear()
+
+
+# A replay as the proxy shows it: STARTING this long, then RUNNING this long (EventLastReplayedTime
+# moving linearly from EventStartTime to EventEndTime), then COMPLETED; a cancelled one CANCELLING
+# this long, then CANCELLED.
+REPLAY_STARTING_S = 0.25
+REPLAY_RUNNING_S = 2.0
+REPLAY_CANCELLING_S = 0.25
+
+
+def epoch_seconds(value):
+    """A timestamp of a json-protocol answer (epoch seconds, or an ISO 8601 string) as a float."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        return when.timestamp()
+    return None
+
+
+class Replays:
+    """moto 5.2.5 replays an archive synchronously inside StartReplay: its replay is COMPLETED at
+    once and never has an EventLastReplayedTime. Per replay name: when StartReplay was answered and
+    when CancelReplay was, from which DescribeReplay and ListReplays show the progress AWS would."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.started = {}  # name -> time.time() of the StartReplay answer
+        self.cancelled = {}  # name -> time.time() of the CancelReplay answer
+
+    def start(self, name):
+        with self.lock:
+            self.started[name] = time.time()
+            self.cancelled.pop(name, None)
+
+    def cancel(self, name):
+        with self.lock:
+            self.cancelled.setdefault(name, time.time())
+
+    def clear(self):
+        with self.lock:
+            self.started.clear()
+            self.cancelled.clear()
+
+    def state(self, name, now):
+        """(State, seconds of progress at which it stopped or is, ReplayEndTime or None), or None
+        for a replay the proxy did not see start."""
+        with self.lock:
+            t0 = self.started.get(name)
+            tc = self.cancelled.get(name)
+        if t0 is None:
+            return None
+        if tc is not None:
+            if now - tc < REPLAY_CANCELLING_S:
+                return "CANCELLING", tc - t0, None
+            return "CANCELLED", tc - t0, tc + REPLAY_CANCELLING_S
+        t = now - t0
+        if t < REPLAY_STARTING_S:
+            return "STARTING", t, None
+        if t < REPLAY_STARTING_S + REPLAY_RUNNING_S:
+            return "RUNNING", t, None
+        return "COMPLETED", t, t0 + REPLAY_STARTING_S + REPLAY_RUNNING_S
+
+    def show(self, item, now):
+        """Set State, EventLastReplayedTime and ReplayEndTime of a DescribeReplay answer or a
+        ListReplays item (moto's, in place) as AWS would show them `now`."""
+        seen = self.state(item.get("ReplayName"), now)
+        if seen is None:
+            return item
+        state, t, end_time = seen
+        for k in ("EventLastReplayedTime", "ReplayEndTime"):
+            item.pop(k, None)
+        item["State"] = state
+        if end_time is not None:
+            item["ReplayEndTime"] = end_time
+        start, end = epoch_seconds(item.get("EventStartTime")), epoch_seconds(item.get("EventEndTime"))
+        if t >= REPLAY_STARTING_S and start is not None and end is not None:
+            done = min(1.0, (t - REPLAY_STARTING_S) / REPLAY_RUNNING_S)
+            item["EventLastReplayedTime"] = start + (end - start) * done
+        return item
+
+
+# Route 53 hosted zone ids of API Gateway's regional (execute-api) endpoints, from "Amazon API
+# Gateway endpoints and quotas" (https://docs.aws.amazon.com/general/latest/gr/apigateway.html,
+# column "Route 53 Hosted Zone ID"); the page gives Z2FDTNDATAQYW2 for edge-optimized endpoints in
+# every region. A region not listed here gets REGIONAL_ZONE_FALLBACK, which is no real zone.
+REGIONAL_HOSTED_ZONES = {
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-east-2": "ZOJJZC49E0EPZ",
+    "us-west-1": "Z2MUQ32089INYE",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD",
+    "eu-west-2": "ZJ5UAJN8Y3Z2Q",
+    "eu-central-1": "Z1U9ULNL0V5AJ3",
+    "ap-northeast-1": "Z1YSHQZHG15GKL",
+    "ap-southeast-1": "ZL327KTPIQFUL",
+    "ap-southeast-2": "Z2RPCDW04V8134",
+}
+REGIONAL_ZONE_FALLBACK = "Z0000000EMULATED"
+EDGE_HOSTED_ZONE = "Z2FDTNDATAQYW2"
+# Members of a DomainNameConfiguration that API Gateway computes (a client's values are ignored).
+DOMAIN_COMPUTED = ("apiGatewayDomainName", "hostedZoneId", "domainNameStatus", "domainNameStatusMessage")
+MAPPING_KEY_TAKEN = "ApiMapping key already exists for this domain name"
+MAPPING_NOT_FOUND = "The api mapping resource specified in the request was not found."  # moto's 404
+# What moto's GetStage shows and CreateStage takes back (its Stage keeps no deploymentId).
+STAGE_FIELDS = ("stageName", "accessLogSettings", "autoDeploy", "clientCertificateId", "defaultRouteSettings", "description",
+                "routeSettings", "stageVariables", "tags")
+REGION_IN_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/")
+
+
+def base36(data, n):
+    """n lowercase alphanumerics derived from bytes (deterministic)."""
+    value = int.from_bytes(hashlib.sha256(data).digest(), "big")
+    out = []
+    for _ in range(n):
+        value, r = divmod(value, 36)
+        out.append("0123456789abcdefghijklmnopqrstuvwxyz"[r])
+    return "".join(out)
+
+
+def domain_target(domain, configuration, region):
+    """What API Gateway fills in a custom domain's DomainNameConfiguration (see CreateDomainName in
+    the API Gateway v2 API reference,
+    https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames.html): the domain name
+    to point DNS at ("d-" and 10 lowercase alphanumerics, then `.execute-api.<region>.amazonaws.com`
+    for a REGIONAL endpoint, the CloudFront distribution for an EDGE one), the Route 53 hosted zone
+    of that name, and the status (AVAILABLE: the proxy has no certificate validation to wait for)."""
+    out = {k: v for k, v in configuration.items() if k not in DOMAIN_COMPUTED}
+    key = (domain or "").lower().encode()
+    if out.get("endpointType") == "EDGE":
+        out["apiGatewayDomainName"] = f"d{base36(b'edge:' + key, 13)}.cloudfront.net"
+        out["hostedZoneId"] = EDGE_HOSTED_ZONE
+    else:
+        out["apiGatewayDomainName"] = f"d-{base36(key, 10)}.execute-api.{region}.amazonaws.com"
+        out["hostedZoneId"] = REGIONAL_HOSTED_ZONES.get(region, REGIONAL_ZONE_FALLBACK)
+    out["domainNameStatus"] = "AVAILABLE"
+    return out
+
+
+def merged(old, new):
+    """A map member of UpdateStage: the keys given replace those, the others stay."""
+    out = dict(old or {})
+    out.update(new or {})
+    return out
+
+
 # Internal-error codes per service (what each one's model calls its 500).
 INTERNAL_ERROR = {"events": "InternalException", "iam": "ServiceFailure", "lambda": "ServiceException", "sts": "InternalFailure",
-                  "sns": "InternalError", "sqs": "InternalFailure", "apigatewayv2": "InternalFailure"}
+                  "sns": "InternalError", "sqs": "InternalFailure", "apigatewayv2": "InternalFailure",
+                  "logs": "ServiceUnavailableException"}
+# The 503 codes where the model has its own (elsewhere: ServiceUnavailable).
+UNAVAILABLE_ERROR = {"lambda": "ServiceException", "logs": "ServiceUnavailableException"}
+# The code of a model-check refusal for json-protocol services whose AWS answers invalid input with
+# another code than ValidationException. CloudWatch Logs: "InvalidParameterException: 1 validation
+# error detected: Value ... at 'logGroupName' failed to satisfy constraint" (every logs operation
+# declares InvalidParameterException; few declare ValidationException).
+JSON_VALIDATION_ERROR = {"logs": "InvalidParameterException"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -1107,6 +1434,8 @@ class Handler(BaseHTTPRequestHandler):
             self._forward(body, dechunked)
             if raw_path == "/moto-api/reset":
                 st.authorizers.clear()
+                st.mapping_ids.clear()
+                st.replays.clear()
             return None
         if self._held():
             return None
@@ -1156,7 +1485,7 @@ class Handler(BaseHTTPRequestHandler):
             ).encode()
             self._send(400, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body)
         elif c.protocol == "json":
-            code = "UnknownOperationException" if unknown else "ValidationException"
+            code = "UnknownOperationException" if unknown else JSON_VALIDATION_ERROR.get(c.model.name, "ValidationException")
             body = json.dumps({"__type": code, "message": message}).encode()
             ctype = f"application/x-amz-json-{c.model.json_version}"
             self._send(400, [("Content-Type", ctype), ("x-amzn-RequestId", request_id)], body)
@@ -1184,14 +1513,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._fault_answer(c, "throttle")
         if mode == "server_error":
             return self._fault_answer(c, faults.pick(("internal", "unavailable")))
-        if call == "apigatewayv2.GetAuthorizers":
-            answer = self._get_authorizers(c)
+        emulation = EMULATIONS.get(call)
+        if emulation is not None:
+            answer = emulation(self, c, body, dechunked)
         else:
-            answer = self._upstream(body, dechunked)
+            answer = self._forward_checked(c, body, dechunked)
         if answer is None:
             return None  # moto failed: already answered 502
         status = answer[0]
         self._track_authorizers(c, status, answer[2])
+        answer = self._adjust(c, body, answer)
         committed = status // 100 == 2 and c.model.name != "sts" and not c.op.startswith(READ_PREFIXES)
         if committed:
             faults.commit(call)
@@ -1226,8 +1557,12 @@ class Handler(BaseHTTPRequestHandler):
         True if answered. Lambda AddPermission with a StatementId the policy already holds: AWS
         refuses (409 ResourceConflictException), moto appends a second statement with that id.
         apigatewayv2 CreateRoute with a route key the API already has: AWS refuses (409
-        ConflictException), moto makes a second route with that key."""
-        if (c.model.name, c.op) not in (("lambda", "AddPermission"), ("apigatewayv2", "CreateRoute")):
+        ConflictException), moto makes a second route with that key. apigatewayv2 CreateApiMapping
+        with an ApiMappingKey the domain already maps: AWS refuses (409 ConflictException "ApiMapping
+        key already exists for this domain name", as AWS answered in aws/aws-cdk#22660 and
+        aws-cloudformation/cloudformation-coverage-roadmap#1151), moto overwrites the mapping of the
+        same stage and key (same id) or adds a second mapping with that key."""
+        if (c.model.name, c.op) not in (("lambda", "AddPermission"), ("apigatewayv2", "CreateRoute"), ("apigatewayv2", "CreateApiMapping")):
             return False
         try:
             doc = json.loads(body)
@@ -1247,6 +1582,13 @@ class Handler(BaseHTTPRequestHandler):
             code = "ResourceConflictException"
             message = f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
             answer = {"Type": "User", "message": message}
+        elif c.op == "CreateApiMapping":
+            key = doc.get("apiMappingKey", "")  # moto's default too: no key is the empty key
+            items = (existing or {}).get("items") or []
+            if not any(isinstance(x, dict) and x.get("apiMappingKey", "") == key for x in items):
+                return False
+            code = "ConflictException"
+            answer = {"message": MAPPING_KEY_TAKEN}
         else:
             key = doc.get("routeKey")
             items = (existing or {}).get("items") or []
@@ -1272,14 +1614,27 @@ class Handler(BaseHTTPRequestHandler):
     def _upstream_get(self, path):
         """GET path from moto with this request's headers: (status, headers, body, reason), or None
         if moto failed."""
+        return self._moto("GET", path)
+
+    def _moto(self, method, path, doc=None, target=None):
+        """A request of the proxy's own to moto, with this request's headers (moto reads the region
+        and the account from them), `doc` as the JSON body and `target` as the X-Amz-Target:
+        (status, headers, body, reason), or None if moto failed."""
         st = self.state
+        body = b"" if doc is None else json.dumps(doc).encode()
+        ctype = self.headers.get("Content-Type") if target else "application/json"
         conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=60)
         try:
-            conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             for k, v in self.headers.items():
-                if k.lower() not in ("content-length", "content-type", "transfer-encoding", "expect", "content-encoding"):
+                if k.lower() not in ("content-length", "content-type", "transfer-encoding", "expect", "content-encoding", "x-amz-target"):
                     conn.putheader(k, v)
-            conn.endheaders()
+            if target:
+                conn.putheader("X-Amz-Target", target)
+            if doc is not None:
+                conn.putheader("Content-Type", ctype or "application/json")
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body or None)
             resp = conn.getresponse()
             data = resp.read()
             headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
@@ -1345,11 +1700,352 @@ class Handler(BaseHTTPRequestHandler):
         headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4()))]
         return 200, headers, json.dumps(doc).encode(), None
 
+    # -----------------------------------------------------------------------------------------
+    # Emulations (see "Emulation of what moto 5.2.5 lacks" above). Each takes (c, body, dechunked)
+    # and returns the answer (status, headers, body, reason), or None after answering 502.
+
+    def _forward_checked(self, c, body, dechunked):
+        """Forward a checked request to moto: an apigatewayv2 one while no multi-step emulation
+        runs, with moto's id of an API mapping the client knows by the id AWS would show."""
+        if c.model.name != "apigatewayv2":
+            return self._upstream(body, dechunked)
+        path = None
+        if c.op in ("GetApiMapping", "DeleteApiMapping"):
+            visible = c.labels.get("apiMappingId")
+            moto_id = self.state.mapping_ids.moto(c.labels.get("domainName"), visible)
+            if moto_id is None:
+                return self._rest_error(404, "NotFoundException", MAPPING_NOT_FOUND)
+            if moto_id != visible:
+                raw, _, query = self.path.partition("?")
+                path = raw.rstrip("/").rpartition("/")[0] + "/" + quote(moto_id, safe="") + (f"?{query}" if query else "")
+        with self.state.compound.shared():
+            return self._upstream(body, dechunked, path)
+
+    def _adjust(self, c, body, answer):
+        """moto's 2xx answer as AWS would give it: the computed members of custom domains, the API
+        mapping ids AWS would show; and the proxy's own bookkeeping of what moto just did."""
+        status, headers, data, reason = answer
+        if status // 100 != 2:
+            return answer
+        service, op = c.model.name, c.op
+        if service == "events" and op == "StartReplay":
+            self.state.replays.start(json.loads(body)["ReplayName"])
+            return answer
+        if service != "apigatewayv2":
+            return answer
+        domain, ids = c.labels.get("domainName"), self.state.mapping_ids
+        if op == "DeleteApiMapping":
+            ids.forget(domain, c.labels.get("apiMappingId"))
+            return answer
+        if op not in ("CreateDomainName", "GetDomainName", "GetDomainNames", "UpdateDomainName", "CreateApiMapping", "GetApiMapping", "GetApiMappings"):
+            return answer
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            return answer
+        if not isinstance(doc, dict):
+            return answer
+        items = doc.get("items") if op.endswith("s") else [doc]
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            if "DomainName" in op:
+                configurations = item.get("domainNameConfigurations") or [{}]  # AWS: one, REGIONAL by default
+                item["domainNameConfigurations"] = [domain_target(item.get("domainName"), x, self._region()) for x in configurations if isinstance(x, dict)]
+            elif isinstance(item.get("apiMappingId"), str):
+                moto_id = item["apiMappingId"]
+                item["apiMappingId"] = ids.created(domain, moto_id) if op == "CreateApiMapping" else ids.visible(domain, moto_id)
+        return status, headers, json.dumps(doc).encode(), reason
+
+    def _region(self):
+        m = REGION_IN_SCOPE.search(self.headers.get("Authorization", ""))
+        return m.group(1) if m else "us-east-1"
+
+    def _moto_json(self, method, path, doc=None, target=None):
+        """(answer, its JSON body or None); answer None if moto failed."""
+        answer = self._moto(method, path, doc, target)
+        if answer is None:
+            return None, None
+        try:
+            return answer, json.loads(answer[2]) if answer[2] else None
+        except ValueError:
+            return answer, None
+
+    def _update_stage(self, c, body, dechunked):
+        """apigatewayv2 UpdateStage (moto 5.2.5: 500 NotImplementedError), as the API Gateway v2 API
+        reference has it (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html,
+        PATCH, 200 with the Stage): the members given replace the stage's; the maps
+        (defaultRouteSettings' members, routeSettings per route key, stageVariables per variable)
+        are merged into the stage's, as a PATCH. moto cannot change a stage: the proxy deletes it and
+        creates it again with the merged settings (same name, tags, variables), so createdDate is the
+        time of the update, and deploymentId is not kept (moto keeps none)."""
+        doc = json.loads(body or b"{}")
+        with self.state.compound.exclusive():
+            answer, current = self._moto_json("GET", self._stage_path(c))
+            if answer is None:
+                return self._bad_gateway("GetStage failed")
+            if answer[0] != 200 or not isinstance(current, dict):
+                return answer
+            config = {k: current[k] for k in STAGE_FIELDS if current.get(k) is not None}
+            for k in ("accessLogSettings", "autoDeploy", "clientCertificateId", "description"):
+                if k in doc:
+                    config[k] = doc[k]
+            if "defaultRouteSettings" in doc:
+                config["defaultRouteSettings"] = merged(config.get("defaultRouteSettings"), doc["defaultRouteSettings"])
+            if "routeSettings" in doc:
+                routes = dict(config.get("routeSettings") or {})
+                for key, settings in (doc["routeSettings"] or {}).items():
+                    routes[key] = merged(routes.get(key), settings)
+                config["routeSettings"] = routes
+            if "stageVariables" in doc:
+                config["stageVariables"] = merged(config.get("stageVariables"), doc["stageVariables"])
+            answer = self._recreate_stage(c, config, current)
+        if answer is None or answer[0] // 100 != 2:
+            return answer
+        return 200, answer[1], answer[2], None
+
+    def _delete_access_log_settings(self, c, body, dechunked):
+        """apigatewayv2 DeleteAccessLogSettings (moto 5.2.5 has no route for it: 404 HTML), as the API
+        Gateway v2 API reference has it (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename-accesslogsettings.html,
+        DELETE, 204; "To disable access logging for a Stage, delete its AccessLogSettings"): the
+        stage is created again without them (see _update_stage)."""
+        with self.state.compound.exclusive():
+            answer, current = self._moto_json("GET", self._stage_path(c))
+            if answer is None:
+                return self._bad_gateway("GetStage failed")
+            if answer[0] != 200 or not isinstance(current, dict):
+                return answer
+            if current.get("accessLogSettings"):
+                config = {k: current[k] for k in STAGE_FIELDS if current.get(k) is not None and k != "accessLogSettings"}
+                answer = self._recreate_stage(c, config, current)
+                if answer is None or answer[0] // 100 != 2:
+                    return answer
+        return self._json_answer(None, 204)
+
+    def _stage_path(self, c):
+        return f"/v2/apis/{quote(c.labels['apiId'], safe='')}/stages/{quote(c.labels['stageName'], safe='')}"
+
+    def _recreate_stage(self, c, config, previous):
+        """Delete the stage and create it with `config` (under the exclusive lock): moto's answer to
+        the create; if that fails, the stage is created again as it was."""
+        path = self._stage_path(c)
+        deleted = self._moto("DELETE", path)
+        if deleted is None or deleted[0] // 100 != 2:
+            return deleted if deleted is not None else self._bad_gateway("DeleteStage failed")
+        create = f"/v2/apis/{quote(c.labels['apiId'], safe='')}/stages"
+        answer = self._moto("POST", create, config)
+        if answer is None or answer[0] // 100 != 2:
+            self._moto("POST", create, {k: previous[k] for k in STAGE_FIELDS if previous.get(k) is not None})
+            return answer if answer is not None else self._bad_gateway("CreateStage failed")
+        return answer
+
+    def _domain_path(self, c):
+        return f"/v2/domainnames/{quote(c.labels['domainName'], safe='')}"
+
+    def _mappings_of(self, c):
+        """(answer, moto's API mappings of the request's domain); answer None if moto failed."""
+        answer, doc = self._moto_json("GET", self._domain_path(c) + "/apimappings")
+        if answer is None or answer[0] != 200 or not isinstance(doc, dict):
+            return answer, None
+        return answer, [x for x in doc.get("items") or [] if isinstance(x, dict)]
+
+    def _update_domain_name(self, c, body, dechunked):
+        """apigatewayv2 UpdateDomainName (moto 5.2.5: 500 NotImplementedError), as the API Gateway v2
+        API reference has it (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames-domainname.html,
+        PATCH, 200 with the DomainName): DomainNameConfigurations and MutualTlsAuthentication, when
+        given, replace the domain's; tags and API mappings stay. moto cannot change a domain: the
+        proxy deletes its mappings and the domain, creates the domain with the new settings and its
+        tags, and creates the mappings again (moto derives a mapping's id from its stage, domain and
+        key, so they come back with the same ids). RoutingMode is not kept: moto keeps none."""
+        doc = json.loads(body or b"{}")
+        base = self._domain_path(c)
+        with self.state.compound.exclusive():
+            answer, current = self._moto_json("GET", base)
+            if answer is None:
+                return self._bad_gateway("GetDomainName failed")
+            if answer[0] != 200 or not isinstance(current, dict):
+                return answer
+            answer, mappings = self._mappings_of(c)
+            if mappings is None:
+                return answer if answer is not None else self._bad_gateway("GetApiMappings failed")
+            configurations = doc.get("domainNameConfigurations", current.get("domainNameConfigurations") or [{}])
+            config = {
+                "domainName": current.get("domainName", c.labels["domainName"]),
+                "domainNameConfigurations": [{k: v for k, v in x.items() if k not in DOMAIN_COMPUTED} for x in configurations if isinstance(x, dict)],
+                "mutualTlsAuthentication": doc.get("mutualTlsAuthentication", current.get("mutualTlsAuthentication") or {}),
+                "tags": current.get("tags") or {},
+            }
+            for m in mappings:
+                self._moto("DELETE", f"{base}/apimappings/{quote(m['apiMappingId'], safe='')}")
+            deleted = self._moto("DELETE", base)
+            answer = deleted
+            if deleted is not None and deleted[0] // 100 == 2:
+                answer = self._moto("POST", "/v2/domainnames", config)
+                if answer is None or answer[0] // 100 != 2:  # put the domain back as it was
+                    was = dict(config, domainNameConfigurations=[{k: v for k, v in x.items() if k not in DOMAIN_COMPUTED}
+                                                                 for x in current.get("domainNameConfigurations") or [{}] if isinstance(x, dict)],
+                               mutualTlsAuthentication=current.get("mutualTlsAuthentication") or {})
+                    self._moto("POST", "/v2/domainnames", was)
+            for m in mappings:  # the same ids: moto derives them from stage, domain and key
+                again = {"apiId": m.get("apiId"), "apiMappingKey": m.get("apiMappingKey", ""), "stage": m.get("stage")}
+                back = self._moto("POST", f"{base}/apimappings", again)
+                if back is None or back[0] // 100 != 2:
+                    print(f"aws_model_proxy: UpdateDomainName: mapping {m} not restored: {back and back[2][:200]!r}", file=sys.stderr)
+        if answer is None or answer[0] // 100 != 2:
+            return answer if answer is not None else self._bad_gateway("UpdateDomainName failed")
+        return 200, answer[1], answer[2], None
+
+    def _delete_domain_name(self, c, body, dechunked):
+        """apigatewayv2 DeleteDomainName (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames-domainname.html,
+        DELETE, 204). The reference does not say what becomes of the domain's API mappings; they
+        cannot outlive it (they are addressed under it), and moto means to delete them too but
+        crashes doing so (500 "dictionary changed size during iteration", one mapping deleted per
+        attempt). So the proxy deletes the mappings first, then the domain."""
+        base = self._domain_path(c)
+        with self.state.compound.exclusive():
+            answer, mappings = self._mappings_of(c)
+            for m in mappings or []:
+                if self._moto("DELETE", f"{base}/apimappings/{quote(m['apiMappingId'], safe='')}") is None:
+                    return self._bad_gateway("DeleteApiMapping failed")
+            answer = self._moto("DELETE", self.path)
+        if answer is None:
+            return self._bad_gateway("DeleteDomainName failed")
+        if answer[0] // 100 == 2:
+            self.state.mapping_ids.forget_domain(c.labels["domainName"])
+        return answer
+
+    def _update_api_mapping(self, c, body, dechunked):
+        """apigatewayv2 UpdateApiMapping (moto 5.2.5: 500 NotImplementedError), as the API Gateway v2
+        API reference has it (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames-domainname-apimappings-apimappingid.html,
+        PATCH, 200 with the ApiMapping; ApiId required, ApiMappingKey and Stage optional): the same
+        mapping id with the new API, key and stage; a key another mapping of the domain has is
+        refused (409 ConflictException, as CreateApiMapping). moto cannot change a mapping: the
+        proxy creates the new one and deletes the old one, and keeps answering with the old id (see
+        MappingIds)."""
+        doc = json.loads(body or b"{}")
+        domain, visible = c.labels["domainName"], c.labels["apiMappingId"]
+        ids, base = self.state.mapping_ids, self._domain_path(c)
+        with self.state.compound.exclusive():
+            answer = self._moto("GET", base)  # moto's 404 for an unknown domain
+            if answer is None:
+                return self._bad_gateway("GetDomainName failed")
+            if answer[0] != 200:
+                return answer
+            answer, mappings = self._mappings_of(c)
+            if mappings is None:
+                return answer if answer is not None else self._bad_gateway("GetApiMappings failed")
+            moto_id = ids.moto(domain, visible)
+            current = next((m for m in mappings if m.get("apiMappingId") == moto_id), None)
+            if current is None:
+                return self._rest_error(404, "NotFoundException", MAPPING_NOT_FOUND)
+            new = {
+                "apiId": doc["apiId"],
+                "apiMappingKey": doc.get("apiMappingKey", current.get("apiMappingKey", "")),
+                "stage": doc.get("stage", current.get("stage")),
+            }
+            if any(m is not current and m.get("apiMappingKey", "") == new["apiMappingKey"] for m in mappings):
+                return self._rest_error(409, "ConflictException", MAPPING_KEY_TAKEN)
+            answer, made = self._moto_json("POST", f"{base}/apimappings", new)
+            if answer is None:
+                return self._bad_gateway("CreateApiMapping failed")
+            if answer[0] // 100 != 2 or not isinstance(made, dict):
+                return answer  # moto's 404 (no such API) or 400 (a key it refuses): nothing changed
+            if made.get("apiMappingId") != moto_id:
+                if self._moto("DELETE", f"{base}/apimappings/{quote(moto_id, safe='')}") is None:
+                    return self._bad_gateway("DeleteApiMapping failed")
+                ids.alias(domain, visible, made.get("apiMappingId"))
+        return self._json_answer({"apiId": new["apiId"], "apiMappingId": visible, "apiMappingKey": new["apiMappingKey"], "stage": new["stage"]})
+
+    def _delete_event_bus(self, c, body, dechunked):
+        """events DeleteEventBus: AWS refuses a bus that still has rules ("All rules associated with
+        this event bus need to be deleted", https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DeleteEventBus.html),
+        with 400 ValidationException "EventBus can't be deleted since it has rules." (as AWS
+        answered in anomalyco/sst#4325 and hashicorp/terraform-provider-aws#22131); an archive's
+        managed rule `Events-Archive-<name>` is such a rule. moto deletes the bus anyway."""
+        name = json.loads(body or b"{}").get("Name")
+        answer, rules = self._moto_json("POST", self.path, {"EventBusName": name}, "AWSEvents.ListRules") if name else (None, None)
+        if answer is not None and answer[0] == 200 and isinstance(rules, dict) and rules.get("Rules"):
+            return self._json_error(c, "ValidationException", "EventBus can't be deleted since it has rules.")
+        return self._upstream(body, dechunked)
+
+    def _describe_replay(self, c, body, dechunked):
+        """events DescribeReplay (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeReplay.html):
+        State STARTING, then RUNNING with EventLastReplayedTime ("the time within the specified
+        time range associated with the last event replayed") advancing from EventStartTime to
+        EventEndTime, then COMPLETED with ReplayEndTime (see Replays; moto has the events delivered
+        before StartReplay answers)."""
+        answer = self._upstream(body, dechunked)
+        if answer is None or answer[0] != 200:
+            return answer
+        try:
+            doc = json.loads(answer[2])
+        except ValueError:
+            return answer
+        self.state.replays.show(doc, time.time())
+        return answer[0], answer[1], json.dumps(doc).encode(), answer[3]
+
+    def _list_replays(self, c, body, dechunked):
+        """events ListReplays (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListReplays.html):
+        each replay's State, EventLastReplayedTime and ReplayEndTime as DescribeReplay shows them; a
+        State filter applies to that state (moto's never matches: it compares its enum to the
+        string), so the proxy asks moto without it and filters."""
+        doc = json.loads(body or b"{}")
+        answer = self._upstream(body, dechunked)
+        if answer is None or answer[0] != 200:
+            return answer
+        wanted = doc.get("State")
+        if wanted is not None:
+            answer, listed = self._moto_json("POST", self.path, {k: v for k, v in doc.items() if k != "State"}, "AWSEvents.ListReplays")
+            if answer is None:
+                return self._bad_gateway("ListReplays failed")
+        else:
+            try:
+                listed = json.loads(answer[2])
+            except ValueError:
+                return answer
+        if answer[0] != 200 or not isinstance(listed, dict):
+            return answer
+        now = time.time()
+        replays = [self.state.replays.show(x, now) for x in listed.get("Replays") or [] if isinstance(x, dict)]
+        listed["Replays"] = [x for x in replays if wanted is None or x.get("State") == wanted]
+        return answer[0], answer[1], json.dumps(listed).encode(), answer[3]
+
+    def _cancel_replay(self, c, body, dechunked):
+        """events CancelReplay (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CancelReplay.html):
+        a STARTING or RUNNING replay answers State CANCELLING and becomes CANCELLED; any other is
+        refused with 400 IllegalStatusException ("a replay can be canceled only when the state is
+        Running or Starting"; the message is moto's). moto cancels even a COMPLETED one."""
+        name = json.loads(body or b"{}").get("ReplayName")
+        seen = self.state.replays.state(name, time.time())
+        if seen is not None and seen[0] not in ("STARTING", "RUNNING"):
+            return self._json_error(c, "IllegalStatusException", f"Replay {name} is not in a valid state for this operation.")
+        answer = self._upstream(body, dechunked)
+        if answer is not None and answer[0] == 200 and seen is not None:
+            self.state.replays.cancel(name)
+        return answer
+
     @staticmethod
     def _bad_request(message):
         """apigatewayv2's 400 BadRequestException, as (status, headers, body, reason)."""
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "BadRequestException"), ("x-amzn-RequestId", str(uuid.uuid4()))]
-        return 400, headers, json.dumps({"message": message}).encode(), None
+        return Handler._rest_error(400, "BadRequestException", message)
+
+    @staticmethod
+    def _rest_error(status, code, message):
+        """An apigatewayv2 (rest-json) error, as (status, headers, body, reason)."""
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        return status, headers, json.dumps({"message": message}).encode(), None
+
+    @staticmethod
+    def _json_error(c, code, message, status=400):
+        """A json-protocol (events, logs) error, as (status, headers, body, reason)."""
+        headers = [("Content-Type", f"application/x-amz-json-{c.model.json_version}"), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        return status, headers, json.dumps({"__type": code, "message": message}).encode(), None
+
+    @staticmethod
+    def _json_answer(doc, status=200):
+        """A 2xx JSON answer of the proxy's own, as (status, headers, body, reason)."""
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        return status, headers, (b"" if doc is None else json.dumps(doc).encode()), None
 
     def _bad_gateway(self, why):
         """Answer 502 (moto failed) and close the connection; None."""
@@ -1366,9 +2062,8 @@ class Handler(BaseHTTPRequestHandler):
             code = {"query": "Throttling", "json": "ThrottlingException"}.get(c.protocol, "TooManyRequestsException")
             message = "Rate exceeded (injected by aws_model_proxy)"
         elif kind == "unavailable":
-            status, code, message = 503, "ServiceUnavailable", "Service unavailable (injected by aws_model_proxy)"
-            if service == "lambda":
-                code = "ServiceException"
+            status, message = 503, "Service unavailable (injected by aws_model_proxy)"
+            code = UNAVAILABLE_ERROR.get(service, "ServiceUnavailable")
         else:
             status, code = 500, INTERNAL_ERROR.get(service, "InternalFailure")
             message = "Internal failure (injected by aws_model_proxy)"
@@ -1473,12 +2168,13 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, data, reason = answer
             self._send(status, headers, data, reason, head=self.command == "HEAD")
 
-    def _upstream(self, body, dechunked):
-        """Moto's answer (status, headers, body, reason), or None after answering 502 itself."""
+    def _upstream(self, body, dechunked, path=None):
+        """Moto's answer (status, headers, body, reason), or None after answering 502 itself.
+        `path`: instead of this request's (the same request with other ids)."""
         st = self.state
         conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=300)
         try:
-            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            conn.putrequest(self.command, path or self.path, skip_host=True, skip_accept_encoding=True)
             for k, v in self.headers.items():
                 lk = k.lower()
                 if lk == "expect" or (dechunked and lk in ("transfer-encoding", "content-length")):
@@ -1503,6 +2199,22 @@ class Handler(BaseHTTPRequestHandler):
             conn.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+
+# The calls the proxy answers itself (with moto's help) instead of forwarding them: "service.Op" ->
+# Handler method (c, body, dechunked) -> answer.
+EMULATIONS = {
+    "apigatewayv2.GetAuthorizers": lambda h, c, body, dechunked: h._get_authorizers(c),
+    "apigatewayv2.UpdateStage": Handler._update_stage,
+    "apigatewayv2.DeleteAccessLogSettings": Handler._delete_access_log_settings,
+    "apigatewayv2.UpdateDomainName": Handler._update_domain_name,
+    "apigatewayv2.DeleteDomainName": Handler._delete_domain_name,
+    "apigatewayv2.UpdateApiMapping": Handler._update_api_mapping,
+    "events.DeleteEventBus": Handler._delete_event_bus,
+    "events.DescribeReplay": Handler._describe_replay,
+    "events.ListReplays": Handler._list_replays,
+    "events.CancelReplay": Handler._cancel_replay,
+}
 
 
 class Server(ThreadingHTTPServer):

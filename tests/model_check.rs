@@ -169,3 +169,63 @@ async fn a_stopped_emulator_comes_back_behind_the_check_on_the_same_port() {
     let _ = c.events.put_rule().name("x".repeat(65)).send().await;
     assert_eq!(again.expect_violations(1)[0]["operation"], "PutRule", "the check is back too");
 }
+
+/// CloudWatch Logs (json, `Logs_20140328.*`) is checked like the others, with its own error code
+/// for invalid input (InvalidParameterException); retention is checked against the values AWS
+/// documents (the model's `Days` has no enum); faults are injected and writes counted on it too.
+#[tokio::test]
+async fn cloudwatch_logs_requests_are_checked_faulted_and_counted() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let group = "/aws/vendedlogs/webhook-bridge/default/b1";
+    c.logs.create_log_group().log_group_name(group).tags("k", "v").send().await.expect("CreateLogGroup");
+    c.logs.put_retention_policy().log_group_name(group).retention_in_days(14).send().await.expect("PutRetentionPolicy");
+
+    let (code, message) =
+        error_of(c.logs.put_retention_policy().log_group_name(group).retention_in_days(13).send().await);
+    assert_eq!(code, "InvalidParameterException");
+    assert!(
+        message.contains(
+            "PutRetentionPolicy: retentionInDays: value 13 is not one of [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"
+        ),
+        "{message}"
+    );
+    let (code, message) = error_of(c.logs.create_log_group().log_group_name("bad name!").send().await);
+    assert_eq!(code, "InvalidParameterException");
+    assert!(message.contains("CreateLogGroup: logGroupName: value 'bad name!' does not match pattern"), "{message}");
+    let seen = moto.expect_violations(2);
+    assert_eq!(seen[0]["service"], "logs");
+
+    let groups = c.logs.describe_log_groups().log_group_name_prefix("/aws/vendedlogs/").send().await.expect("Describe");
+    let found = groups.log_groups();
+    assert_eq!(found.len(), 1, "the refused group was not created: {found:?}");
+    assert_eq!(found[0].retention_in_days(), Some(14), "the refused retention did not reach moto");
+    let arn = found[0].log_group_arn().expect("logGroupArn");
+    let tags = c.logs.list_tags_for_resource().resource_arn(arn).send().await.expect("ListTagsForResource");
+    assert_eq!(tags.tags().and_then(|t| t.get("k")).map(String::as_str), Some("v"));
+
+    // Faults, on a client that does not retry (the SDK retries throttles and 5xx).
+    let config = aws_sdk_cloudwatchlogs::config::Builder::from(&moto.config().await)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(config);
+    moto.reset_fault_stats();
+    moto.set_faults(&FaultConfig { throttle: 1.0, ..FaultConfig::default() });
+    let (code, _) = error_of(logs.describe_log_groups().send().await);
+    assert_eq!(code, "ThrottlingException");
+    moto.set_faults(&FaultConfig { server_error: 1.0, seed: 7, ..FaultConfig::default() });
+    for _ in 0..4 {
+        let (code, _) = error_of(logs.describe_log_groups().send().await);
+        assert_eq!(code, "ServiceUnavailableException", "500 and 503 alike: the logs model's fault");
+    }
+    moto.clear_faults();
+    logs.delete_log_group().log_group_name(group).send().await.expect("DeleteLogGroup");
+    let stats = moto.fault_stats();
+    assert_eq!(stats["faults_by_call"]["logs.DescribeLogGroups"]["throttle"], 1, "{stats}");
+    assert_eq!(stats["faults_by_call"]["logs.DescribeLogGroups"]["server_error"], 4, "{stats}");
+    assert_eq!(stats["committed_writes"], 1, "{stats}");
+    assert_eq!(stats["committed_writes_by_call"]["logs.DeleteLogGroup"], 1, "{stats}");
+}
