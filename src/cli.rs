@@ -73,6 +73,28 @@ pub enum Command {
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
     },
+    /// Show a bridge at a glance, as AWS holds it now: URL, custom domain and its DNS target,
+    /// archive, access-log group, dead-letter queue coverage, route URLs, rules and their
+    /// targets, and whether AWS is in sync with the file. No writes.
+    Status {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// `json`: an array with one object per bridge: name, inSync, changes, actions, status.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Send the archived events of a time window to the bridge's rules again (EventBridge
+    /// replay from the archive of spec.eventBus.archive), and follow the replay to its end.
+    ///
+    /// The replay goes to the bridge's own rules only (Destination.FilterArns), or to the
+    /// --rule ones: without FilterArns AWS replays to every rule on the bus, including other
+    /// teams' rules on a shared bus, so they would receive the events a second time.
+    ///
+    /// Progress (how far EventLastReplayedTime has come from --from to --to, and the state) is
+    /// drawn on stderr. Exit 0 when the replay COMPLETED, 1 when it FAILED or was CANCELLED
+    /// (with AWS's reason); Ctrl-C cancels the replay (CancelReplay), waits for CANCELLED and
+    /// exits 130. Archiving lags: AWS recommends replaying events at least 10 minutes old.
+    Replay(ReplayArgs),
     /// Run the operator: reconcile WebhookBridges in the cluster (in-cluster config or KUBECONFIG).
     Run(RunArgs),
     /// Show what a request would do, offline: the PutEvents entry API Gateway builds, each rule's
@@ -128,6 +150,28 @@ pub struct SimulateArgs {
     pub query: Vec<String>,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReplayArgs {
+    #[arg(short = 'f', long = "filename")]
+    pub file: PathBuf,
+    /// Replay events from this time on (RFC 3339, e.g. 2026-11-27T10:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: String,
+    /// Replay events up to this time (RFC 3339): after --from, and not after now.
+    #[arg(long, value_name = "TIME")]
+    pub to: String,
+    /// Replay to this rule of the bridge only (its name in spec.rules; repeatable). Default:
+    /// all of the bridge's rules, and no other rule on the bus.
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+    /// `json`: print the final DescribeReplay on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Milliseconds between DescribeReplay calls.
+    #[arg(long, hide = true, default_value_t = 1000)]
+    pub poll_interval_ms: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -298,7 +342,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Err(e) => report(&Error::Config(e.to_string())),
             };
         }
-        Command::Plan { file, .. } | Command::Apply { file } | Command::Delete { file } => file,
+        Command::Plan { file, .. }
+        | Command::Apply { file }
+        | Command::Delete { file }
+        | Command::Status { file, .. } => file,
+        Command::Replay(args) => return replay(&cli, args).await,
         Command::Run(args) => return run_operator(&cli, args.clone()).await,
         Command::Simulate(args) => return simulate(args),
         Command::Serve { file, port, address, forward } => {
@@ -310,18 +358,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(b) => b,
         Err(e) => return report(&e),
     };
-    let mut engine = Engine::new(Aws::from_env().await, cli.cluster_name.clone());
-    engine.role_boundary = cli.role_permissions_boundary.clone();
-    if cli.region.is_some() {
-        engine.default_region = cli.region.clone();
-    }
+    let engine = cli_engine(&cli).await;
     let mut code = ExitCode::SUCCESS;
+    let mut statuses: Vec<Value> = Vec::new();
     for bridge in &bridges {
-        let name = format!(
-            "{}/{}",
-            bridge.metadata.namespace.as_deref().unwrap_or("default"),
-            bridge.metadata.name.as_deref().unwrap_or("")
-        );
+        let name = bridge_name(bridge);
         let result = match &cli.command {
             Command::Plan { delete, .. } => {
                 let planned = if *delete { engine.plan_delete(bridge).await } else { engine.plan(bridge).await };
@@ -370,15 +411,302 @@ pub async fn run(cli: Cli) -> ExitCode {
                     println!("{name}: deleted ({} AWS write(s))", actions.len());
                 }
             }),
-            Command::Crd { .. } | Command::Run(_) | Command::Simulate(_) | Command::Serve { .. } | Command::Test { .. } => Ok(()),
+            Command::Status { output, .. } => match glance(&engine, bridge).await {
+                Ok(g) => {
+                    if *output == Output::Json {
+                        statuses.push(g.to_json(&name));
+                    } else {
+                        print!("{}", g.text(&name, bridge, file));
+                    }
+                    g.plan.map(|_| ())
+                }
+                Err(e) => Err(e),
+            },
+            Command::Crd { .. }
+            | Command::Run(_)
+            | Command::Simulate(_)
+            | Command::Serve { .. }
+            | Command::Test { .. }
+            | Command::Replay(_) => Ok(()),
         };
         if let Err(e) = result {
             eprint!("{name}: ");
             code = report(&e);
         }
     }
+    if let Command::Status { output: Output::Json, .. } = &cli.command {
+        match serde_json::to_string_pretty(&statuses) {
+            Ok(json) => println!("{json}"),
+            Err(e) => code = report(&Error::Config(e.to_string())),
+        }
+    }
     print_calls(&engine);
     code
+}
+
+/// `namespace/name` of a bridge, as every command prints it.
+fn bridge_name(bridge: &WebhookBridge) -> String {
+    format!(
+        "{}/{}",
+        bridge.metadata.namespace.as_deref().unwrap_or("default"),
+        bridge.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// The engine the file commands run: AWS from the environment, the global flags applied.
+async fn cli_engine(cli: &Cli) -> Engine {
+    let mut engine = Engine::new(Aws::from_env().await, cli.cluster_name.clone());
+    engine.role_boundary = cli.role_permissions_boundary.clone();
+    if cli.region.is_some() {
+        engine.default_region = cli.region.clone();
+    }
+    engine
+}
+
+/// What `status` shows of one bridge: the status built from a read-only look at AWS, and the
+/// plan from that same look (or why there is none).
+struct Glance {
+    status: WebhookBridgeStatus,
+    plan: Result<Vec<crate::plan::Action>, Error>,
+}
+
+/// Read AWS (no writes: prepare, observe, plan; never reconcile) and describe the bridge.
+async fn glance(engine: &Engine, bridge: &WebhookBridge) -> Result<Glance, Error> {
+    let (c, d) = engine.prepare(bridge, true).await?;
+    let o = engine.observe(&c, &d).await?;
+    let plan = crate::plan::plan(&d, &o);
+    Ok(Glance { status: status::describe(&d, &o), plan })
+}
+
+impl Glance {
+    fn to_json(&self, name: &str) -> Value {
+        let mut v = serde_json::json!({ "name": name, "status": self.status });
+        match &self.plan {
+            Ok(actions) => {
+                v["inSync"] = Value::Bool(actions.is_empty());
+                v["changes"] = Value::from(actions.len());
+                v["actions"] = Value::from(actions.iter().map(ToString::to_string).collect::<Vec<_>>());
+            }
+            Err(e) => {
+                v["inSync"] = Value::Null;
+                v["error"] = Value::String(e.to_string());
+            }
+        }
+        v
+    }
+
+    fn text(&self, name: &str, bridge: &WebhookBridge, file: &Path) -> String {
+        use std::fmt::Write as _;
+        let st = &self.status;
+        let spec = &bridge.spec;
+        let absent = |wanted: bool| if wanted { "not created yet" } else { "none" };
+        let mut out = String::new();
+        let mut line = |label: &str, value: &str| {
+            let _ = writeln!(out, "  {label:<15}{value}");
+        };
+        line("URL", st.endpoint.as_deref().unwrap_or("not created yet (no API)"));
+        match &st.domain {
+            Some(domain) => {
+                line("custom domain", &domain.url);
+                let target = match (&domain.target_domain_name, &domain.hosted_zone_id) {
+                    (Some(t), Some(zone)) => {
+                        format!("CNAME {} -> {t} (Route 53 alias: hosted zone {zone})", domain.name)
+                    }
+                    (Some(t), None) => format!("CNAME {} -> {t}", domain.name),
+                    _ => "pending: API Gateway has not reported the regional domain name yet".to_string(),
+                };
+                line("DNS", &target);
+            }
+            None => line("custom domain", absent(spec.domain.is_some())),
+        }
+        match &st.archive {
+            Some(a) => line("archive", &format!("{} ({})", a.name, a.arn)),
+            None => line("archive", absent(spec.event_bus.archive.is_some())),
+        }
+        match &st.access_log_group {
+            Some(g) => line("access logs", &g.name),
+            None => line("access logs", absent(spec.api.access_logs.as_ref().is_some_and(|l| l.enabled))),
+        }
+        match &st.dead_letter_queues {
+            Some(dlq) => line("DLQ", &format!("{dlq} target(s) have a dead-letter queue")),
+            None => line("DLQ", "unknown"),
+        }
+        let _ = writeln!(out, "  routes");
+        for r in &st.routes {
+            let _ = writeln!(
+                out,
+                "    {:<20} {:<28} {}",
+                r.name,
+                r.route_key,
+                r.url.as_deref().unwrap_or("not created yet")
+            );
+        }
+        if let Some(domain) = &st.domain {
+            for url in &domain.route_urls {
+                let _ = writeln!(out, "    {:<20} {:<28} {url}", "", "(custom domain)");
+            }
+        }
+        let _ = writeln!(out, "  rules");
+        for r in &st.rules {
+            let state =
+                if r.arn.is_some() { format!("{} target(s)", r.targets) } else { "not created yet".to_string() };
+            let _ = writeln!(out, "    {:<20} {:<28} {}", r.name, state, r.aws_name);
+        }
+        let sync = match &self.plan {
+            Ok(actions) if actions.is_empty() => "in sync".to_string(),
+            Ok(actions) => format!(
+                "{} change(s) pending: `webhook-bridge plan -f {}` lists them, `apply` makes them",
+                actions.len(),
+                file.display()
+            ),
+            Err(e) => format!("unknown: the plan was refused: {e}"),
+        };
+        let _ = writeln!(out, "  {:<15}{sync}", "AWS");
+        format!("{name}\n{out}")
+    }
+}
+
+/// `webhook-bridge replay`: checks without AWS first (bad input exits 3), then StartReplay and
+/// follow it. Exit 0 COMPLETED, 1 FAILED or CANCELLED, 130 after Ctrl-C.
+async fn replay(cli: &Cli, args: &ReplayArgs) -> ExitCode {
+    use crate::replay;
+    let bridge = match one_bridge(&args.file) {
+        Ok(b) => b,
+        Err(e) => return report(&e),
+    };
+    let name = bridge_name(&bridge);
+    let checked = replay::check_archive(&bridge)
+        .and_then(|()| replay::window(&args.from, &args.to, jiff::Timestamp::now()))
+        .and_then(|w| replay::rules(&bridge, &args.rules).map(|rules| (w, rules)));
+    let (window, rules) = match checked {
+        Ok(x) => x,
+        Err(e) => {
+            eprint!("{name}: ");
+            return report(&e);
+        }
+    };
+    let engine = cli_engine(cli).await;
+    let code = run_replay(&engine, &bridge, &name, args, window, &rules).await;
+    print_calls(&engine);
+    code
+}
+
+async fn run_replay(
+    engine: &Engine,
+    bridge: &WebhookBridge,
+    name: &str,
+    args: &ReplayArgs,
+    window: crate::replay::Window,
+    rules: &[String],
+) -> ExitCode {
+    use crate::replay;
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+
+    let fail = |e: Error| {
+        eprint!("{name}: ");
+        report(&e)
+    };
+    let (c, d) = match engine.prepare(bridge, true).await {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let archive_arn = match replay::archive_arn(&c.events, &d).await {
+        Ok(arn) => arn,
+        Err(e) => return fail(e),
+    };
+    let archive_name = d.archive.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+    let request = replay::Request {
+        archive_arn,
+        archive_name: archive_name.clone(),
+        bus_arn: d.bus.arn.clone(),
+        filter_arns: replay::filter_arns(&d, rules),
+        window,
+        description: format!("webhook-bridge replay for {name}"),
+    };
+    // Ctrl-C is caught from here on (before StartReplay, so a replay never runs on uncancelled).
+    let interrupts = Arc::new(tokio::sync::Notify::new());
+    let forwarder = match interrupt_forwarder(interrupts.clone()) {
+        Ok(task) => task,
+        Err(e) => return fail(Error::Config(format!("cannot catch Ctrl-C: {e}"))),
+    };
+    let replay_name = match replay::start(&c.events, &request).await {
+        Ok(n) => n,
+        Err(e) => {
+            forwarder.abort();
+            return fail(e);
+        }
+    };
+    eprintln!(
+        "{name}: replay {replay_name} started: events from {} to {} in archive {archive_name}, to rule(s) {}",
+        window.from,
+        window.to,
+        rules.join(", ")
+    );
+    let options = replay::Follow {
+        interval: std::time::Duration::from_millis(args.poll_interval_ms.max(1)),
+        bar: std::io::stderr().is_terminal(),
+        line_every: std::time::Duration::from_secs(10),
+    };
+    let mut stderr = std::io::stderr();
+    let followed = replay::follow(&c.events, &replay_name, window, options, &mut stderr, || {
+        let interrupts = interrupts.clone();
+        async move { interrupts.notified().await }
+    })
+    .await;
+    forwarder.abort();
+    let followed = match followed {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "{name}: lost track of replay {replay_name}; it goes on in AWS (aws events describe-replay --replay-name {replay_name})"
+            );
+            return fail(e);
+        }
+    };
+    let state = followed.state().map_or("UNKNOWN", |s| s.as_str()).to_string();
+    if args.output == Output::Json {
+        if let Some(r) = &followed.replay {
+            println!("{}", serde_json::to_string_pretty(&replay::to_json(r)).unwrap_or_default());
+        }
+    } else {
+        println!("{name}: replay {replay_name} {state}");
+    }
+    let completed = followed.state() == Some(&aws_sdk_eventbridge::types::ReplayState::Completed);
+    if !completed && !followed.abandoned {
+        let reason = followed.replay.as_ref().and_then(|r| r.state_reason()).unwrap_or("AWS gave no reason");
+        eprintln!("{name}: replay {replay_name} {state}: {reason}");
+    }
+    if followed.interrupted {
+        ExitCode::from(130)
+    } else if completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// A task that turns each Ctrl-C (SIGINT) into a notification (kept until awaited), catching it
+/// from the moment this returns.
+fn interrupt_forwarder(to: std::sync::Arc<tokio::sync::Notify>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut sigint = signal(SignalKind::interrupt())?;
+        Ok(tokio::spawn(async move {
+            while sigint.recv().await.is_some() {
+                to.notify_one();
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                to.notify_one();
+            }
+        }))
+    }
 }
 
 /// The one bridge of a file (simulate, serve and test take one).

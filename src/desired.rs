@@ -35,7 +35,64 @@ pub struct Desired {
     pub rules: Vec<DesiredRule>,
     pub role: DesiredRole,
     pub deletion_policy: DeletionPolicy,
+    /// `spec.domain`: a custom domain name and its API mapping to the stage.
+    pub domain: Option<DesiredDomain>,
+    /// The access-log group (name and ARN are deterministic, so it is found even once the spec
+    /// drops it); `enabled` is false when the spec has no access logs or turns them off.
+    pub logs: DesiredLogs,
+    /// The bus archive (name deterministic); None when the spec has none.
+    pub archive: Option<DesiredArchive>,
 }
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredDomain {
+    pub name: String,
+    pub certificate_arn: String,
+    /// The API mapping key: "" for the domain root.
+    pub base_path: String,
+    pub dns_endpoint: bool,
+}
+
+impl DesiredDomain {
+    /// `https://<domain>[/<basePath>]`
+    pub fn url(&self) -> String {
+        if self.base_path.is_empty() {
+            format!("https://{}", self.name)
+        } else {
+            format!("https://{}/{}", self.name, self.base_path)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredLogs {
+    pub group_name: String,
+    /// The log group's ARN as API Gateway takes it (no trailing `:*`).
+    pub group_arn: String,
+    pub enabled: bool,
+    pub retention_days: i32,
+    pub format: String,
+}
+
+impl DesiredLogs {
+    /// The stage's `AccessLogSettings` (destination ARN, format), when logging is on.
+    pub fn settings(&self) -> Option<(String, String)> {
+        self.enabled.then(|| (self.group_arn.clone(), self.format.clone()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredArchive {
+    pub name: String,
+    pub arn: String,
+    pub retention_days: i32,
+    pub pattern: Option<Value>,
+    /// Ownership marker (archives take no tags).
+    pub description: String,
+}
+
+/// The access-log format when the spec gives none: one JSON object per request.
+pub const DEFAULT_ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","integrationErrorMessage":"$context.integrationErrorMessage","integrationLatency":"$context.integrationLatency"}"#;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredApi {
@@ -340,6 +397,33 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
             description: format!("Managed by webhook-bridge for {}", owner.key()),
             cors: spec.api.cors.clone(),
         },
+        domain: spec.domain.as_ref().map(|dm| DesiredDomain {
+            name: dm.name.clone(),
+            certificate_arn: dm.certificate_arn.clone(),
+            base_path: dm.base_path.clone().unwrap_or_default(),
+            dns_endpoint: dm.dns_endpoint,
+        }),
+        logs: {
+            let group_name = owner.log_group_name();
+            let logs = spec.api.access_logs.as_ref();
+            DesiredLogs {
+                group_arn: format!("arn:{p}:logs:{}:{}:log-group:{group_name}", env.region, env.account),
+                group_name,
+                enabled: logs.is_some_and(|l| l.enabled),
+                retention_days: logs.map_or(30, |l| l.retention_days),
+                format: logs.and_then(|l| l.format.clone()).unwrap_or_else(|| DEFAULT_ACCESS_LOG_FORMAT.to_string()),
+            }
+        },
+        archive: spec.event_bus.archive.as_ref().map(|a| {
+            let name = owner.archive_name();
+            DesiredArchive {
+                arn: format!("arn:{p}:events:{}:{}:archive/{name}", env.region, env.account),
+                name,
+                retention_days: a.retention_days,
+                pattern: a.pattern.clone(),
+                description: owner.archive_marker(),
+            }
+        }),
         stage: DesiredStage {
             name: spec.api.stage.clone().unwrap_or_else(|| "$default".to_string()),
             throttling: spec.api.throttling.as_ref().map(|t| (t.burst_limit, t.rate_limit)),

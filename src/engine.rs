@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeStatus};
-use crate::aws::{AssumedRole, Aws, Clients, apigateway, eventbridge, iam, lambda, sns, sqs};
+use crate::aws::{AssumedRole, Aws, Clients, apigateway, archive, domain, eventbridge, iam, lambda, logs, sns, sqs};
 use crate::desired::{self, Desired, is_lambda_arn};
 use crate::error::{Error, FieldError};
 use crate::observed::{Known, ObsApi, ObsRoute, ObsRule, Observed};
@@ -25,6 +25,10 @@ pub struct Outcome {
     /// SQS / SNS deliveries their resource policy does not (visibly) allow: AWS matches the
     /// spec, but events to these would be dropped.
     pub delivery_gaps: Vec<(Delivery, Finding)>,
+    /// Targets without a dead-letter queue (`rule <name> target <arn>`), and how many targets
+    /// there are: the informational `NoDeadLetterQueue` condition.
+    pub no_dead_letter_queue: Vec<String>,
+    pub targets: usize,
 }
 
 /// What the writes of one pass made: enough to describe AWS afterwards without reading it again.
@@ -36,6 +40,8 @@ pub struct Created {
     pub integrations: BTreeMap<String, String>,
     /// Route name → id of a route created by this pass.
     pub routes: BTreeMap<String, String>,
+    /// A custom domain created by this pass (read back once for its DNS target).
+    pub domain: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -152,28 +158,71 @@ impl Engine {
     /// Read everything of this bridge's that AWS holds: the API found by its ownership tags.
     pub async fn observe(&self, c: &Clients, d: &Desired) -> Result<Observed, Error> {
         let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
+        let (mut domains, mut group, mut archived) = (Observed::default(), Observed::default(), Observed::default());
+        // Boxed: side by side, the reads' futures would make a deep stack in debug builds.
         tokio::try_join!(
-            apigateway::observe(&c.apigateway, &d.owner, !d.authorizers.is_empty(), &mut api),
-            eventbridge::observe(&c.events, d, &mut events),
-            iam::observe(&c.iam, d, &mut role),
+            Box::pin(apigateway::observe(&c.apigateway, &d.owner, !d.authorizers.is_empty(), &mut api)),
+            Box::pin(eventbridge::observe(&c.events, d, &mut events)),
+            Box::pin(iam::observe(&c.iam, d, &mut role)),
+            Box::pin(domain::observe(&c.apigateway, d, &mut domains)),
+            Box::pin(logs::observe(&c.logs, d, &mut group)),
+            Box::pin(archive::observe(&c.events, d, &mut archived)),
         )?;
-        let o = Observed { bus: events.bus, rules: events.rules, role: role.role, ..api };
+        let o = Observed {
+            bus: events.bus,
+            rules: events.rules,
+            role: role.role,
+            domains: domains.domains,
+            log_group: group.log_group,
+            archive: archived.archive,
+            ..api
+        };
         self.observe_permissions(c, d, o).await
     }
 
     /// Read what an earlier pass found, by id (see [`Known`]). None when something it found is
     /// gone or no longer ours: the caller falls back to [`Engine::observe`].
     pub async fn observe_known(&self, c: &Clients, d: &Desired, known: &Known) -> Result<Option<Observed>, Error> {
-        let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
-        let (api_found, bus_found, ()) = tokio::try_join!(
-            apigateway::observe_known(&c.apigateway, d, known, !d.authorizers.is_empty(), &mut api),
-            eventbridge::observe_known(&c.events, d, known, &mut events),
-            iam::observe(&c.iam, d, &mut role),
-        )?;
-        if !(api_found && bus_found) {
+        // What an earlier pass found must be what the spec still wants: otherwise something is to
+        // be created or collected, which takes the full search.
+        if d.domain.as_ref().map(|x| &x.name) != known.domain.as_ref()
+            || d.logs.enabled != known.log_group
+            || d.archive.is_some() != known.archive
+        {
             return Ok(None);
         }
-        let o = Observed { bus: events.bus, rules: events.rules, role: role.role, ..api };
+        let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
+        let (mut domains, mut group, mut archived) = (Observed::default(), Observed::default(), Observed::default());
+        let domain_known = async {
+            match &known.domain {
+                Some(name) => domain::observe_known(&c.apigateway, d, name, &mut domains).await,
+                None => Ok(true),
+            }
+        };
+        let group_known =
+            async { if known.log_group { logs::observe_known(&c.logs, d, &mut group).await } else { Ok(()) } };
+        let archive_known =
+            async { if known.archive { archive::observe(&c.events, d, &mut archived).await } else { Ok(()) } };
+        let (api_found, bus_found, (), domain_found, (), ()) = tokio::try_join!(
+            Box::pin(apigateway::observe_known(&c.apigateway, d, known, !d.authorizers.is_empty(), &mut api)),
+            Box::pin(eventbridge::observe_known(&c.events, d, known, &mut events)),
+            Box::pin(iam::observe(&c.iam, d, &mut role)),
+            Box::pin(domain_known),
+            Box::pin(group_known),
+            Box::pin(archive_known),
+        )?;
+        if !(api_found && bus_found && domain_found) {
+            return Ok(None);
+        }
+        let o = Observed {
+            bus: events.bus,
+            rules: events.rules,
+            role: role.role,
+            domains: domains.domains,
+            log_group: group.log_group,
+            archive: archived.archive,
+            ..api
+        };
         self.observe_permissions(c, d, o).await.map(Some)
     }
 
@@ -225,19 +274,28 @@ impl Engine {
             && plan::plan(&d, &o).is_ok_and(|actions| actions.is_empty())
         {
             let delivery_gaps = self.delivery_gaps(&c, &d).await?;
-            let status = status::describe(&d, &o);
-            return Ok(Outcome { status, actions: Vec::new(), delivery_gaps });
+            return Ok(outcome(&d, &o, Vec::new(), delivery_gaps));
         }
         let o = self.observe(&c, &d).await?;
         let actions = plan::plan(&d, &o)?;
         let o = if actions.is_empty() {
             o
         } else {
-            let created = self.apply(&c, &d, &o, &actions).await?;
-            converged(&d, &o, created)
+            let created = Box::pin(self.apply(&c, &d, &o, &actions)).await?;
+            let mut after = converged(&d, &o, &created);
+            // The DNS target of a new domain is in its create answer; one read keeps the
+            // create call's signature plain.
+            if let Some(name) = &created.domain {
+                let mut found = Observed::default();
+                if domain::observe_known(&c.apigateway, &d, name, &mut found).await? {
+                    after.domains.retain(|x| &x.name != name);
+                    after.domains.extend(found.domains);
+                }
+            }
+            after
         };
         let delivery_gaps = self.delivery_gaps(&c, &d).await?;
-        Ok(Outcome { status: status::describe(&d, &o), actions, delivery_gaps })
+        Ok(outcome(&d, &o, actions, delivery_gaps))
     }
 
     /// Read the resource policy of every SQS / SNS target and dead-letter queue (one read per
@@ -278,7 +336,7 @@ impl Engine {
         let (c, d) = self.prepare(bridge, false).await?;
         let o = self.observe(&c, &d).await?;
         let actions = plan::plan_delete(&d, &o);
-        self.apply(&c, &d, &o, &actions).await?;
+        Box::pin(self.apply(&c, &d, &o, &actions)).await?;
         Ok(actions)
     }
 
@@ -389,6 +447,30 @@ impl Engine {
                     }
                 }
                 Action::DeleteRoute { id, .. } => apigateway::delete_route(&c.apigateway, &api()?, id).await?,
+                Action::DeleteAccessLogSettings { stage } => {
+                    apigateway::delete_access_log_settings(&c.apigateway, &api()?, stage).await?
+                }
+                Action::CreateDomain { name } => {
+                    domain::create_domain(&c.apigateway, d).await?;
+                    created.domain = Some(name.clone());
+                }
+                Action::UpdateDomain { .. } => domain::update_domain(&c.apigateway, d).await?,
+                Action::DeleteDomain { name } => domain::delete_domain(&c.apigateway, name).await?,
+                Action::CreateApiMapping { .. } => {
+                    domain::create_api_mapping(&c.apigateway, d, &api()?).await?;
+                }
+                Action::UpdateApiMapping { id, .. } => {
+                    domain::update_api_mapping(&c.apigateway, d, &api()?, id).await?
+                }
+                Action::DeleteApiMapping { domain: name, id } => {
+                    domain::delete_api_mapping(&c.apigateway, name, id).await?
+                }
+                Action::CreateLogGroup { .. } => logs::create_log_group(&c.logs, d).await?,
+                Action::PutRetentionPolicy { .. } => logs::put_retention(&c.logs, d).await?,
+                Action::DeleteLogGroup { name } => logs::delete_log_group(&c.logs, name).await?,
+                Action::CreateArchive { .. } => archive::create_archive(&c.events, d).await?,
+                Action::UpdateArchive { .. } => archive::update_archive(&c.events, d).await?,
+                Action::DeleteArchive { name } => archive::delete_archive(&c.events, name).await?,
             }
             tracing::info!(write = %action, "AWS write applied");
             if self.abort_after_writes == Some(done + 1) {
@@ -404,8 +486,12 @@ impl Engine {
     /// refuse while our own just-deleted rules linger: retried with backoff.
     async fn delete_bus(&self, c: &Clients, d: &Desired, name: &str) -> Result<(), Error> {
         let prefix = d.owner.rule_prefix();
+        // Our archive's managed rule goes with the archive (deleted earlier in the plan), but
+        // may linger a moment: it is ours, not someone else's.
+        let archive_rule = format!("Events-Archive-{}", d.owner.archive_name());
         let foreign = |remaining: Vec<String>| -> Result<(), Error> {
-            let foreign: Vec<String> = remaining.into_iter().filter(|r| !r.starts_with(&prefix)).collect();
+            let foreign: Vec<String> =
+                remaining.into_iter().filter(|r| !r.starts_with(&prefix) && *r != archive_rule).collect();
             if foreign.is_empty() {
                 Ok(())
             } else {
@@ -432,15 +518,25 @@ impl Engine {
     }
 }
 
+fn outcome(d: &Desired, o: &Observed, actions: Vec<Action>, delivery_gaps: Vec<(Delivery, Finding)>) -> Outcome {
+    Outcome {
+        status: status::describe(d, o),
+        actions,
+        delivery_gaps,
+        no_dead_letter_queue: status::without_dead_letter_queue(d),
+        targets: d.rules.iter().map(|r| r.targets.len()).sum(),
+    }
+}
+
 /// What AWS holds after a pass applied `created` on top of `o`: every object of the spec, with
 /// the ids the writes returned (for status; nothing here is read from AWS).
-fn converged(d: &Desired, o: &Observed, created: Created) -> Observed {
+fn converged(d: &Desired, o: &Observed, created: &Created) -> Observed {
     let mut after = o.clone();
-    if let Some((id, endpoint)) = created.api {
+    if let Some((id, endpoint)) = &created.api {
         after.apis = vec![ObsApi {
-            id,
+            id: id.clone(),
             name: d.api.name.clone(),
-            endpoint,
+            endpoint: endpoint.clone(),
             description: Some(d.api.description.clone()),
             cors: d.api.cors.clone(),
             tags: d.tags.clone(),

@@ -204,6 +204,8 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "ResourceConflictException",
+    // CloudWatch Logs: another operation on the same log group is in progress.
+    "OperationAbortedException",
     // A create raced with someone since we looked: the next observe decides whether it is ours.
     "ResourceAlreadyExistsException",
     "EntityAlreadyExists",

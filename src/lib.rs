@@ -16,6 +16,7 @@ pub mod observed;
 pub mod operator;
 pub mod owner;
 pub mod plan;
+pub mod replay;
 pub mod simulate;
 pub mod status;
 pub mod target_policy;

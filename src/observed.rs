@@ -28,6 +28,53 @@ pub struct Observed {
     pub role: Option<ObsRole>,
     /// Lambda policy statements with this bridge's statement-id prefix.
     pub permissions: Vec<ObsPermission>,
+    /// Custom domain names carrying our ownership tags, plus the one the spec names (whoever
+    /// owns it), each with its API mappings.
+    pub domains: Vec<ObsDomain>,
+    /// The access-log group with the deterministic name, if it exists.
+    pub log_group: Option<ObsLogGroup>,
+    /// The archive with the deterministic name, if it exists.
+    pub archive: Option<ObsArchive>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsDomain {
+    pub name: String,
+    pub certificate_arn: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub security_policy: Option<String>,
+    /// The regional domain name the DNS record points at (`ApiGatewayDomainName`).
+    pub target_domain_name: Option<String>,
+    pub hosted_zone_id: Option<String>,
+    pub tags: Tags,
+    pub mappings: Vec<ObsMapping>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsMapping {
+    pub id: String,
+    pub api_id: String,
+    pub stage: String,
+    /// "" for the domain root.
+    pub key: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsLogGroup {
+    pub name: String,
+    pub retention_days: Option<i32>,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsArchive {
+    pub name: String,
+    pub arn: String,
+    pub source_arn: String,
+    pub description: Option<String>,
+    pub pattern: Option<Value>,
+    pub retention_days: i32,
+    pub state: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +94,8 @@ pub struct ObsStage {
     pub name: String,
     pub auto_deploy: bool,
     pub throttling: Option<(i32, f64)>,
+    /// `AccessLogSettings`: (destination ARN, format).
+    pub access_log: Option<(String, String)>,
     pub tags: Tags,
 }
 
@@ -135,4 +184,9 @@ pub struct Known {
     /// Also read the API object itself (name, description, CORS, tags): the passes that skip it
     /// take its settings as last seen.
     pub read_api: bool,
+    /// The custom domain an earlier pass found (read by name with its mappings).
+    pub domain: Option<String>,
+    /// An earlier pass found the access-log group / the archive.
+    pub log_group: bool,
+    pub archive: bool,
 }

@@ -121,6 +121,47 @@ impl Owner {
         format!("{head}-{hash}")
     }
 
+    /// Name of the bus archive: `whb-<hash8>-<namespace>-<name>`, at most 48 characters
+    /// (archive names are unique per account and region).
+    pub fn archive_name(&self) -> String {
+        let name: String = format!("whb-{}-{}-{}", self.identity_hash(), self.namespace, self.name)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '-' })
+            .collect();
+        bounded(&name, 48)
+    }
+
+    /// The archive's `Description`: archives cannot be tagged, so it carries the ownership
+    /// (cluster, namespace/name, uid); see [`Owner::archive_ownership`].
+    pub fn archive_marker(&self) -> String {
+        format!("{ARCHIVE_MARKER} {} {} {}", self.cluster, self.owner_tag(), self.uid)
+    }
+
+    /// Classify an archive by its description, as [`Owner::ownership`] does by tags.
+    pub fn archive_ownership(&self, description: Option<&str>) -> Ownership {
+        let Some(parts) = description.and_then(|d| d.strip_prefix(ARCHIVE_MARKER)) else {
+            return Ownership::Foreign;
+        };
+        let parts: Vec<&str> = parts.split_whitespace().collect();
+        match parts.as_slice() {
+            [cluster, owner, uid] if *cluster == self.cluster && *owner == self.owner_tag() => {
+                if *uid == self.uid {
+                    Ownership::Ours
+                } else {
+                    Ownership::PreviousIncarnation
+                }
+            }
+            _ => Ownership::Foreign,
+        }
+    }
+
+    /// Name of the access-log group: `/aws/vendedlogs/webhook-bridge/<cluster>/<namespace>/<name>`
+    /// (under `/aws/vendedlogs/`, so the CloudWatch Logs resource policy API Gateway's delivery
+    /// needs stays one statement for all of them).
+    pub fn log_group_name(&self) -> String {
+        format!("/aws/vendedlogs/webhook-bridge/{}/{}/{}", self.cluster, self.namespace, self.name)
+    }
+
     /// Prefix of the Lambda permission statement ids of this bridge.
     pub fn statement_prefix(&self) -> String {
         format!("whb-{}-", short_hash(&[&self.cluster, &self.namespace, &self.name, &self.uid], 8))
@@ -131,6 +172,9 @@ impl Owner {
         format!("{}{}", self.statement_prefix(), short_hash(&[rule_name, function_arn], 12))
     }
 }
+
+/// Start of an archive description written by this operator.
+pub const ARCHIVE_MARKER: &str = "webhook-bridge archive:";
 
 /// Integration `Description` that marks which route an integration serves (integrations carry
 /// no tags, but they live inside our tagged API).

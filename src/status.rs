@@ -1,6 +1,9 @@
 //! Status: what the user reads. Built purely from desired + observed, plus kstatus conditions.
 
-use crate::api::{Condition, READY, RECONCILING, ResourceRef, RouteStatus, RuleStatus, STALLED, WebhookBridgeStatus};
+use crate::api::{
+    Condition, DomainStatus, NO_DEAD_LETTER_QUEUE, READY, RECONCILING, ResourceRef, RouteStatus, RuleStatus, STALLED,
+    WebhookBridgeStatus,
+};
 use crate::desired::{Desired, DesiredRole};
 use crate::error::Error;
 use crate::observed::Observed;
@@ -107,8 +110,70 @@ pub fn describe(d: &Desired, o: &Observed) -> WebhookBridgeStatus {
                 }
             })
             .collect(),
+        domain: d.domain.as_ref().map(|want| {
+            let url = want.url();
+            let found = o.domains.iter().find(|x| x.name == want.name);
+            DomainStatus {
+                name: want.name.clone(),
+                route_urls: d.routes.iter().map(|r| format!("{url}{}", r.path)).collect(),
+                url,
+                target_domain_name: found.and_then(|x| x.target_domain_name.clone()),
+                hosted_zone_id: found.and_then(|x| x.hosted_zone_id.clone()),
+            }
+        }),
+        access_log_group: d.logs.enabled.then(|| ResourceRef {
+            name: d.logs.group_name.clone(),
+            arn: d.logs.group_arn.clone(),
+            managed: true,
+        }),
+        archive: d.archive.as_ref().map(|a| ResourceRef {
+            name: a.name.clone(),
+            arn: o.archive.as_ref().map_or_else(|| a.arn.clone(), |x| x.arn.clone()),
+            managed: true,
+        }),
+        dead_letter_queues: {
+            let targets: Vec<_> = d.rules.iter().flat_map(|r| &r.targets).collect();
+            let with = targets.iter().filter(|t| t.dead_letter_arn.is_some()).count();
+            (!targets.is_empty()).then(|| format!("{with}/{}", targets.len()))
+        },
         ..Default::default()
     }
+}
+
+/// Targets without a dead-letter queue, as `rule <name> target <arn>`.
+pub fn without_dead_letter_queue(d: &Desired) -> Vec<String> {
+    d.rules
+        .iter()
+        .flat_map(|r| {
+            r.targets
+                .iter()
+                .filter(|t| t.dead_letter_arn.is_none())
+                .map(move |t| format!("rule {} target {}", r.spec_name, t.arn))
+        })
+        .collect()
+}
+
+/// The informational `NoDeadLetterQueue` condition (does not affect Ready): True while some
+/// target has no dead-letter queue, so events EventBridge fails to deliver (after its retries)
+/// are dropped rather than kept. None when the bridge has no targets.
+pub fn dead_letter_condition(missing: &[String], targets: usize, generation: Option<i64>) -> Option<Condition> {
+    if targets == 0 {
+        return None;
+    }
+    Some(if missing.is_empty() {
+        condition(NO_DEAD_LETTER_QUEUE, false, "AllTargetsHaveDeadLetterQueues", "", generation)
+    } else {
+        condition(
+            NO_DEAD_LETTER_QUEUE,
+            true,
+            "NoDeadLetterQueue",
+            &format!(
+                "events EventBridge fails to deliver after its retries are dropped for: {}; set deadLetterArn to keep them",
+                missing.join(", ")
+            ),
+            generation,
+        )
+    })
 }
 
 fn condition(type_: &str, status: bool, reason: &str, message: &str, generation: Option<i64>) -> Condition {

@@ -4,7 +4,8 @@
 //! same command. For every k of the create, update (adds and removes routes, rules, targets,
 //! authorizers) and delete plan of each example: the re-run succeeds and AWS holds exactly what
 //! an uninterrupted run leaves (one of each object, no orphan), or nothing after a delete.
-//! The kill points survived per plan are printed as a table.
+//! The kill points survived per plan are printed as a table. examples/production.yaml adds the
+//! custom domain and its mapping, the access-log group and the bus archive.
 
 mod common;
 
@@ -96,6 +97,15 @@ fn base_and_update(dir: &Path, example: &str) -> (PathBuf, PathBuf) {
                 spec["rules"].as_array_mut().expect("rules").push(json!({"name": "status",
                     "pattern": {"source": ["status"]},
                     "targets": [{"arn": "arn:aws:sqs:us-east-1:123456789012:partner-events"}]}));
+            }
+            "production.yaml" => {
+                // Another domain (create the new one and its mapping, collect the old), new
+                // retention and format (UpdateStage), the archive widened to every event.
+                spec["domain"]["name"] = json!("webhooks.example.com");
+                spec["domain"]["basePath"] = json!("v2");
+                spec["api"]["accessLogs"] = json!({"enabled": true, "retentionDays": 90,
+                    "format": "{\"requestId\":\"$context.requestId\",\"status\":\"$context.status\"}"});
+                spec["eventBus"]["archive"] = json!({"retentionDays": 30});
             }
             other => panic!("{other}: no update defined"),
         }
@@ -251,4 +261,10 @@ async fn multi_route_survives_a_kill_at_every_write_of_every_plan() {
 #[tokio::test(flavor = "multi_thread")]
 async fn jwt_survives_a_kill_at_every_write_of_every_plan() {
     survives_every_kill("jwt.yaml").await;
+}
+
+/// Custom domain and mapping, access-log group and stage settings, archive.
+#[tokio::test(flavor = "multi_thread")]
+async fn production_survives_a_kill_at_every_write_of_every_plan() {
+    survives_every_kill("production.yaml").await;
 }

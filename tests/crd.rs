@@ -48,7 +48,15 @@ fn crd_names_scope_and_subresources() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(columns, ["Ready", "Reason", "Endpoint", "Age"]);
+    assert_eq!(columns, ["Ready", "Reason", "Endpoint", "Age", "Domain", "Archive", "DLQ"]);
+    let wide: Vec<&str> = version["additionalPrinterColumns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter(|c| c["priority"] == 1)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(wide, ["Domain", "Archive", "DLQ"], "only with -o wide");
     // Route keys (method + path) and rule names are list-map keys: the apiserver refuses duplicates.
     let props = &version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
     assert_eq!(props["routes"]["x-kubernetes-list-type"], "map");
@@ -201,4 +209,15 @@ async fn the_apiserver_refuses_a_region_or_event_bus_change() {
     let repath = serde_json::json!({"spec": {"routes": [{"name": "webhook", "method": "POST", "path": "/hooks/orders",
         "event": {"source": "source.events", "detailType": "$request.body.event_type"}}]}});
     api.patch("orders", &PatchParams::default(), &Patch::Merge(&repath)).await.expect("a path change is fine");
+    // The bus's archive is not the bus: it can be added, changed and removed.
+    for archive in [serde_json::json!({"retentionDays": 7}), serde_json::json!({"retentionDays": 30}), Value::Null] {
+        let patch = serde_json::json!({"spec": {"eventBus": {"archive": archive}}});
+        api.patch("orders", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("an archive change is fine");
+    }
+    // Access logs need $context.requestId in their format.
+    refused(
+        serde_json::json!({"spec": {"api": {"accessLogs": {"format": "$context.status"}}}}),
+        "must contain $context.requestId",
+    )
+    .await;
 }

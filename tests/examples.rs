@@ -7,7 +7,7 @@ mod common;
 use common::{Inventory, Moto, example, inventory, prerequisites};
 
 /// On moto: these. Covered elsewhere, and why.
-const ON_MOTO: &[&str] = &["orders.yaml", "existing-bus.yaml", "multi-route.yaml"];
+const ON_MOTO: &[&str] = &["orders.yaml", "existing-bus.yaml", "multi-route.yaml", "production.yaml"];
 const ELSEWHERE: &[(&str, &str)] = &[(
     "jwt.yaml",
     "moto 5.2.5 neither reads back nor updates stage throttling, which jwt.yaml sets: its JWT routes \
@@ -58,4 +58,9 @@ async fn existing_bus_applies_reapplies_with_zero_writes_and_deletes_to_empty() 
 #[tokio::test]
 async fn multi_route_applies_reapplies_with_zero_writes_and_deletes_to_empty() {
     apply_reapply_delete("multi-route.yaml").await;
+}
+
+#[tokio::test]
+async fn production_applies_reapplies_with_zero_writes_and_deletes_to_empty() {
+    apply_reapply_delete("production.yaml").await;
 }

@@ -1,22 +1,26 @@
 //! The operator's IAM documents, checked statically (moto enforces no IAM, so nothing else
 //! would notice a policy that is too wide or too narrow):
 //!
-//! - `docs/iam-policy.json`: the operator's working policy (single tenant);
-//! - `docs/iam-tenant-role-policy.json`: the same policy for a tenant role the operator assumes
-//!   with session tags `webhookbridge.io/cluster` and `webhookbridge.io/namespace`, every
-//!   ownership condition further scoped to the session's namespace;
+//! - `docs/iam-policy.json` with `docs/iam-policy-features.json` (custom domains, access logs,
+//!   archives): the operator's working policy (single tenant), two managed policies attached
+//!   together since one holds at most 6,144 characters;
+//! - `docs/iam-tenant-role-policy.json` with `docs/iam-tenant-role-policy-features.json`: the same
+//!   policy for a tenant role the operator assumes with session tags `webhookbridge.io/cluster`
+//!   and `webhookbridge.io/namespace`, every ownership condition further scoped to the session's
+//!   namespace;
 //! - `docs/iam-operator-assume-policy.json`: the operator's own identity in multi-tenant mode;
 //! - `docs/iam-permissions-boundary.json`: the boundary every managed role gets.
 //!
 //! The working policies grant exactly the AWS actions the engine can call, derived from the source
-//! (every AWS call is classified by service and operation in src/aws/), plus the `iam:PassRole`
-//! that CreateIntegration/UpdateIntegration (CredentialsArn) and PutTargets (a target's roleArn)
-//! imply, each on the resource it touches. `ACCOUNT_ID` and `CLUSTER` are placeholders the
+//! (every AWS call is classified by service and operation in src/aws/), plus the actions AWS
+//! checks on the caller within those calls (`IMPLIED`: e.g. the `iam:PassRole` that
+//! CreateIntegration/UpdateIntegration (CredentialsArn) and PutTargets (a target's roleArn) imply),
+//! each on the resource it touches. `ACCOUNT_ID` and `CLUSTER` are placeholders the
 //! installer substitutes (the operator's account and `--cluster-name`).
 //!
 //! Which actions support which condition keys: the AWS Service Authorization Reference pages
 //! "Actions, resources, and condition keys for" Amazon API Gateway Management V2, Amazon
-//! EventBridge, AWS Lambda and AWS Identity and Access Management.
+//! EventBridge, Amazon CloudWatch Logs, AWS Lambda and AWS Identity and Access Management.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,11 +28,17 @@ use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Vis
 use serde_json::Value;
 
 const SINGLE: &str = "docs/iam-policy.json";
+const SINGLE_FEATURES: &str = "docs/iam-policy-features.json";
 const TENANT: &str = "docs/iam-tenant-role-policy.json";
+const TENANT_FEATURES: &str = "docs/iam-tenant-role-policy-features.json";
+/// A working policy is two managed policies attached together: `load` reads `a + b` as one
+/// document with the statements of both.
+const SINGLE_SET: &str = "docs/iam-policy.json + docs/iam-policy-features.json";
+const TENANT_SET: &str = "docs/iam-tenant-role-policy.json + docs/iam-tenant-role-policy-features.json";
 const ASSUME: &str = "docs/iam-operator-assume-policy.json";
 const BOUNDARY: &str = "docs/iam-permissions-boundary.json";
-const WORKING: [&str; 2] = [SINGLE, TENANT];
-const ALL: [&str; 4] = [SINGLE, TENANT, ASSUME, BOUNDARY];
+const WORKING: [&str; 2] = [SINGLE_SET, TENANT_SET];
+const ALL: [&str; 6] = [SINGLE, SINGLE_FEATURES, TENANT, TENANT_FEATURES, ASSUME, BOUNDARY];
 
 const MANAGED_ROLES: &str = "arn:aws:iam::ACCOUNT_ID:role/webhook-bridge/CLUSTER/*";
 const ANY_ROLE: &str = "arn:aws:iam::ACCOUNT_ID:role/*";
@@ -36,6 +46,13 @@ const BOUNDARY_ARN: &str = "arn:aws:iam::ACCOUNT_ID:policy/webhook-bridge-bounda
 const TENANT_ROLES: &str = "arn:aws:iam::ACCOUNT_ID:role/webhook-bridge-tenant-*";
 const ANY_BUS: &str = "arn:aws:events:*:ACCOUNT_ID:event-bus/*";
 const OUR_RULES: [&str; 2] = ["arn:aws:events:*:ACCOUNT_ID:rule/*/whb-*", "arn:aws:events:*:ACCOUNT_ID:rule/whb-*"];
+/// Archives take no tags: they are ours by the `whb-` name prefix (and their Description marker).
+const OUR_ARCHIVES: &str = "arn:aws:events:*:ACCOUNT_ID:archive/whb-*";
+/// The access-log groups of this cluster (`Owner::log_group_name`).
+const OUR_LOG_GROUPS: &str = "arn:aws:logs:*:ACCOUNT_ID:log-group:/aws/vendedlogs/webhook-bridge/CLUSTER/*";
+/// API Gateway's service-linked role, created by the first Regional custom domain name.
+const API_GATEWAY_SERVICE_LINKED_ROLE: &str =
+    "arn:aws:iam::ACCOUNT_ID:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway";
 /// The tenant's own objects: `webhookbridge.io/owner` is `namespace/name` (see `Owner::owner_tag`;
 /// a hash suffix may shorten the name, never the namespace).
 const SESSION_NAMESPACE_OWNER: &str = "${aws:PrincipalTag/webhookbridge.io/namespace}/*";
@@ -46,7 +63,44 @@ const TAG_NAMESPACE: &str = "webhookbridge.io/namespace";
 
 /// Actions AWS authorizes on no resource (Service Authorization Reference: no resource type), so
 /// their statement must say `"Resource": "*"`.
-const NO_RESOURCE_LEVEL: &[&str] = &["events:ListRules"];
+const NO_RESOURCE_LEVEL: &[&str] = &[
+    "events:ListRules",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+];
+
+const VENDED_LOGS: &str = "CreateStage/UpdateStage with AccessLogSettings: HTTP API access logs are a CloudWatch Logs \
+     vended-log delivery, which AWS authorizes on the caller (\"Permissions to activate logging\", \
+     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html)";
+
+/// Actions the working policies grant that are no SDK call of the engine's: AWS checks them on
+/// the caller within one of its calls. (action, why)
+const IMPLIED: &[(&str, &str)] = &[
+    ("iam:PassRole", "CreateIntegration/UpdateIntegration pass CredentialsArn, PutTargets a target's RoleArn"),
+    (
+        "logs:TagResource",
+        "CreateLogGroup with tags: \"you must have either the logs:TagResource or logs:TagLogGroup permission\" \
+         (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html)",
+    ),
+    ("logs:CreateLogDelivery", VENDED_LOGS),
+    ("logs:GetLogDelivery", VENDED_LOGS),
+    ("logs:UpdateLogDelivery", VENDED_LOGS),
+    ("logs:DeleteLogDelivery", VENDED_LOGS),
+    ("logs:ListLogDeliveries", VENDED_LOGS),
+    ("logs:PutResourcePolicy", VENDED_LOGS),
+    ("logs:DescribeResourcePolicies", VENDED_LOGS),
+    (
+        "iam:CreateServiceLinkedRole",
+        "CreateDomainName: the first Regional custom domain name with an ACM certificate creates the \
+         AWSServiceRoleForAPIGateway service-linked role \
+         (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-regional-api-custom-domain-create.html)",
+    ),
+];
 
 /// Writes of the engine that no aws:ResourceTag or aws:RequestTag condition can guard, and why.
 /// Every other write must be conditioned on the ownership tags (see the tests below).
@@ -61,6 +115,12 @@ const NO_TAG_CONDITION: &[(&str, &str, &str)] = &[
     ("apigateway", "UpdateRoute", "HTTP API children carry no tags"),
     ("apigateway", "DeleteRoute", "HTTP API children carry no tags"),
     ("apigateway", "DeleteCorsConfiguration", "HTTP API children carry no tags"),
+    ("apigateway", "CreateApiMapping", "API mappings carry no tags (only the domain name does)"),
+    ("apigateway", "UpdateApiMapping", "API mappings carry no tags"),
+    ("apigateway", "DeleteApiMapping", "API mappings carry no tags"),
+    ("events", "CreateArchive", "archives take no tags (only rules and buses do): scoped by the whb- name prefix"),
+    ("events", "UpdateArchive", "archives take no tags: scoped by the whb- name prefix"),
+    ("events", "DeleteArchive", "archives take no tags: scoped by the whb- name prefix"),
     (
         "apigateway",
         "TagResource",
@@ -78,8 +138,17 @@ fn text(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// One document, or (`a + b`) the managed policies of a working policy as one document.
 fn load(path: &str) -> Value {
-    serde_json::from_str(&text(path)).unwrap_or_else(|e| panic!("{path}: not JSON: {e}"))
+    let mut docs = path
+        .split(" + ")
+        .map(|p| serde_json::from_str::<Value>(&text(p)).unwrap_or_else(|e| panic!("{p}: not JSON: {e}")));
+    let mut doc = docs.next().expect("a document");
+    for more in docs {
+        let extra = statements(&more).clone();
+        doc["Statement"].as_array_mut().expect("Statement is an array").extend(extra);
+    }
+    doc
 }
 
 fn statements(doc: &Value) -> &Vec<Value> {
@@ -160,7 +229,10 @@ fn operations() -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();
     for (file, service) in [
         ("apigateway", "apigateway"),
+        ("domain", "apigateway"),
         ("eventbridge", "events"),
+        ("archive", "events"),
+        ("logs", "logs"),
         ("iam", "iam"),
         ("lambda", "lambda"),
         ("sqs", "sqs"),
@@ -210,11 +282,24 @@ fn touches(service: &str, op: &str) -> Vec<String> {
     ];
     let role = "arn:aws:iam::ACCOUNT_ID:role/webhook-bridge/CLUSTER/whb-1a2b3c4d-payments-orders";
     let function = "arn:aws:lambda:us-east-1:ACCOUNT_ID:function:createOrder";
+    let domain = "arn:aws:apigateway:us-east-1::/domainnames/hooks.example.com";
+    let archive = "arn:aws:events:us-east-1:ACCOUNT_ID:archive/whb-1a2b3c4d-payments-orders";
+    let log_group =
+        "arn:aws:logs:us-east-1:ACCOUNT_ID:log-group:/aws/vendedlogs/webhook-bridge/CLUSTER/payments/orders";
     let one = |s: String| vec![s];
     match (service, op) {
         ("apigateway", "GetApis" | "CreateApi") => one("arn:aws:apigateway:us-east-1::/apis".into()),
         ("apigateway", "GetApi" | "UpdateApi" | "DeleteApi") => one(api.into()),
         ("apigateway", "DeleteCorsConfiguration") => one(format!("{api}/cors")),
+        ("apigateway", "DeleteAccessLogSettings") => one(format!("{api}/stages/dev/accesslogsettings")),
+        ("apigateway", "GetDomainNames" | "CreateDomainName") => {
+            one("arn:aws:apigateway:us-east-1::/domainnames".into())
+        }
+        ("apigateway", "GetDomainName" | "UpdateDomainName" | "DeleteDomainName") => one(domain.into()),
+        ("apigateway", "GetApiMappings" | "CreateApiMapping") => one(format!("{domain}/apimappings")),
+        ("apigateway", "GetApiMapping" | "UpdateApiMapping" | "DeleteApiMapping") => {
+            one(format!("{domain}/apimappings/m1"))
+        }
         ("apigateway", "TagResource") => vec![
             format!("arn:aws:apigateway:us-east-1::/tags/{}", api.replace(':', "%3A").replace('/', "%2F")),
             format!(
@@ -238,6 +323,7 @@ fn touches(service: &str, op: &str) -> Vec<String> {
             }
         }
         ("events", "ListRules") => one("*".into()),
+        ("events", "DescribeArchive" | "CreateArchive" | "UpdateArchive" | "DeleteArchive") => one(archive.into()),
         ("events", "DescribeEventBus" | "CreateEventBus" | "DeleteEventBus") => one(bus.into()),
         ("events", "ListTagsForResource" | "TagResource") => vec![bus.into(), rules[0].into(), rules[1].into()],
         ("events", "ListTargetsByRule" | "PutRule" | "DeleteRule" | "PutTargets" | "RemoveTargets") => {
@@ -247,6 +333,14 @@ fn touches(service: &str, op: &str) -> Vec<String> {
         ("lambda", _) => one(function.into()),
         ("sqs", _) => one("arn:aws:sqs:us-east-1:ACCOUNT_ID:orders-dlq".into()),
         ("sns", _) => one("arn:aws:sns:us-east-1:ACCOUNT_ID:orders".into()),
+        // Authorized on the account's log groups, the name being a filter (AWS names the
+        // resource `log-group::log-stream:` in its denials).
+        ("logs", "DescribeLogGroups") => vec![
+            "arn:aws:logs:us-east-1:ACCOUNT_ID:log-group::log-stream:".into(),
+            "arn:aws:logs:us-east-1:ACCOUNT_ID:log-group:*".into(),
+        ],
+        // Tagging calls name the group without `:*`, the others with it.
+        ("logs", _) => vec![log_group.into(), format!("{log_group}:*")],
         (s, o) => panic!("no example resource for {s} {o}: add one to touches()"),
     }
 }
@@ -316,7 +410,8 @@ fn every_document_is_a_valid_allow_list() {
         "ForAllValues:StringNotLike",
         "Null",
     ];
-    let keys = ["aws:TagKeys", "iam:PermissionsBoundary", "iam:PassedToService", "lambda:Principal"];
+    let keys =
+        ["aws:TagKeys", "iam:PermissionsBoundary", "iam:PassedToService", "iam:AWSServiceName", "lambda:Principal"];
     for path in ALL {
         serde_json::from_str::<NoDuplicateKeys>(&text(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         let doc = load(path);
@@ -373,7 +468,7 @@ fn working_policies_grant_exactly_what_the_engine_calls() {
     assert!(ops.len() > 30, "derivation found too little: {ops:?}");
     assert!(ops.contains(&("apigateway".into(), "GetApis".into())));
     let mut needed: BTreeSet<String> = ops.iter().map(|(s, o)| action(s, o)).collect();
-    needed.insert("iam:PassRole".into());
+    needed.extend(IMPLIED.iter().map(|(a, _)| a.to_string()));
     for path in WORKING {
         let granted: BTreeSet<String> = statements(&load(path)).iter().flat_map(actions).collect();
         let missing: Vec<_> = needed.difference(&granted).collect();
@@ -469,8 +564,9 @@ fn role_writes_require_the_permissions_boundary() {
             let writes: Vec<String> = actions(s)
                 .into_iter()
                 .filter(|a| a.starts_with("iam:") && !is_read(&a[4..]))
-                // TagRole has no iam:PermissionsBoundary key; PassRole changes no role.
-                .filter(|a| a != "iam:TagRole" && a != "iam:PassRole")
+                // TagRole has no iam:PermissionsBoundary key; PassRole changes no role; a
+                // service-linked role takes no boundary (see the test on it below).
+                .filter(|a| a != "iam:TagRole" && a != "iam:PassRole" && a != "iam:CreateServiceLinkedRole")
                 .collect();
             if writes.is_empty() {
                 continue;
@@ -495,8 +591,16 @@ fn iam_stays_on_the_cluster_role_path() {
     for path in WORKING {
         for s in statements(&load(path)) {
             let to_events = requires(s, "StringEquals", "iam:PassedToService", "events.amazonaws.com");
+            let service_linked = actions(s) == ["iam:CreateServiceLinkedRole"];
             for r in resources(s).iter().filter(|r| r.starts_with("arn:aws:iam:")) {
-                if to_events {
+                if service_linked {
+                    assert_eq!(
+                        r,
+                        API_GATEWAY_SERVICE_LINKED_ROLE,
+                        "{path}: statement {}: only API Gateway's service-linked role",
+                        sid(s)
+                    );
+                } else if to_events {
                     assert_eq!(r, ANY_ROLE, "{path}: statement {}: target roles are any role of the account", sid(s));
                 } else {
                     assert_eq!(r, MANAGED_ROLES, "{path}: statement {}: IAM beyond the cluster's role path", sid(s));
@@ -513,8 +617,12 @@ fn creates_require_the_ownership_request_tags() {
         for (service, op) in [
             ("apigateway", "CreateApi"),
             ("apigateway", "CreateStage"),
+            ("apigateway", "CreateDomainName"),
             ("events", "CreateEventBus"),
             ("iam", "CreateRole"),
+            ("logs", "CreateLogGroup"),
+            // Implied by CreateLogGroup's tags: never on its own, never without ours.
+            ("logs", "TagResource"),
         ] {
             let a = action(service, op);
             for resource in touches(service, op) {
@@ -552,7 +660,15 @@ fn modifications_and_deletes_require_the_ownership_resource_tags() {
     for path in WORKING {
         let doc = load(path);
         for (service, op) in operations() {
-            let creates = ["CreateApi", "CreateStage", "CreateEventBus", "CreateRole", "PutRule"];
+            let creates = [
+                "CreateApi",
+                "CreateStage",
+                "CreateDomainName",
+                "CreateEventBus",
+                "CreateRole",
+                "CreateLogGroup",
+                "PutRule",
+            ];
             if is_read(&op) || creates.contains(&op.as_str()) {
                 continue;
             }
@@ -581,9 +697,12 @@ fn untaggable_writes_are_listed_with_a_reason_and_stay_narrow() {
         );
         assert!(!why.is_empty());
     }
-    // The statements without ownership conditions reach only the untaggable HTTP API children.
+    // The statements without ownership conditions reach only the untaggable HTTP API children
+    // and API mappings.
     let children =
         ["/routes", "/routes/*", "/integrations", "/integrations/*", "/authorizers", "/authorizers/*", "/cors"];
+    let mappings =
+        ["arn:aws:apigateway:*::/domainnames/*/apimappings", "arn:aws:apigateway:*::/domainnames/*/apimappings/*"];
     for path in WORKING {
         for s in statements(&load(path)) {
             let writes = actions(s)
@@ -594,7 +713,8 @@ fn untaggable_writes_are_listed_with_a_reason_and_stay_narrow() {
             }
             for r in resources(s) {
                 assert!(
-                    r.starts_with("arn:aws:apigateway:*::/apis/*/") && children.iter().any(|c| r.ends_with(c)),
+                    (r.starts_with("arn:aws:apigateway:*::/apis/*/") && children.iter().any(|c| r.ends_with(c)))
+                        || mappings.contains(&r.as_str()),
                     "{path}: statement {} writes {r} without ownership conditions",
                     sid(s)
                 );
@@ -681,7 +801,7 @@ fn rules_stay_within_the_bridge_prefix() {
             if actions(s).iter().any(|a| a.starts_with("events:") && a != "events:ListRules") {
                 for r in resources(s).iter().filter(|r| r.starts_with("arn:aws:events:")) {
                     assert!(
-                        r == ANY_BUS || OUR_RULES.contains(&r.as_str()),
+                        r == ANY_BUS || OUR_RULES.contains(&r.as_str()) || r == OUR_ARCHIVES,
                         "{path}: statement {}: events on {r}",
                         sid(s)
                     );
@@ -718,23 +838,29 @@ fn conditions(s: &Value) -> BTreeSet<(String, String, Vec<String>)> {
 
 #[test]
 fn the_tenant_policy_is_the_working_policy_plus_namespace_scoping() {
-    let (single, tenant) = (load(SINGLE), load(TENANT));
     let sids = |doc: &Value| statements(doc).iter().map(|s| sid(s).to_string()).collect::<Vec<_>>();
-    assert_eq!(sids(&single), sids(&tenant), "{TENANT} must have the statements of {SINGLE}, in order");
+    for (single, tenant) in [(SINGLE, TENANT), (SINGLE_FEATURES, TENANT_FEATURES)] {
+        assert_eq!(sids(&load(single)), sids(&load(tenant)), "{tenant} must have the statements of {single}, in order");
+    }
+    let (single, tenant) = (load(SINGLE_SET), load(TENANT_SET));
+    let mut unique = BTreeSet::new();
+    for id in sids(&single) {
+        assert!(unique.insert(id.clone()), "{SINGLE_SET}: Sid {id} is in both documents");
+    }
     for (s, t) in statements(&single).iter().zip(statements(&tenant)) {
         for field in ["Effect", "Action", "Resource"] {
-            assert_eq!(s[field], t[field], "{TENANT}: statement {}: {field} differs from {SINGLE}", sid(s));
+            assert_eq!(s[field], t[field], "{TENANT_SET}: statement {}: {field} differs from {SINGLE_SET}", sid(s));
         }
         let missing: Vec<_> = conditions(s).difference(&conditions(t)).cloned().collect();
-        assert!(missing.is_empty(), "{TENANT}: statement {} drops conditions of {SINGLE}: {missing:?}", sid(s));
+        assert!(missing.is_empty(), "{TENANT_SET}: statement {} drops conditions of {SINGLE_SET}: {missing:?}", sid(s));
     }
 }
 
 #[test]
 fn the_tenant_policy_scopes_ownership_to_the_session_namespace() {
     let owner = |tags: &str| format!("{tags}/{TAG_OWNER}");
-    for s in statements(&load(TENANT)) {
-        let at = format!("{TENANT}: statement {}", sid(s));
+    for s in statements(&load(TENANT_SET)) {
+        let at = format!("{TENANT_SET}: statement {}", sid(s));
         if on_request_tags(s) {
             assert!(
                 requires(s, "StringLike", &owner("aws:RequestTag"), SESSION_NAMESPACE_OWNER),
@@ -818,5 +944,59 @@ fn managed_policy_size_limit_holds_for_the_longest_cluster_name() {
         .collect();
     for (path, size) in &sizes {
         assert!(*size <= 6144, "{path}: {size} characters once filled in; a managed policy holds 6,144: {sizes:?}");
+    }
+}
+
+#[test]
+fn archives_and_log_groups_stay_within_our_names() {
+    for path in WORKING {
+        for s in statements(&load(path)) {
+            let at = format!("{path}: statement {}", sid(s));
+            for r in resources(s) {
+                if r.starts_with("arn:aws:events:") && r.contains(":archive/") {
+                    assert_eq!(r, OUR_ARCHIVES, "{at}: archives beyond our whb- prefix");
+                }
+            }
+            // Log group writes only on this cluster's groups; account-wide only DescribeLogGroups.
+            let log_writes: Vec<String> =
+                actions(s).into_iter().filter(|a| a.starts_with("logs:") && !is_read(&a[5..])).collect();
+            let unscoped: Vec<&String> =
+                log_writes.iter().filter(|a| !NO_RESOURCE_LEVEL.contains(&a.as_str())).collect();
+            if !unscoped.is_empty() {
+                for r in resources(s).iter().filter(|r| r.starts_with("arn:aws:logs:")) {
+                    assert_eq!(r, OUR_LOG_GROUPS, "{at}: {unscoped:?} beyond this cluster's log groups");
+                }
+            }
+            for r in resources(s).iter().filter(|r| r.starts_with("arn:aws:logs:") && r.as_str() != OUR_LOG_GROUPS) {
+                assert_eq!(actions(s), ["logs:DescribeLogGroups"], "{at}: {r} is for DescribeLogGroups only");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_only_service_linked_role_is_api_gateways() {
+    for path in WORKING {
+        for s in statements(&load(path)) {
+            if !actions(s).contains(&"iam:CreateServiceLinkedRole".to_string()) {
+                continue;
+            }
+            let at = format!("{path}: statement {}", sid(s));
+            assert_eq!(actions(s), ["iam:CreateServiceLinkedRole"], "{at}: in a statement of its own");
+            assert_eq!(resources(s), [API_GATEWAY_SERVICE_LINKED_ROLE], "{at}: API Gateway's role only");
+            assert!(
+                requires(s, "StringEquals", "iam:AWSServiceName", "ops.apigateway.amazonaws.com"),
+                "{at}: iam:AWSServiceName must be ops.apigateway.amazonaws.com"
+            );
+        }
+    }
+}
+
+#[test]
+fn implied_actions_are_listed_with_a_reason_and_are_no_engine_call() {
+    let called: BTreeSet<String> = operations().iter().map(|(s, o)| action(s, o)).collect();
+    for (a, why) in IMPLIED {
+        assert!(!why.is_empty(), "{a}: no reason");
+        assert!(!called.contains(*a), "{a} is an engine call now: drop it from IMPLIED");
     }
 }

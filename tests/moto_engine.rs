@@ -673,3 +673,139 @@ async fn in_sync_resyncs_read_by_id_and_fall_back_to_the_search() {
     assert!(in_sync.actions.is_empty(), "{:?}", in_sync.actions);
     assert_eq!(in_sync.status, rebuilt.status);
 }
+
+fn production() -> WebhookBridge {
+    with_uid(example("production.yaml"), "uid-production-1")
+}
+
+/// examples/production.yaml on the emulator: the custom domain, its mapping, the access-log group
+/// and stage settings, the archive; each changed in place, turned off (collected), and deleted.
+#[tokio::test]
+async fn production_objects_are_created_changed_collected_and_deleted() {
+    let moto = Moto::start();
+    prerequisites(&moto, "production.yaml").await;
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = production();
+    let c = moto.clients().await;
+
+    let first = engine.reconcile(&bridge).await.expect("apply");
+    let api_id = first.status.api_id.clone().expect("api id");
+    let domain = first.status.domain.clone().expect("domain status");
+    assert_eq!(domain.url, "https://hooks.example.com/orders");
+    assert_eq!(domain.route_urls, ["https://hooks.example.com/orders/api/webhook"]);
+    assert!(
+        domain.target_domain_name.as_deref().is_some_and(|t| t.ends_with(".execute-api.us-east-1.amazonaws.com")),
+        "the DNS target right after the create: {domain:?}"
+    );
+    assert!(domain.hosted_zone_id.is_some(), "{domain:?}");
+    assert_eq!(first.status.dead_letter_queues.as_deref(), Some("1/2"));
+    assert_eq!(first.no_dead_letter_queue, [format!("rule cancel-order target {}", lambda_arn("cancelOrder"))]);
+    let group = first.status.access_log_group.clone().expect("log group");
+    let archive = first.status.archive.clone().expect("archive");
+
+    // In AWS: the mapping serves the stage under the base path; the stage logs to the group.
+    let mappings = c.apigateway.get_api_mappings().domain_name("hooks.example.com").send().await.expect("mappings");
+    let m = &mappings.items()[0];
+    assert_eq!((m.api_id(), m.stage(), m.api_mapping_key()), (Some(api_id.as_str()), Some("$default"), Some("orders")));
+    let stage = c.apigateway.get_stage().api_id(&api_id).stage_name("$default").send().await.expect("stage");
+    let logs = stage.access_log_settings().expect("access log settings");
+    assert_eq!(logs.destination_arn(), Some(group.arn.as_str()));
+    assert!(logs.format().is_some_and(|f| f.contains("$context.requestId") && f.contains("integrationLatency")));
+    let described = c.logs.describe_log_groups().log_group_name_prefix(&group.name).send().await.expect("groups");
+    assert_eq!(described.log_groups()[0].retention_in_days(), Some(30));
+    let a = c.events.describe_archive().archive_name(&archive.name).send().await.expect("archive");
+    assert_eq!(
+        (a.retention_days(), a.event_source_arn()),
+        (Some(14), Some(first.status.event_bus.clone().map(|b| b.arn).unwrap_or_default().as_str()))
+    );
+
+    // Changed in place: base path, retention, format, archive retention and pattern.
+    if let Some(dm) = bridge.spec.domain.as_mut() {
+        dm.base_path = Some("v2/orders".into());
+    }
+    if let Some(l) = bridge.spec.api.access_logs.as_mut() {
+        l.retention_days = 90;
+        l.format = Some(r#"{"requestId":"$context.requestId","status":"$context.status"}"#.into());
+    }
+    if let Some(ar) = bridge.spec.event_bus.archive.as_mut() {
+        ar.retention_days = 30;
+        ar.pattern = None;
+    }
+    let changed = engine.reconcile(&bridge).await.expect("change");
+    let kinds: Vec<String> = changed
+        .actions
+        .iter()
+        .map(|a| a.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "update eventbridge archive",
+            "put logs log",
+            "update apigateway stage",
+            "create apigateway api",
+            "delete apigateway api"
+        ],
+        "{:?}",
+        changed.actions
+    );
+    assert_eq!(changed.status.domain.as_ref().map(|x| x.url.as_str()), Some("https://hooks.example.com/v2/orders"));
+    engine.aws.counter.reset();
+    let again = engine.reconcile(&bridge).await.expect("again");
+    assert!(again.actions.is_empty(), "converged in one pass: {:?}", again.actions);
+    assert_eq!(engine.aws.counter.writes(), 0);
+
+    // Turned off: the stage stops logging before the group goes; domain and archive collected.
+    if let Some(l) = bridge.spec.api.access_logs.as_mut() {
+        l.enabled = false;
+    }
+    bridge.spec.domain = None;
+    bridge.spec.event_bus.archive = None;
+    let off = engine.reconcile(&bridge).await.expect("turn off");
+    assert!(off.status.domain.is_none() && off.status.archive.is_none() && off.status.access_log_group.is_none());
+    let inv = inventory(&c).await;
+    assert_eq!((inv.domains.len(), inv.mappings, inv.log_groups.len(), inv.archives.len()), (0, 0, 0, 0), "{inv:?}");
+    let stage = c.apigateway.get_stage().api_id(&api_id).stage_name("$default").send().await.expect("stage");
+    assert!(stage.access_log_settings().and_then(|s| s.destination_arn()).is_none(), "{stage:?}");
+    assert!(engine.reconcile(&bridge).await.expect("again").actions.is_empty());
+
+    // Back on, then the bridge deleted: nothing of ours left.
+    let bridge = production();
+    engine.reconcile(&bridge).await.expect("on again");
+    engine.delete(&bridge).await.expect("delete");
+    assert_eq!(inventory(&c).await, common::Inventory::default());
+}
+
+/// The production objects read by id too: the domain by name, no domain list, no tag read.
+#[tokio::test]
+async fn production_resyncs_read_by_id() {
+    use webhook_bridge::operator::known;
+    let moto = Moto::start();
+    prerequisites(&moto, "production.yaml").await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = production();
+    let first = engine.reconcile(&bridge).await.expect("apply");
+    let by_id = known::from_status(&first.status, false).expect("ids");
+    assert_eq!(by_id.domain.as_deref(), Some("hooks.example.com"));
+    engine.aws.counter.reset();
+    let again = engine.reconcile_known(&bridge, Some(&by_id)).await.expect("resync");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    assert_eq!(again.status, first.status);
+    let reads = engine.aws.counter.reads_by_operation();
+    for op in ["GetApis", "GetDomainNames", "ListTagsForResource", "DescribeEventBus"] {
+        assert!(!reads.contains_key(op), "{op}: {reads:?}");
+    }
+    // The canonical 10, plus the domain with its mappings, the log group, the archive and the
+    // dead-letter queue's policy (GetQueueUrl, GetQueueAttributes).
+    assert_eq!(
+        (
+            reads.get("GetDomainName"),
+            reads.get("GetApiMappings"),
+            reads.get("DescribeLogGroups"),
+            reads.get("DescribeArchive")
+        ),
+        (Some(&1), Some(&1), Some(&1), Some(&1)),
+        "{reads:?}"
+    );
+    assert_eq!(engine.aws.counter.reads(), 16, "{reads:?}");
+}

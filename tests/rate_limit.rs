@@ -72,6 +72,8 @@ fn the_defaults_keep_every_service_under_its_documented_quota() {
         let quota = match *service {
             "apigatewayv2" => 10.0,
             "lambda" => 15.0,
+            // CloudWatch Logs: DescribeLogGroups 10/s, CreateLogGroup 5/s (a rare write).
+            "logs" => 10.0,
             _ => 50.0,
         };
         assert!(*rate < quota && f64::from(*burst) <= quota, "{service}: {rate}/s burst {burst} vs quota {quota}/s");
@@ -79,11 +81,11 @@ fn the_defaults_keep_every_service_under_its_documented_quota() {
     assert!(RateLimits::defaults().bucket("apigatewayv2").is_some());
 }
 
-/// One namespace reconciling ten bridges at once (each request of theirs queued for the API
+/// One namespace reconciling sixteen bridges at once (each request of theirs queued for the API
 /// Gateway bucket) does not starve another namespace's bridge started just after: the buckets
 /// serve waiting namespaces in turn, so the lone bridge finishes in a fraction of the time the
-/// ten take, instead of queueing behind all of their requests (measured: 2.6 s against 7.3 s;
-/// first come, first served: 7.2 s against 7.4 s).
+/// sixteen take, instead of queueing behind all of their requests (measured: 2.2 to 2.9 s against 7.3 s;
+/// with ten bridges and first come, first served: 7.2 s against 7.4 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_namespace_does_not_starve_the_others() {
     use webhook_bridge::aws::ratelimit::as_tenant;
@@ -115,7 +117,8 @@ async fn a_busy_namespace_does_not_starve_the_others() {
         b
     };
     let start = Instant::now();
-    let busy: Vec<_> = (0..10)
+    // Enough for the busy namespace to hold the bucket for several seconds on its own.
+    let busy: Vec<_> = (0..16)
         .map(|i| {
             let (engine, b) = (engine.clone(), bridge("busy", i));
             tokio::spawn(async move {
@@ -136,7 +139,7 @@ async fn a_busy_namespace_does_not_starve_the_others() {
     for t in busy {
         busy_took = busy_took.max(t.await.expect("join"));
     }
-    eprintln!("fair share: 10 bridges of one namespace {busy_took:.1?}, 1 bridge of another {lone_took:.1?}");
+    eprintln!("fair share: 16 bridges of one namespace {busy_took:.1?}, 1 bridge of another {lone_took:.1?}");
     assert!(busy_took > Duration::from_secs(3), "the limit binds: {busy_took:?}");
     assert!(
         lone_took * 2 < busy_took,

@@ -41,7 +41,10 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Domain","type":"string","priority":1,"jsonPath":".status.domain.url"}"#,
+    printcolumn = r#"{"name":"Archive","type":"string","priority":1,"jsonPath":".status.archive.name"}"#,
+    printcolumn = r#"{"name":"DLQ","type":"string","priority":1,"jsonPath":".status.deadLetterQueues"}"#
 )]
 #[x_kube(validation = Rule::new(
     "(has(self.region) ? self.region : '') == (has(oldSelf.region) ? oldSelf.region : '')"
@@ -58,10 +61,12 @@ pub struct WebhookBridgeSpec {
     pub api: ApiSpec,
 
     /// The EventBridge bus events are put on: one this bridge creates and owns (default), or an
-    /// existing bus referenced by ARN, which is never modified or deleted. Immutable.
+    /// existing bus referenced by ARN, which is never modified or deleted. The bus itself
+    /// (`name`, `existingArn`) is immutable; its archive is not.
     #[serde(default)]
-    #[x_kube(validation = Rule::new("self == oldSelf")
-        .message("spec.eventBus is immutable: changing it would orphan the bus and its rules; create a new bridge instead"))]
+    #[x_kube(validation = Rule::new(
+        "(has(self.name) ? self.name : '') == (has(oldSelf.name) ? oldSelf.name : '') && (has(self.existingArn) ? self.existingArn : '') == (has(oldSelf.existingArn) ? oldSelf.existingArn : '')"
+    ).message("spec.eventBus is immutable: changing it would orphan the bus and its rules; create a new bridge instead"))]
     pub event_bus: EventBusSpec,
 
     /// Webhook routes. Each becomes one `METHOD /path` route with its own PutEvents integration.
@@ -83,6 +88,11 @@ pub struct WebhookBridgeSpec {
     /// least-privilege role allowed to put events on exactly this bus.
     #[serde(default)]
     pub role: RoleSpec,
+
+    /// A custom domain for the webhook URLs (API Gateway domain name + API mapping), so the URL
+    /// given to webhook providers survives a re-created API, another region or a recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<DomainSpec>,
 
     /// What happens to the AWS objects when the WebhookBridge is deleted: `Delete` removes every
     /// object the bridge created; `Retain` leaves AWS untouched.
@@ -123,6 +133,66 @@ pub struct ApiSpec {
     /// CORS configuration of the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<Cors>,
+
+    /// Access logs of the stage, in a CloudWatch Logs log group the bridge creates and owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_logs: Option<AccessLogs>,
+}
+
+/// Stage access logging: one line per request, including those answered 4xx/5xx before any
+/// event was put, so a provider's failed delivery can be explained.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogs {
+    /// Turn logging on (`false` keeps the settings but stops logging and removes the log group).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Days CloudWatch Logs keeps the lines; one of the values CloudWatch Logs accepts.
+    #[serde(default = "default_retention")]
+    #[schemars(extend("enum" = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]))]
+    pub retention_days: i32,
+    /// Log line format (`$context` variables). Defaults to JSON with requestId, ip, requestTime,
+    /// httpMethod, routeKey, status, protocol, responseLength, integrationErrorMessage and
+    /// integrationLatency. Must contain `$context.requestId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    #[x_kube(validation = Rule::new("self.contains('$context.requestId')")
+        .message("spec.api.accessLogs.format must contain $context.requestId (API Gateway requires it)"))]
+    pub format: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_retention() -> i32 {
+    30
+}
+
+/// A custom domain name the bridge creates and owns (REGIONAL endpoint, TLS 1.2, the only kind
+/// HTTP APIs can be mapped to), mapped to the bridge's stage.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainSpec {
+    /// The domain, e.g. `hooks.example.com`. Unique per region across all AWS accounts.
+    #[schemars(length(min = 1, max = 253))]
+    #[schemars(regex(pattern = r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"))]
+    pub name: String,
+    /// ARN of an ACM certificate for the domain, in the bridge's region.
+    #[schemars(
+        length(max = 1600),
+        regex(pattern = r"^arn:aws[\w-]*:acm:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:certificate/[\w-]{1,128}$")
+    )]
+    pub certificate_arn: String,
+    /// Path under the domain the stage is served at (`payments` gives
+    /// `https://hooks.example.com/payments/...`). Empty or absent: the domain root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 300), regex(pattern = r"^([A-Za-z0-9$\-_.+!*'()]+(/[A-Za-z0-9$\-_.+!*'()]+)*)?$"))]
+    pub base_path: Option<String>,
+    /// Also create an external-dns `DNSEndpoint` (CNAME to the regional domain name) next to the
+    /// bridge, when the cluster has that CRD.
+    #[serde(default)]
+    pub dns_endpoint: bool,
 }
 
 /// Stage-wide default route throttling.
@@ -188,6 +258,25 @@ pub struct EventBusSpec {
         regex(pattern = r"^arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/[.\-_A-Za-z0-9]{1,256}$")
     )]
     pub existing_arn: Option<String>,
+
+    /// Keep the bus's events in an EventBridge archive the bridge creates and owns, so they can
+    /// be replayed (`webhook-bridge replay`) after a target dropped them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveSpec>,
+}
+
+/// An archive of the bus's events.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveSpec {
+    /// Days events are kept; 0 keeps them indefinitely.
+    #[schemars(range(min = 0, max = 36500))]
+    pub retention_days: i32,
+    /// Archive only the events matching this EventBridge pattern (default: every event on the bus
+    /// except replayed ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::schema::json_object")]
+    pub pattern: Option<serde_json::Value>,
 }
 
 /// HTTP method of a route.

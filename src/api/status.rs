@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
+/// Informational (does not block Ready): targets whose failed deliveries are dropped, not kept.
+pub const NO_DEAD_LETTER_QUEUE: &str = "NoDeadLetterQueue";
 
 /// Observed state of a WebhookBridge.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -40,6 +42,18 @@ pub struct WebhookBridgeStatus {
     /// One entry per rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleStatus>,
+    /// The custom domain (`spec.domain`) and what its DNS record must point at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<DomainStatus>,
+    /// The log group of the stage's access logs (`spec.api.accessLogs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log_group: Option<ResourceRef>,
+    /// The archive of the bus (`spec.eventBus.archive`), the source of `webhook-bridge replay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ResourceRef>,
+    /// Targets with a dead-letter queue, of all targets, e.g. `1/3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queues: Option<String>,
     /// The managed role changed (created, policy or trust updated); API Gateway can assume it
     /// once IAM has propagated the change, expected by this time (RFC 3339). Until then the
     /// bridge is not Ready (reason `RolePropagating`): webhooks may still be answered 500.
@@ -114,4 +128,22 @@ pub struct RuleStatus {
     pub arn: Option<String>,
     /// Number of targets attached.
     pub targets: u32,
+}
+
+/// The custom domain of a bridge.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainStatus {
+    pub name: String,
+    /// Base URL on the custom domain (the routes' paths follow it).
+    pub url: String,
+    /// The regional domain name the DNS record points at (CNAME, or Route 53 alias target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_domain_name: Option<String>,
+    /// Route 53 hosted zone id of the regional endpoint (for an alias record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+    /// One entry per route: its URL on the custom domain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_urls: Vec<String>,
 }

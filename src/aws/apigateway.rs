@@ -2,8 +2,8 @@
 
 use aws_sdk_apigatewayv2::Client;
 use aws_sdk_apigatewayv2::types::{
-    Api, AuthorizationType, Authorizer, AuthorizerType, Cors as AwsCors, Integration, IntegrationType,
-    JwtConfiguration, ProtocolType, Route, RouteSettings, Stage,
+    AccessLogSettings, Api, AuthorizationType, Authorizer, AuthorizerType, Cors as AwsCors, Integration,
+    IntegrationType, JwtConfiguration, ProtocolType, Route, RouteSettings, Stage,
 };
 use aws_smithy_types::retry::RetryConfig;
 
@@ -88,6 +88,10 @@ fn stage_of(s: &Stage) -> ObsStage {
                 (Some(b), Some(r)) => Some((b, r)),
                 _ => None,
             }
+        }),
+        access_log: s.access_log_settings().and_then(|a| match (a.destination_arn(), a.format()) {
+            (Some(arn), Some(format)) => Some((arn.to_string(), format.to_string())),
+            _ => None,
         }),
         tags: tags_of(s.tags()),
     }
@@ -314,11 +318,27 @@ pub async fn create_stage(client: &Client, d: &Desired, api_id: &str) -> Result<
         .stage_name(&d.stage.name)
         .auto_deploy(true)
         .set_default_route_settings(route_settings(d))
+        .set_access_log_settings(access_log_settings(d))
         .set_tags(Some(hash_tags(d)))
         .send()
         .await
         .map_err(|e| classify(SVC, "CreateStage", e))?;
     Ok(())
+}
+
+/// The stage's `AccessLogSettings` when the spec turns access logs on.
+fn access_log_settings(d: &Desired) -> Option<AccessLogSettings> {
+    d.logs.settings().map(|(arn, format)| AccessLogSettings::builder().destination_arn(arn).format(format).build())
+}
+
+/// Turn access logging off (UpdateStage cannot clear `AccessLogSettings`).
+pub async fn delete_access_log_settings(client: &Client, api_id: &str, stage: &str) -> Result<(), Error> {
+    gone_ok(
+        SVC,
+        "DeleteAccessLogSettings",
+        NOT_FOUND,
+        client.delete_access_log_settings().api_id(api_id).stage_name(stage).send().await,
+    )
 }
 
 pub async fn update_stage(client: &Client, d: &Desired, api_id: &str) -> Result<(), Error> {
@@ -330,6 +350,7 @@ pub async fn update_stage(client: &Client, d: &Desired, api_id: &str) -> Result<
         .stage_name(&d.stage.name)
         .auto_deploy(true)
         .default_route_settings(settings)
+        .set_access_log_settings(access_log_settings(d))
         .send()
         .await
         .map_err(|e| classify(SVC, "UpdateStage", e))?;

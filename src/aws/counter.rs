@@ -26,6 +26,15 @@ pub struct CallCounter {
     family: Family<CallLabels, Counter>,
 }
 
+/// The `service` label of an SDK service name: lowercase (`apigatewayv2`, `eventbridge`, ...),
+/// and CloudWatch Logs as `logs` (its signing and IAM name; the SDK calls it "CloudWatch Logs").
+pub fn service_label(sdk_service: &str) -> String {
+    match sdk_service {
+        "CloudWatch Logs" => "logs".to_string(),
+        other => other.to_lowercase(),
+    }
+}
+
 /// A read-only call: Get*, List*, Describe*.
 pub fn is_read(operation: &str) -> bool {
     ["Get", "List", "Describe"].iter().any(|p| operation.starts_with(p))
@@ -111,7 +120,7 @@ impl Intercept for CallCounter {
                 Some(Ok(_)) => "ok",
                 _ => "error",
             };
-            self.record(&meta.service().to_lowercase(), meta.name(), outcome);
+            self.record(&service_label(meta.service()), meta.name(), outcome);
         }
         Ok(())
     }

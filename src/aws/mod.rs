@@ -2,11 +2,14 @@
 //! (apply), and an interceptor that counts every call by service, operation and outcome.
 
 pub mod apigateway;
+pub mod archive;
 pub mod counter;
+pub mod domain;
 pub mod eventbridge;
 pub mod fence;
 pub mod iam;
 pub mod lambda;
+pub mod logs;
 pub mod ratelimit;
 pub mod sns;
 pub mod sqs;
@@ -37,6 +40,8 @@ pub struct Clients {
     /// Read only: resource policies of SQS and SNS targets.
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
+    /// The access-log group.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     identity: Arc<OnceCell<(String, String)>>,
 }
 
@@ -75,6 +80,7 @@ impl Clients {
             sts: client!(aws_sdk_sts, "sts"),
             sqs: client!(aws_sdk_sqs, "sqs"),
             sns: client!(aws_sdk_sns, "sns"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             identity: Arc::default(),
         }
     }
@@ -90,8 +96,20 @@ impl Clients {
         sts: aws_sdk_sts::Client,
         sqs: aws_sdk_sqs::Client,
         sns: aws_sdk_sns::Client,
+        logs: aws_sdk_cloudwatchlogs::Client,
     ) -> Clients {
-        Clients { region: region.to_string(), apigateway, events, iam, lambda, sts, sqs, sns, identity: Arc::default() }
+        Clients {
+            region: region.to_string(),
+            apigateway,
+            events,
+            iam,
+            lambda,
+            sts,
+            sqs,
+            sns,
+            logs,
+            identity: Arc::default(),
+        }
     }
 
     /// Account and partition of the caller (one STS call per client set, then cached).

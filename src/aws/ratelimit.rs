@@ -164,9 +164,9 @@ impl TokenBucket {
     }
 }
 
-/// Requests per second and burst for each AWS service the engine calls (SDK service names:
-/// `apigatewayv2`, `eventbridge`, `iam`, `lambda`, `sts`), one bucket each, shared by every
-/// region and bridge of this process.
+/// Requests per second and burst for each AWS service the engine calls (`apigatewayv2`,
+/// `eventbridge`, `iam`, `lambda`, `sts`, `sqs`, `sns`, `logs`: the keys `Clients::build` gives
+/// its clients), one bucket each, shared by every region and bridge of this process.
 #[derive(Clone, Debug)]
 pub struct RateLimits {
     buckets: BTreeMap<&'static str, Arc<TokenBucket>>,
@@ -174,7 +174,8 @@ pub struct RateLimits {
 
 /// Defaults well under each service's documented control-plane quota: the API Gateway
 /// management API allows 10 requests per second per account; Lambda 15 control-plane requests per
-/// second; EventBridge and IAM control planes tens per second. (service, rate, burst)
+/// second; EventBridge and IAM control planes tens per second; CloudWatch Logs 5 to 10 per second
+/// for CreateLogGroup, DescribeLogGroups and the like. (service, rate, burst)
 pub const DEFAULT_RATES: &[(&str, f64, u32)] = &[
     ("apigatewayv2", 8.0, 8),
     ("eventbridge", 20.0, 20),
@@ -183,6 +184,7 @@ pub const DEFAULT_RATES: &[(&str, f64, u32)] = &[
     ("sts", 20.0, 20),
     ("sqs", 20.0, 20),
     ("sns", 20.0, 20),
+    ("logs", 5.0, 5),
 ];
 
 impl RateLimits {

@@ -41,6 +41,9 @@ pub fn from_status(status: &WebhookBridgeStatus, read_api: bool) -> Option<Known
         endpoint: Some(api_endpoint(status)?),
         rules: status.rules.iter().filter(|r| r.arn.is_some()).map(|r| r.aws_name.clone()).collect(),
         read_api,
+        domain: status.domain.as_ref().map(|dm| dm.name.clone()),
+        log_group: status.access_log_group.is_some(),
+        archive: status.archive.is_some(),
     })
 }
 

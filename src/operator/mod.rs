@@ -2,6 +2,7 @@
 //! the CLI. Leader election on a Lease lets several replicas run with one writer.
 
 pub mod context;
+pub mod dns;
 pub mod http;
 pub mod known;
 pub mod metrics;

@@ -285,6 +285,12 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 ),
                 None => status::ready(generation, "AWS matches the spec"),
             };
+            let mut conditions = conditions;
+            conditions.extend(status::dead_letter_condition(
+                &outcome.no_dead_letter_queue,
+                outcome.targets,
+                generation,
+            ));
             let next = WebhookBridgeStatus {
                 observed_generation: generation,
                 conditions: status::stamp(&previous.conditions, conditions, &now),
@@ -292,7 +298,21 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 role_usable_after,
                 ..outcome.status
             };
+            let dns = bridge.spec.domain.is_some() || previous.domain.is_some();
+            let dns_status = next.clone();
             write_status(&api, bridge, &previous, next).await?;
+            if dns {
+                match super::dns::sync(&ctx.client, bridge, &dns_status).await? {
+                    super::dns::Outcome::NoCrd => {
+                        let note = "spec.domain.dnsEndpoint: the cluster does not serve the DNSEndpoint CRD (externaldns.k8s.io/v1alpha1); install external-dns with its CRD source, or create the DNS record yourself (status.domain.targetDomainName)";
+                        publish(ctx, bridge, EventType::Warning, "DNSEndpointUnavailable", note.to_string()).await;
+                    }
+                    super::dns::Outcome::Waiting => {
+                        info!(object = %key, "DNSEndpoint waits for the domain's regional name");
+                    }
+                    _ => {}
+                }
+            }
             if !outcome.actions.is_empty() {
                 let summary: Vec<String> = outcome
                     .actions

@@ -82,8 +82,15 @@ pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc:
     match o.stages.iter().find(|s| s.name == d.stage.name) {
         None => actions.push(Action::CreateStage { name: d.stage.name.clone() }),
         Some(stage) => {
-            if !stage.auto_deploy || stage.throttling != d.stage.throttling {
+            let access_log = d.logs.settings();
+            if !stage.auto_deploy
+                || stage.throttling != d.stage.throttling
+                || (access_log.is_some() && stage.access_log != access_log)
+            {
                 actions.push(Action::UpdateStage { name: stage.name.clone() });
+            }
+            if access_log.is_none() && stage.access_log.is_some() {
+                actions.push(Action::DeleteAccessLogSettings { stage: stage.name.clone() });
             }
             if tags_missing(&d.tags, &stage.tags) {
                 actions.push(Action::TagStage { name: stage.name.clone() });

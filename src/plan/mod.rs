@@ -3,16 +3,23 @@
 //! and unit-tested. The applier only carries the actions out in order.
 
 //!
-//! By family: `iam` (the role), `events` (bus, rules, targets, Lambda statements), `apigateway`
-//! (API, stage, authorizers, integrations, routes); removal order and the delete plan here.
+//! By family: `iam` (the role), `events` (bus, rules, targets, Lambda statements), `archive`
+//! (the bus archive), `logs` (the access-log group), `apigateway` (API, stage, authorizers,
+//! integrations, routes), `domain` (custom domain, API mapping); removal order and the delete
+//! plan here.
 
 mod apigateway;
+mod archive;
+mod domain;
 mod events;
 mod iam;
+mod logs;
 
 use std::fmt;
 
 pub use apigateway::{kept_authorizer, kept_integration};
+pub use archive::all_events as archive_all_events;
+pub use domain::{ENDPOINT_TYPE, SECURITY_POLICY};
 
 use crate::desired::{Desired, DesiredPermission};
 use crate::error::{Error, FieldError};
@@ -136,6 +143,53 @@ pub enum Action {
         id: String,
         key: String,
     },
+    /// Clear the stage's access-log settings (access logs turned off).
+    DeleteAccessLogSettings {
+        stage: String,
+    },
+    // Custom domain (API Gateway)
+    CreateDomain {
+        name: String,
+    },
+    /// A new certificate.
+    UpdateDomain {
+        name: String,
+    },
+    DeleteDomain {
+        name: String,
+    },
+    CreateApiMapping {
+        domain: String,
+    },
+    /// Point the mapping at the kept API, stage and key.
+    UpdateApiMapping {
+        domain: String,
+        id: String,
+    },
+    DeleteApiMapping {
+        domain: String,
+        id: String,
+    },
+    // CloudWatch Logs
+    CreateLogGroup {
+        name: String,
+    },
+    PutRetentionPolicy {
+        name: String,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
+    // EventBridge archive
+    CreateArchive {
+        name: String,
+    },
+    UpdateArchive {
+        name: String,
+    },
+    DeleteArchive {
+        name: String,
+    },
 }
 
 impl Action {
@@ -193,6 +247,19 @@ impl fmt::Display for Action {
             CreateRoute { route } => write!(f, "create  apigateway route {route}"),
             UpdateRoute { id, route } => write!(f, "update  apigateway route {id} ({route})"),
             DeleteRoute { id, key } => write!(f, "delete  apigateway route {id} ({key})"),
+            DeleteAccessLogSettings { stage } => write!(f, "delete  apigateway stage {stage} access log settings"),
+            CreateDomain { name } => write!(f, "create  apigateway domain name {name}"),
+            UpdateDomain { name } => write!(f, "update  apigateway domain name {name}"),
+            DeleteDomain { name } => write!(f, "delete  apigateway domain name {name}"),
+            CreateApiMapping { domain } => write!(f, "create  apigateway api mapping on {domain}"),
+            UpdateApiMapping { domain, id } => write!(f, "update  apigateway api mapping {id} on {domain}"),
+            DeleteApiMapping { domain, id } => write!(f, "delete  apigateway api mapping {id} on {domain}"),
+            CreateLogGroup { name } => write!(f, "create  logs log group {name}"),
+            PutRetentionPolicy { name } => write!(f, "put     logs log group {name} retention"),
+            DeleteLogGroup { name } => write!(f, "delete  logs log group {name}"),
+            CreateArchive { name } => write!(f, "create  eventbridge archive {name}"),
+            UpdateArchive { name } => write!(f, "update  eventbridge archive {name}"),
+            DeleteArchive { name } => write!(f, "delete  eventbridge archive {name}"),
         }
     }
 }
@@ -213,8 +280,11 @@ pub fn plan(d: &Desired, o: &Observed) -> Result<Vec<Action>, Error> {
     let mut gc = Vec::new();
     iam::plan_role(d, o, &mut actions, &mut gc)?;
     events::plan_bus(d, o, &mut actions)?;
+    archive::plan_archive(d, o, &mut actions, &mut gc)?;
     events::plan_rules(d, o, &mut actions, &mut gc)?;
+    logs::plan_log_group(d, o, &mut actions, &mut gc)?;
     apigateway::plan_api(d, o, &mut actions, &mut gc);
+    domain::plan_domain(d, o, &mut actions, &mut gc)?;
     // Garbage collection runs last, once nothing new depends on what it removes.
     gc.sort_by_key(gc_rank);
     actions.extend(gc);
@@ -228,17 +298,21 @@ pub fn plan(d: &Desired, o: &Observed) -> Result<Vec<Action>, Error> {
 /// statement. (Events to a target being removed may fail for the moment between the two.)
 fn gc_rank(a: &Action) -> u8 {
     match a {
-        Action::DeleteRoute { .. } => 0,
-        Action::DeleteIntegration { .. } => 1,
-        Action::DeleteAuthorizer { .. } => 2,
-        Action::DeleteStage { .. } => 3,
-        Action::DeleteApi { .. } => 4,
-        Action::RemovePermission { .. } => 5,
-        Action::RemoveTargets { .. } => 6,
-        Action::DeleteRule { .. } => 7,
-        Action::DeleteRolePolicy { .. } => 8,
-        Action::DeleteRole { .. } => 9,
-        _ => 10,
+        Action::DeleteApiMapping { .. } => 0,
+        Action::DeleteDomain { .. } => 1,
+        Action::DeleteRoute { .. } => 2,
+        Action::DeleteIntegration { .. } => 3,
+        Action::DeleteAuthorizer { .. } => 4,
+        Action::DeleteStage { .. } => 5,
+        Action::DeleteApi { .. } => 6,
+        Action::DeleteLogGroup { .. } => 7,
+        Action::RemovePermission { .. } => 8,
+        Action::RemoveTargets { .. } => 9,
+        Action::DeleteRule { .. } => 10,
+        Action::DeleteArchive { .. } => 11,
+        Action::DeleteRolePolicy { .. } => 12,
+        Action::DeleteRole { .. } => 13,
+        _ => 14,
     }
 }
 
@@ -247,9 +321,17 @@ fn gc_rank(a: &Action) -> u8 {
 pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
     let owner = &d.owner;
     let mut actions = Vec::new();
+    for domain in o.domains.iter().filter(|x| owner.ownership(&x.tags) == Ownership::Ours) {
+        domain::delete_domain(domain, &mut actions);
+    }
     // Deleting an HTTP API removes its routes, integrations, authorizers and stages with it.
     for api in &o.apis {
         actions.push(Action::DeleteApi { id: api.id.clone() });
+    }
+    if let Some(group) = &o.log_group
+        && owner.ownership(&group.tags) == Ownership::Ours
+    {
+        actions.push(Action::DeleteLogGroup { name: group.name.clone() });
     }
     let ours: Vec<_> = o.rules.iter().filter(|r| owner.ownership(&r.tags) == Ownership::Ours).collect();
     // Permissions before targets (see `gc_rank`).
@@ -270,6 +352,12 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
     for rule in &ours {
         actions.push(Action::DeleteRule { name: rule.name.clone() });
     }
+    // The archive's managed rule keeps the bus from being deleted until the archive goes.
+    if let Some(archive) = &o.archive
+        && owner.archive_ownership(archive.description.as_deref()) == Ownership::Ours
+    {
+        actions.push(Action::DeleteArchive { name: archive.name.clone() });
+    }
     if let Some(bus) = &o.bus
         && d.bus.managed
         && owner.ownership(&bus.tags) == Ownership::Ours
@@ -287,5 +375,7 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
     actions
 }
 
+#[cfg(test)]
+mod production_tests;
 #[cfg(test)]
 mod tests;

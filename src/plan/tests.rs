@@ -11,32 +11,33 @@ use crate::desired::{
     AwsEnv, DesiredRole, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, PAYLOAD_FORMAT_VERSION, desired,
 };
 use crate::observed::{
-    ObsApi, ObsAuthorizer, ObsBus, ObsIntegration, ObsPermission, ObsRole, ObsRoute, ObsRule, ObsStage,
+    ObsApi, ObsArchive, ObsAuthorizer, ObsBus, ObsDomain, ObsIntegration, ObsLogGroup, ObsMapping, ObsPermission,
+    ObsRole, ObsRoute, ObsRule, ObsStage,
 };
 use crate::owner::{Owner, TAG_UID};
 
-fn env() -> AwsEnv {
+pub(super) fn env() -> AwsEnv {
     AwsEnv { region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into() }
 }
 
-fn owner() -> Owner {
+pub(super) fn owner() -> Owner {
     Owner { cluster: "c1".into(), namespace: "default".into(), name: "orders".into(), uid: "u1".into() }
 }
 
-fn bridge(yaml: &str) -> WebhookBridge {
+pub(super) fn bridge(yaml: &str) -> WebhookBridge {
     serde_saphyr::from_str(yaml).expect("example parses")
 }
 
-fn orders() -> WebhookBridge {
+pub(super) fn orders() -> WebhookBridge {
     bridge(include_str!("../../examples/orders.yaml"))
 }
 
-fn d_of(b: &WebhookBridge) -> Desired {
+pub(super) fn d_of(b: &WebhookBridge) -> Desired {
     desired(b, &owner(), &env())
 }
 
 /// What AWS holds after `d` was applied.
-fn mirror(d: &Desired) -> Observed {
+pub(super) fn mirror(d: &Desired) -> Observed {
     let tags = d.tags.clone();
     Observed {
         apis: vec![ObsApi {
@@ -52,6 +53,7 @@ fn mirror(d: &Desired) -> Observed {
             name: d.stage.name.clone(),
             auto_deploy: true,
             throttling: d.stage.throttling,
+            access_log: d.logs.settings(),
             tags: tags.clone(),
         }],
         authorizers: d
@@ -129,10 +131,43 @@ fn mirror(d: &Desired) -> Observed {
                 source_arn: Some(p.source_arn),
             })
             .collect(),
+        domains: d
+            .domain
+            .iter()
+            .map(|w| ObsDomain {
+                name: w.name.clone(),
+                certificate_arn: Some(w.certificate_arn.clone()),
+                endpoint_type: Some(ENDPOINT_TYPE.into()),
+                security_policy: Some(SECURITY_POLICY.into()),
+                target_domain_name: Some("d-abc.execute-api.us-east-1.amazonaws.com".into()),
+                hosted_zone_id: Some("Z1UJRXOUMOOFQ8".into()),
+                tags: tags.clone(),
+                mappings: vec![ObsMapping {
+                    id: "map1".into(),
+                    api_id: "api1".into(),
+                    stage: d.stage.name.clone(),
+                    key: w.base_path.clone(),
+                }],
+            })
+            .collect(),
+        log_group: d.logs.enabled.then(|| ObsLogGroup {
+            name: d.logs.group_name.clone(),
+            retention_days: Some(d.logs.retention_days),
+            tags: tags.clone(),
+        }),
+        archive: d.archive.as_ref().map(|a| ObsArchive {
+            name: a.name.clone(),
+            arn: a.arn.clone(),
+            source_arn: d.bus.arn.clone(),
+            description: Some(a.description.clone()),
+            pattern: a.pattern.clone(),
+            retention_days: a.retention_days,
+            state: Some("ENABLED".into()),
+        }),
     }
 }
 
-fn names(actions: &[Action]) -> Vec<String> {
+pub(super) fn names(actions: &[Action]) -> Vec<String> {
     actions.iter().map(|a| a.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")).collect()
 }
 

@@ -1,5 +1,7 @@
 //! Engines over `aws-smithy-mocks` clients, for AWS behaviours the emulator does not reproduce.
-//! Unexpected calls fail the test (no rule matches); every call is still counted.
+//! Unexpected calls fail the test (no rule matches); every call is still counted. Only the reads of
+//! custom domains, the access-log group and the archive have a default, after a test's own rules:
+//! none exist (see `absent`).
 
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -19,10 +21,26 @@ pub struct Mocks {
     pub lambda: Vec<Rule>,
     pub sqs: Vec<Rule>,
     pub sns: Vec<Rule>,
+    pub logs: Vec<Rule>,
+}
+
+/// Defaults after a test's own rules: the account has no custom domain name, no access-log group
+/// and no archive (tests of those give their own answers first).
+fn absent() -> (Rule, Rule, Rule) {
+    (
+        mock!(aws_sdk_apigatewayv2::Client::get_domain_names)
+            .then_output(|| aws_sdk_apigatewayv2::operation::get_domain_names::GetDomainNamesOutput::builder().build()),
+        mock!(aws_sdk_eventbridge::Client::describe_archive)
+            .then_http_response(|| aws_json_error(400, "ResourceNotFoundException", "Archive does not exist.")),
+        mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
+            aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput::builder().build()
+        }),
+    )
 }
 
 /// An engine whose AWS answers come from the rules (STS always answers with the test account).
 pub fn engine(m: &Mocks) -> Engine {
+    let (no_domains, no_archive, no_log_group) = absent();
     let counter = CallCounter::default();
     let sts_rule = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
         GetCallerIdentityOutput::builder().account(ACCOUNT).arn(format!("arn:aws:iam::{ACCOUNT}:user/test")).build()
@@ -32,11 +50,12 @@ pub fn engine(m: &Mocks) -> Engine {
         .interceptor(c.clone())
         .retry_config(RetryConfig::disabled()));
     let c = counter.clone();
-    let apigateway = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, &m.apigateway, |b| b
-        .interceptor(c.clone())
-        .retry_config(RetryConfig::disabled()));
+    let apigateway =
+        mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, m.apigateway.iter().chain([&no_domains]), |b| b
+            .interceptor(c.clone())
+            .retry_config(RetryConfig::disabled()));
     let c = counter.clone();
-    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, &m.events, |b| b
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, m.events.iter().chain([&no_archive]), |b| b
         .interceptor(c.clone())
         .retry_config(RetryConfig::disabled()));
     let c = counter.clone();
@@ -55,7 +74,11 @@ pub fn engine(m: &Mocks) -> Engine {
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &m.sns, |b| b
         .interceptor(c.clone())
         .retry_config(RetryConfig::disabled()));
-    let clients = Clients::from_parts(REGION, apigateway, events, iam, lambda, sts, sqs, sns);
+    let c = counter.clone();
+    let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, m.logs.iter().chain([&no_log_group]), |b| b
+        .interceptor(c.clone())
+        .retry_config(RetryConfig::disabled()));
+    let clients = Clients::from_parts(REGION, apigateway, events, iam, lambda, sts, sqs, sns, logs);
     let mut engine = Engine::new(Aws::from_clients(clients, counter), "test-cluster");
     engine.retry_delay = std::time::Duration::from_millis(5);
     engine

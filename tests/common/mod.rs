@@ -362,6 +362,10 @@ pub async fn prerequisites(moto: &Moto, file: &str) {
             queue("payments-dlq").await;
         }
         "jwt.yaml" => queue("partner-events").await,
+        "production.yaml" => {
+            moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+            queue("orders-dlq").await;
+        }
         other => panic!("{other}: no prerequisites known; add them here"),
     }
 }
@@ -484,6 +488,13 @@ pub struct Inventory {
     /// Inline policies on our roles.
     pub policies: usize,
     pub permissions: usize,
+    /// Custom domain names with our tags, and the API mappings on them.
+    pub domains: Vec<String>,
+    pub mappings: usize,
+    /// Access-log groups (by the operator's name prefix; moto does not filter by tag).
+    pub log_groups: Vec<String>,
+    /// EventBridge archives with our name prefix (archives take no tags).
+    pub archives: Vec<String>,
 }
 
 /// Objects per kind: (apis, stages, authorizers, integrations, routes, buses, rules, targets,
@@ -581,10 +592,32 @@ pub async fn inventory(c: &Clients) -> Inventory {
                 .unwrap_or(0);
         }
     }
+    let domains = c.apigateway.get_domain_names().send().await.expect("GetDomainNames");
+    for domain in domains.items() {
+        if ours(domain.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            let name = domain.domain_name().unwrap_or_default();
+            inv.domains.push(name.to_string());
+            let mappings = c.apigateway.get_api_mappings().domain_name(name).send().await.expect("GetApiMappings");
+            inv.mappings += mappings.items().len();
+        }
+    }
+    let groups = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/vendedlogs/webhook-bridge/")
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    inv.log_groups.extend(groups.log_groups().iter().filter_map(|g| g.log_group_name().map(str::to_string)));
+    let archives = c.events.list_archives().name_prefix("whb-").send().await.expect("ListArchives");
+    inv.archives.extend(archives.archives().iter().filter_map(|a| a.archive_name().map(str::to_string)));
     inv.routes.sort();
     inv.buses.sort();
     inv.rules.sort();
     inv.roles.sort();
+    inv.domains.sort();
+    inv.log_groups.sort();
+    inv.archives.sort();
     inv
 }
 
@@ -602,5 +635,6 @@ pub fn canonical_inventory(role: &str, rule_prefix: &str) -> Inventory {
         roles: vec![role.to_string()],
         policies: 1,
         permissions: 2,
+        ..Inventory::default()
     }
 }

@@ -55,4 +55,8 @@ pointing at a bridge, and the operator sets none.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# spec.domain.dnsEndpoint: the external-dns DNSEndpoint next to a bridge (docs/production.md).
+- apiGroups: ["externaldns.k8s.io"]
+  resources: ["dnsendpoints"]
+  verbs: ["get", "create", "patch", "delete"]
 {{- end -}}
