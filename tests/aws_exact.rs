@@ -467,3 +467,39 @@ async fn a_jwt_route_gets_an_authorizer_and_the_route_points_at_it() {
     assert_eq!(writes.get("CreateAuthorizer"), Some(&1), "{writes:?}");
     assert_eq!(writes.get("AddPermission"), None, "an SQS target needs no Lambda permission");
 }
+
+#[tokio::test]
+async fn access_logs_turned_on_create_the_group_then_set_the_stage_in_place() {
+    // moto 5.2.5 answers UpdateStage with a 500; AWS sets AccessLogSettings in place (API
+    // Gateway v2 reference, UpdateStage; the format must contain $context.requestId).
+    let mut bridge = orders();
+    bridge.spec.api.access_logs =
+        Some(webhook_bridge::api::AccessLogs { enabled: true, retention_days: 14, format: None });
+    let mut m = api_with_stage(&bridge, (0, 0.0));
+    let group = mock!(aws_sdk_cloudwatchlogs::Client::create_log_group)
+        .match_requests(|r| {
+            r.log_group_name().is_some_and(|n| n.starts_with("/aws/vendedlogs/webhook-bridge/"))
+                && r.tags().is_some_and(|t| t.contains_key("webhookbridge.io/owner"))
+        })
+        .then_output(|| aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupOutput::builder().build());
+    let retention = mock!(aws_sdk_cloudwatchlogs::Client::put_retention_policy)
+        .match_requests(|r| r.retention_in_days() == Some(14))
+        .then_output(|| {
+            aws_sdk_cloudwatchlogs::operation::put_retention_policy::PutRetentionPolicyOutput::builder().build()
+        });
+    m.logs.extend([group.clone(), retention.clone()]);
+    let update = mock!(Apigw::update_stage)
+        .match_requests(|r| {
+            let logs = r.access_log_settings();
+            logs.and_then(|l| l.destination_arn()).is_some_and(|a| {
+                a.starts_with("arn:aws:logs:us-east-1:") && a.contains(":log-group:/aws/vendedlogs/webhook-bridge/")
+            }) && logs.and_then(|l| l.format()).is_some_and(|f| f.contains("$context.requestId"))
+        })
+        .then_output(|| UpdateStageOutput::builder().stage_name("dev").build());
+    m.apigateway.insert(0, update.clone());
+    let engine = mocks::engine(&m);
+
+    one_pass(&engine, &bridge).await;
+
+    assert_eq!((group.num_calls(), retention.num_calls(), update.num_calls()), (1, 1, 1));
+}
