@@ -90,6 +90,9 @@ requests until it is done), keeping its name, tags and ids:
   derived from stage and key, changes: the proxy maps it back in every answer and path);
   `CreateApiMapping` / `UpdateApiMapping` with a key the domain already maps: 409
   `ConflictException` "ApiMapping key already exists for this domain name".
+- apigatewayv2 `DeleteApi` of an API that an API mapping of a custom domain name still points at:
+  400 `BadRequestException` "Deleting API <apiId> failed. Please remove all API mappings for the API
+  from your custom domain names." (moto deletes it and leaves the mapping pointing at no API).
 - events `DeleteEventBus` of a bus with rules (an archive's managed rule `Events-Archive-<name>`
   included): 400 `ValidationException` "EventBus can't be deleted since it has rules." (moto
   deletes it).
@@ -1339,6 +1342,7 @@ EDGE_HOSTED_ZONE = "Z2FDTNDATAQYW2"
 DOMAIN_COMPUTED = ("apiGatewayDomainName", "hostedZoneId", "domainNameStatus", "domainNameStatusMessage")
 MAPPING_KEY_TAKEN = "ApiMapping key already exists for this domain name"
 MAPPING_NOT_FOUND = "The api mapping resource specified in the request was not found."  # moto's 404
+API_MAPPED = "Deleting API {} failed. Please remove all API mappings for the API from your custom domain names."
 # What moto's GetStage shows and CreateStage takes back (its Stage keeps no deploymentId).
 STAGE_FIELDS = ("stageName", "accessLogSettings", "autoDeploy", "clientCertificateId", "defaultRouteSettings", "description",
                 "routeSettings", "stageVariables", "tags")
@@ -1914,6 +1918,39 @@ class Handler(BaseHTTPRequestHandler):
             self.state.mapping_ids.forget_domain(c.labels["domainName"])
         return answer
 
+    def _delete_api(self, c, body, dechunked):
+        """apigatewayv2 DeleteApi (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid.html,
+        DELETE, 204) of an API that an API mapping of a custom domain name still points at: AWS
+        refuses it with BadRequestException "Deleting API <apiId> failed. Please remove all API
+        mappings for the API from your custom domain names." (the reference page does not list this
+        refusal; the type and the message are what AWS answered in gruntwork-io/cloud-nuke#370,
+        "BadRequestException: Deleting API XYZ failed. Please remove all API mappings for the API
+        from your custom domain names."). No report found quotes the status code with that message:
+        400 is the apigatewayv2 model's httpStatusCode of BadRequestException, and the status AWS
+        gave apigatewayv2's refusal of a mapped API's deletion in
+        amplify-education/serverless-domain-manager#406 ("Service: AmazonApiGatewayV2; Status
+        Code: 400; Error Code: BadRequestException", there with a base-path-mapping wording).
+        moto deletes the API and leaves the mapping pointing at no API. The proxy reads every
+        domain's mappings (GetDomainNames, then GetApiMappings per domain; moto pages neither) and
+        refuses if one has this ApiId; otherwise moto deletes the API. Under the exclusive lock: no
+        mapping is made in between, and none is missing for a moment while UpdateDomainName
+        re-creates them."""
+        api = c.labels["apiId"]
+        with self.state.compound.exclusive():
+            answer, domains = self._moto_json("GET", "/v2/domainnames")
+            if answer is None or answer[0] != 200 or not isinstance(domains, dict):
+                return self._bad_gateway(f"GetDomainNames failed: {answer and answer[0]}")
+            for d in domains.get("items") or []:
+                name = d.get("domainName") if isinstance(d, dict) else None
+                if not isinstance(name, str):
+                    continue
+                answer, doc = self._moto_json("GET", f"/v2/domainnames/{quote(name, safe='')}/apimappings")
+                if answer is None or answer[0] != 200 or not isinstance(doc, dict):
+                    return self._bad_gateway(f"GetApiMappings of {name} failed: {answer and answer[0]}")
+                if any(isinstance(m, dict) and m.get("apiId") == api for m in doc.get("items") or []):
+                    return self._bad_request(API_MAPPED.format(api))
+            return self._upstream(body, dechunked)
+
     def _update_api_mapping(self, c, body, dechunked):
         """apigatewayv2 UpdateApiMapping (moto 5.2.5: 500 NotImplementedError), as the API Gateway v2
         API reference has it (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames-domainname-apimappings-apimappingid.html,
@@ -2210,6 +2247,7 @@ EMULATIONS = {
     "apigatewayv2.UpdateDomainName": Handler._update_domain_name,
     "apigatewayv2.DeleteDomainName": Handler._delete_domain_name,
     "apigatewayv2.UpdateApiMapping": Handler._update_api_mapping,
+    "apigatewayv2.DeleteApi": Handler._delete_api,
     "events.DeleteEventBus": Handler._delete_event_bus,
     "events.DescribeReplay": Handler._describe_replay,
     "events.ListReplays": Handler._list_replays,

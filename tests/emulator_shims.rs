@@ -1,9 +1,9 @@
 //! What scripts/aws_model_proxy.py answers in moto's place, as AWS does: the calls moto 5.2.5
 //! lacks (UpdateStage, DeleteAccessLogSettings, UpdateDomainName, UpdateApiMapping), the members
 //! it leaves out (a custom domain's DNS target), and the behaviour it gets wrong (DeleteDomainName
-//! with mappings, CreateApiMapping on a taken key, DeleteEventBus with rules, a replay that is
-//! over before StartReplay answers, CancelReplay of a finished replay). Each through the AWS SDK
-//! clients the operator uses.
+//! with mappings, CreateApiMapping on a taken key, DeleteApi of an API a mapping points at,
+//! DeleteEventBus with rules, a replay that is over before StartReplay answers, CancelReplay of a
+//! finished replay). Each through the AWS SDK clients the operator uses.
 
 mod common;
 
@@ -270,6 +270,68 @@ async fn api_mappings_update_in_place_refuse_a_taken_key_and_go_with_their_domai
         .expect("CreateDomainName again");
     let left = c.apigateway.get_api_mappings().domain_name(DOMAIN).send().await.expect("GetApiMappings");
     assert!(left.items().is_empty(), "the old mappings went with the domain: {:?}", left.items());
+}
+
+#[tokio::test]
+async fn an_api_a_mapping_points_at_is_not_deleted() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let (mapped, kept, spare) = (http_api(&c, "mapped").await, http_api(&c, "kept").await, http_api(&c, "spare").await);
+    for domain in [DOMAIN, "other.example.com"] {
+        c.apigateway
+            .create_domain_name()
+            .domain_name(domain)
+            .domain_name_configurations(regional(1))
+            .send()
+            .await
+            .expect("CreateDomainName");
+    }
+    let map = |domain: &'static str, api: &str, key: &str| {
+        c.apigateway.create_api_mapping().domain_name(domain).api_id(api).stage("$default").api_mapping_key(key).send()
+    };
+    map(DOMAIN, &kept, "billing").await.expect("CreateApiMapping");
+    // `mapped` is mapped on the second domain only: every domain is looked at.
+    let mapping = map("other.example.com", &mapped, "orders").await.expect("CreateApiMapping");
+    let mapping_id = mapping.api_mapping_id().expect("mapping id").to_string();
+    moto.reset_fault_stats();
+
+    // As AWS: 400 BadRequestException (moto deletes the API and leaves the mapping dangling).
+    let refused = c.apigateway.delete_api().api_id(&mapped).send().await;
+    let status = refused.as_ref().err().and_then(|e| e.raw_response()).map(|r| r.status().as_u16());
+    assert_eq!(status, Some(400));
+    let (code, message) = error_of(refused);
+    let expected = format!(
+        "Deleting API {mapped} failed. Please remove all API mappings for the API from your custom domain names."
+    );
+    assert_eq!((code.as_str(), message.as_str()), ("BadRequestException", expected.as_str()));
+    c.apigateway.get_api().api_id(&mapped).send().await.expect("the API is still there");
+    let stats = moto.fault_stats();
+    assert!(
+        stats["committed_writes_by_call"]["apigatewayv2.DeleteApi"].is_null(),
+        "a refusal commits nothing: {stats}"
+    );
+
+    // An API no mapping points at is deleted.
+    c.apigateway.delete_api().api_id(&spare).send().await.expect("DeleteApi of an unmapped API");
+
+    // Once its mapping is gone, the API can be deleted; another domain's mapping still holds its API.
+    c.apigateway
+        .delete_api_mapping()
+        .domain_name("other.example.com")
+        .api_mapping_id(&mapping_id)
+        .send()
+        .await
+        .expect("DeleteApiMapping");
+    c.apigateway.delete_api().api_id(&mapped).send().await.expect("DeleteApi once unmapped");
+    let (code, _) = error_of(c.apigateway.get_api().api_id(&mapped).send().await);
+    assert_eq!(code, "NotFoundException");
+    let (code, _) = error_of(c.apigateway.delete_api().api_id(&kept).send().await);
+    assert_eq!(code, "BadRequestException");
+    let stats = moto.fault_stats();
+    assert_eq!(stats["committed_writes_by_call"]["apigatewayv2.DeleteApi"], 2, "{stats}");
 }
 
 #[tokio::test]
