@@ -168,15 +168,7 @@ impl Engine {
             Box::pin(logs::observe(&c.logs, d, &mut group)),
             Box::pin(archive::observe(&c.events, d, &mut archived)),
         )?;
-        let o = Observed {
-            bus: events.bus,
-            rules: events.rules,
-            role: role.role,
-            domains: domains.domains,
-            log_group: group.log_group,
-            archive: archived.archive,
-            ..api
-        };
+        let o = merged(api, events, role, domains, group, archived);
         self.observe_permissions(c, d, o).await
     }
 
@@ -214,15 +206,7 @@ impl Engine {
         if !(api_found && bus_found && domain_found) {
             return Ok(None);
         }
-        let o = Observed {
-            bus: events.bus,
-            rules: events.rules,
-            role: role.role,
-            domains: domains.domains,
-            log_group: group.log_group,
-            archive: archived.archive,
-            ..api
-        };
+        let o = merged(api, events, role, domains, group, archived);
         self.observe_permissions(c, d, o).await.map(Some)
     }
 
@@ -515,6 +499,26 @@ impl Engine {
             }
             tokio::time::sleep(self.retry_delay * 2u32.pow(attempt - 1)).await;
         }
+    }
+}
+
+/// One observation from the per-service reads (each filled its own part).
+fn merged(
+    api: Observed,
+    events: Observed,
+    role: Observed,
+    domains: Observed,
+    group: Observed,
+    archived: Observed,
+) -> Observed {
+    Observed {
+        bus: events.bus,
+        rules: events.rules,
+        role: role.role,
+        domains: domains.domains,
+        log_group: group.log_group,
+        archive: archived.archive,
+        ..api
     }
 }
 

@@ -46,27 +46,6 @@ fn aws_cors(c: &Cors) -> AwsCors {
         .build()
 }
 
-/// Every item of a paged API Gateway list call (`MaxResults` / `NextToken`).
-macro_rules! all_pages {
-    ($request:expr, $operation:literal) => {{
-        let mut items = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = $request
-                .max_results(PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(SVC, $operation, e))?;
-            token = out.next_token().map(str::to_string);
-            items.extend(out.items.unwrap_or_default());
-            if token.is_none() {
-                break items;
-            }
-        }
-    }};
-}
-
 fn api_of(api: &Api, tags: Tags) -> ObsApi {
     ObsApi {
         id: api.api_id().unwrap_or_default().to_string(),

@@ -17,27 +17,6 @@ const SVC: &str = "apigateway";
 const PAGE: &str = "500";
 const NOT_FOUND: &[&str] = &["NotFoundException"];
 
-/// Every item of a paged API Gateway list call (`MaxResults` / `NextToken`).
-macro_rules! all_pages {
-    ($request:expr, $operation:literal) => {{
-        let mut items = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = $request
-                .max_results(PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(SVC, $operation, e))?;
-            token = out.next_token().map(str::to_string);
-            items.extend(out.items.unwrap_or_default());
-            if token.is_none() {
-                break items;
-            }
-        }
-    }};
-}
-
 fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
     tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
 }

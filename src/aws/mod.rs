@@ -1,6 +1,28 @@
 //! The AWS edge: SDK clients per region, one module per service for reads (observe) and writes
 //! (apply), and an interceptor that counts every call by service, operation and outcome.
 
+/// Every item of a paged API Gateway list call (`MaxResults` / `NextToken`); the calling module
+/// names its `SVC`, `PAGE` and `classify`.
+macro_rules! all_pages {
+    ($request:expr, $operation:literal) => {{
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = $request
+                .max_results(PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify(SVC, $operation, e))?;
+            token = out.next_token().map(str::to_string);
+            items.extend(out.items.unwrap_or_default());
+            if token.is_none() {
+                break items;
+            }
+        }
+    }};
+}
+
 pub mod apigateway;
 pub mod archive;
 pub mod counter;
