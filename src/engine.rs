@@ -157,14 +157,41 @@ impl Engine {
 
     /// Read everything of this bridge's that AWS holds: the API found by its ownership tags.
     pub async fn observe(&self, c: &Clients, d: &Desired) -> Result<Observed, Error> {
+        self.observe_search(c, d, true).await
+    }
+
+    /// [`Engine::observe`] for a bridge that never ran (no attempt in its status: the operator
+    /// records one before its first AWS call, so a crash after a create always leaves it). No
+    /// object can carry its uid yet, so the searches by ownership tag over the region (GetApis,
+    /// GetDomainNames) are skipped; everything found by name is still read, for the conflict
+    /// checks.
+    pub async fn observe_fresh(&self, c: &Clients, d: &Desired) -> Result<Observed, Error> {
+        self.observe_search(c, d, false).await
+    }
+
+    async fn observe_search(&self, c: &Clients, d: &Desired, search: bool) -> Result<Observed, Error> {
         let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
         let (mut domains, mut group, mut archived) = (Observed::default(), Observed::default(), Observed::default());
+        let apis = async {
+            if search {
+                apigateway::observe(&c.apigateway, &d.owner, !d.authorizers.is_empty(), &mut api).await
+            } else {
+                Ok(())
+            }
+        };
+        let domain_names = async {
+            if search {
+                domain::observe(&c.apigateway, d, &mut domains).await
+            } else {
+                domain::observe_named(&c.apigateway, d, &mut domains).await
+            }
+        };
         // Boxed: side by side, the reads' futures would make a deep stack in debug builds.
         tokio::try_join!(
-            Box::pin(apigateway::observe(&c.apigateway, &d.owner, !d.authorizers.is_empty(), &mut api)),
+            Box::pin(apis),
             Box::pin(eventbridge::observe(&c.events, d, &mut events)),
             Box::pin(iam::observe(&c.iam, d, &mut role)),
-            Box::pin(domain::observe(&c.apigateway, d, &mut domains)),
+            Box::pin(domain_names),
             Box::pin(logs::observe(&c.logs, d, &mut group)),
             Box::pin(archive::observe(&c.events, d, &mut archived)),
         )?;
@@ -252,6 +279,16 @@ impl Engine {
     /// (the creates that mint ids are sent once, see `apigateway::once`, so no retry can leave
     /// a duplicate behind).
     pub async fn reconcile_known(&self, bridge: &WebhookBridge, known: Option<&Known>) -> Result<Outcome, Error> {
+        self.reconcile_as(bridge, known, false).await
+    }
+
+    /// [`Engine::reconcile_known`]; `fresh`: the bridge never ran (see [`Engine::observe_fresh`]).
+    pub async fn reconcile_as(
+        &self,
+        bridge: &WebhookBridge,
+        known: Option<&Known>,
+        fresh: bool,
+    ) -> Result<Outcome, Error> {
         let (c, d) = self.prepare(bridge, true).await?;
         if let Some(known) = known
             && let Some(o) = self.observe_known(&c, &d, known).await?
@@ -260,7 +297,7 @@ impl Engine {
             let delivery_gaps = self.delivery_gaps(&c, &d).await?;
             return Ok(outcome(&d, &o, Vec::new(), delivery_gaps));
         }
-        let o = self.observe(&c, &d).await?;
+        let o = if fresh { self.observe_fresh(&c, &d).await? } else { self.observe(&c, &d).await? };
         let actions = plan::plan(&d, &o)?;
         let o = if actions.is_empty() {
             o

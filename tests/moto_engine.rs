@@ -809,3 +809,36 @@ async fn production_resyncs_read_by_id() {
     );
     assert_eq!(engine.aws.counter.reads(), 16, "{reads:?}");
 }
+
+/// A bridge that never ran skips the region-wide searches (nothing can carry its uid yet) but
+/// still looks up every name it would take: a domain someone else holds is still a conflict.
+#[tokio::test]
+async fn a_bridge_that_never_ran_skips_the_searches_not_the_conflict_checks() {
+    let moto = Moto::start();
+    prerequisites(&moto, "production.yaml").await;
+    let engine = moto.engine(CLUSTER).await;
+    let c = moto.clients().await;
+    c.apigateway
+        .create_domain_name()
+        .domain_name("hooks.example.com")
+        .domain_name_configurations(
+            aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
+                .certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/theirs")
+                .endpoint_type(aws_sdk_apigatewayv2::types::EndpointType::Regional)
+                .security_policy(aws_sdk_apigatewayv2::types::SecurityPolicy::Tls12)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("someone else's domain");
+    let err = engine.reconcile_as(&production(), None, true).await.expect_err("conflict");
+    assert!(matches!(&err, Error::Conflict(f) if f.field == "spec.domain.name"), "{err:?}");
+    let reads = engine.aws.counter.reads_by_operation();
+    assert!(!reads.contains_key("GetApis") && !reads.contains_key("GetDomainNames"), "{reads:?}");
+    assert_eq!(engine.aws.counter.writes(), 0);
+
+    let fresh = engine.reconcile_as(&orders(), None, true).await.expect("apply, never ran");
+    let full = engine.reconcile(&orders()).await.expect("full look");
+    assert!(full.actions.is_empty(), "the fresh pass made everything: {:?}", full.actions);
+    assert_eq!(full.status, fresh.status);
+}

@@ -30,6 +30,10 @@ async fn apply_change_and_delete_a_bridge_through_the_cluster() {
     let o = until(&client, &ns, "orders", "Ready", ready).await.expect("object");
     let url = o["status"]["routes"][0]["url"].as_str().expect("url");
     assert!(url.ends_with("/dev/api/webhook"), "{url}");
+    // A bridge that never ran owns nothing yet: no search of the region for its API.
+    let reads = op.engine.aws.counter.reads_by_operation();
+    assert!(!reads.contains_key("GetApis") && !reads.contains_key("GetDomainNames"), "{reads:?}");
+    assert!(reads.contains_key("DescribeEventBus"), "names are still looked up: {reads:?}");
     assert_eq!(o["metadata"]["finalizers"], json!([operator::FINALIZER]));
     assert_eq!(o["metadata"]["generation"], 1, "the controller never writes to spec");
     assert!(o["status"]["lastSyncedTime"].is_string());

@@ -80,13 +80,32 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
 /// Read the domain an earlier pass found, by name: no account-wide list. Ok(false) when it is
 /// gone or no longer ours: the caller falls back to [`observe`].
 pub async fn observe_known(client: &Client, d: &Desired, name: &str, into: &mut Observed) -> Result<bool, Error> {
+    read_named(client, d, name, true, into).await
+}
+
+/// Only the domain the spec names, whoever holds it (for the conflict check): a bridge that never
+/// ran can own no other (see `Engine::observe_fresh`).
+pub async fn observe_named(client: &Client, d: &Desired, into: &mut Observed) -> Result<(), Error> {
+    match &d.domain {
+        Some(want) => read_named(client, d, &want.name, false, into).await.map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+async fn read_named(
+    client: &Client,
+    d: &Desired,
+    name: &str,
+    ours_only: bool,
+    into: &mut Observed,
+) -> Result<bool, Error> {
     let out = match client.get_domain_name().domain_name(name).send().await {
         Ok(out) => out,
         Err(e) if has_code(&e, NOT_FOUND) => return Ok(false),
         Err(e) => return Err(classify(SVC, "GetDomainName", e)),
     };
     let tags = tags_of(out.tags());
-    if d.owner.ownership(&tags) != Ownership::Ours {
+    if ours_only && d.owner.ownership(&tags) != Ownership::Ours {
         return Ok(false);
     }
     let mut domain = domain_of(out.domain_name().unwrap_or(name), out.domain_name_configurations(), tags);

@@ -79,6 +79,8 @@ pub struct Context {
     /// write may still be on its way when the next reconcile runs. Entries go once passed.
     role_deadlines: Mutex<HashMap<String, String>>,
     resync_permits: Arc<tokio::sync::Semaphore>,
+    /// Uids this process has reconciled (the cache may not show our own status write yet).
+    attempted: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Context {
@@ -91,6 +93,7 @@ impl Context {
             metrics,
             failures: Mutex::default(),
             role_deadlines: Mutex::default(),
+            attempted: Mutex::default(),
             resync_permits: Arc::new(tokio::sync::Semaphore::new(settings.resync_slots.max(1))),
             settings,
         }
@@ -138,6 +141,16 @@ impl Context {
             deadlines.remove(key);
         }
         latest
+    }
+
+    /// Whether this is the first reconcile of `uid` in this process (and note it).
+    pub fn first_attempt(&self, uid: &str) -> bool {
+        self.attempted.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.to_string())
+    }
+
+    /// Forget `uid` once its bridge is gone.
+    pub fn forget(&self, uid: &str) {
+        self.attempted.lock().unwrap_or_else(|p| p.into_inner()).remove(uid);
     }
 
     /// Forget the failures of `key` after a success.

@@ -186,10 +186,18 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     let api: Api<WebhookBridge> = Api::namespaced(ctx.client.clone(), &namespace);
     let generation = bridge.metadata.generation;
     let previous = bridge.status.clone().unwrap_or_default();
+    // Never attempted: the Progressing write below comes before any AWS call, so an object whose
+    // status has no observedGeneration has made nothing in AWS yet (see Engine::observe_fresh);
+    // and this process has not tried it either (its cache may not show that write yet).
+    let uid = bridge.metadata.uid.clone().unwrap_or_default();
+    let fresh = bridge.metadata.deletion_timestamp.is_none()
+        && ctx.first_attempt(&uid)
+        && previous.observed_generation.is_none();
     let now = status::now();
 
     if bridge.metadata.deletion_timestamp.is_some() {
         if !has_finalizer(bridge) {
+            ctx.forget(&uid);
             ctx.metrics.set_state(&key, None);
             return Ok(Action::await_change());
         }
@@ -204,6 +212,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 info!(object = %key, "{note}");
                 publish(ctx, bridge, EventType::Normal, "Deleted", note).await;
                 remove_finalizer(&api, bridge).await?;
+                ctx.forget(&uid);
                 ctx.metrics.set_state(&key, None);
                 ctx.succeeded(&key);
                 Ok(Action::await_change())
@@ -263,7 +272,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     } else {
         None
     };
-    match ctx.engine.reconcile_known(bridge, known.as_ref()).await {
+    match ctx.engine.reconcile_as(bridge, known.as_ref(), fresh).await {
         Ok(outcome) => {
             // A role change reaches API Gateway only once IAM has propagated it: not Ready until
             // then. The deadline lives in status, so a restarted operator keeps to it.
