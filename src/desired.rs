@@ -436,3 +436,13 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
         deletion_policy: spec.deletion_policy,
     }
 }
+
+/// examples/orders.yaml for owner c1/payments/orders (uid u1) in us-east-1, account
+/// 123456789012: the desired state the AWS modules' unit tests start from.
+#[cfg(test)]
+pub(crate) fn orders_for_tests() -> Desired {
+    let bridge = serde_saphyr::from_str(include_str!("../examples/orders.yaml")).expect("example");
+    let owner = Owner { cluster: "c1".into(), namespace: "payments".into(), name: "orders".into(), uid: "u1".into() };
+    let env = AwsEnv { region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into() };
+    desired(&bridge, &owner, &env)
+}

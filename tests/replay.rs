@@ -63,19 +63,8 @@ fn queue_arn(name: &str) -> String {
 
 /// The two target queues, each letting EventBridge send to it.
 async fn queues(moto: &Moto) {
-    let c = moto.clients().await;
     for name in ["create-orders", "cancel-orders"] {
-        let url = c.sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.unwrap_or_default();
-        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-            "Resource": queue_arn(name), "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]});
-        c.sqs
-            .set_queue_attributes()
-            .queue_url(url)
-            .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
-            .send()
-            .await
-            .expect("queue policy");
+        common::eventbridge_queue(moto, name).await;
     }
 }
 

@@ -102,8 +102,6 @@ pub async fn delete_archive(client: &Client, name: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{AwsEnv, desired};
-    use crate::owner::Owner;
     use aws_sdk_eventbridge::operation::create_archive::CreateArchiveOutput;
     use aws_sdk_eventbridge::operation::update_archive::UpdateArchiveOutput;
     use aws_sdk_eventbridge::types::ArchiveState;
@@ -113,11 +111,8 @@ mod tests {
     use aws_smithy_types::retry::RetryConfig;
 
     fn d() -> Desired {
-        let bridge = serde_saphyr::from_str(include_str!("../../examples/orders.yaml")).expect("example");
-        let owner =
-            Owner { cluster: "c1".into(), namespace: "payments".into(), name: "orders".into(), uid: "u1".into() };
-        let env = AwsEnv { region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into() };
-        let mut d = desired(&bridge, &owner, &env);
+        let mut d = crate::desired::orders_for_tests();
+        let owner = d.owner.clone();
         d.archive = Some(DesiredArchive {
             name: owner.archive_name(),
             arn: format!("arn:aws:events:us-east-1:123456789012:archive/{}", owner.archive_name()),

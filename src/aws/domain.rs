@@ -243,8 +243,6 @@ pub async fn delete_api_mapping(client: &Client, domain: &str, mapping_id: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{AwsEnv, desired};
-    use crate::owner::Owner;
     use aws_sdk_apigatewayv2::operation::create_api_mapping::CreateApiMappingOutput;
     use aws_sdk_apigatewayv2::operation::create_domain_name::CreateDomainNameOutput;
     use aws_sdk_apigatewayv2::operation::get_api_mappings::GetApiMappingsOutput;
@@ -258,11 +256,7 @@ mod tests {
     const NAME: &str = "hooks.example.com";
 
     fn d() -> Desired {
-        let bridge = serde_saphyr::from_str(include_str!("../../examples/orders.yaml")).expect("example");
-        let owner =
-            Owner { cluster: "c1".into(), namespace: "payments".into(), name: "orders".into(), uid: "u1".into() };
-        let env = AwsEnv { region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into() };
-        let mut d = desired(&bridge, &owner, &env);
+        let mut d = crate::desired::orders_for_tests();
         d.domain = Some(DesiredDomain {
             name: NAME.into(),
             certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/abc".into(),

@@ -102,8 +102,6 @@ pub async fn delete_log_group(client: &Client, name: &str) -> Result<(), Error> 
 mod tests {
     use super::*;
     use crate::aws::CallCounter;
-    use crate::desired::{AwsEnv, desired};
-    use crate::owner::Owner;
     use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupOutput;
     use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
     use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceOutput;
@@ -113,14 +111,7 @@ mod tests {
     use aws_smithy_types::retry::RetryConfig;
 
     fn d() -> Desired {
-        let bridge = serde_saphyr::from_str(include_str!("../../examples/orders.yaml")).expect("example");
-        let owner =
-            Owner { cluster: "c1".into(), namespace: "payments".into(), name: "orders".into(), uid: "u1".into() };
-        desired(
-            &bridge,
-            &owner,
-            &AwsEnv { region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into() },
-        )
+        crate::desired::orders_for_tests()
     }
 
     fn client(rules: &[Rule], counter: &CallCounter) -> Client {

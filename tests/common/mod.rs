@@ -331,26 +331,27 @@ impl Moto {
     }
 }
 
+/// An SQS queue whose policy lets EventBridge (this account's rules) send to it.
+pub async fn eventbridge_queue(moto: &Moto, name: &str) {
+    let c = moto.clients().await;
+    let url = c.sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.unwrap_or_default();
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]});
+    c.sqs
+        .set_queue_attributes()
+        .queue_url(url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .expect("queue policy");
+}
+
 /// Create what an example (a file name in examples/) references but does not own.
 pub async fn prerequisites(moto: &Moto, file: &str) {
     let c = moto.clients().await;
-    let queue = |name: &'static str| {
-        let c = c.clone();
-        async move {
-            let url = c.sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.unwrap_or_default();
-            let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-                "Resource": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),
-                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]});
-            c.sqs
-                .set_queue_attributes()
-                .queue_url(url)
-                .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
-                .send()
-                .await
-                .expect("queue policy");
-        }
-    };
+    let queue = |name: &'static str| eventbridge_queue(moto, name);
     match file {
         "orders.yaml" => moto.seed_lambdas(&["createOrder", "cancelOrder"]).await,
         "existing-bus.yaml" => {
