@@ -33,7 +33,8 @@ Since a retried write then meets what the first attempt made, the proxy answers 
 AWS does where moto does not (always, faults or not): Lambda `AddPermission` with a `StatementId`
 the policy already holds is refused with 409 `ResourceConflictException`, apigatewayv2
 `CreateRoute` with a route key the API already has with 409 `ConflictException` (moto would make a
-second statement / route).
+second statement / route). Lambda `AddPermission` that would take a function's resource policy past
+AWS's 20 KB quota is refused with 400 `PolicyLengthExceededException` (moto has no cap).
 
 `POST /__faults` with `{"rates": {"throttle": 0.1, ...}, "latency_ms": 0, "writes_only": false,
 "seed": 1}` sets them (a seeded RNG: one draw per request; the draws happen in arrival order, so a
@@ -1341,6 +1342,29 @@ EDGE_HOSTED_ZONE = "Z2FDTNDATAQYW2"
 # Members of a DomainNameConfiguration that API Gateway computes (a client's values are ignored).
 DOMAIN_COMPUTED = ("apiGatewayDomainName", "hostedZoneId", "domainNameStatus", "domainNameStatusMessage")
 MAPPING_KEY_TAKEN = "ApiMapping key already exists for this domain name"
+# Lambda quotas: "Function resource-based policy: 20 KB" (AddPermission beyond it is refused).
+LAMBDA_POLICY_LIMIT = 20480
+
+
+def _policy_size_after(statements, doc, path):
+    """The length of a function's resource policy (compact JSON, as Lambda measures it) once
+    AddPermission `doc` (to the function of request `path`) has added its statement."""
+    function = unquote(path.split("/functions/", 1)[-1].split("/", 1)[0])
+    resource = next((x.get("Resource") for x in statements if isinstance(x, dict) and x.get("Resource")), None)
+    if resource is None:
+        resource = function if function.startswith("arn:") else f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+    principal = doc.get("Principal", "")
+    statement = {
+        "Sid": doc.get("StatementId"),
+        "Effect": "Allow",
+        "Principal": {"Service": principal} if principal.endswith(".amazonaws.com") else {"AWS": principal},
+        "Action": doc.get("Action"),
+        "Resource": resource,
+    }
+    if doc.get("SourceArn"):
+        statement["Condition"] = {"ArnLike": {"AWS:SourceArn": doc["SourceArn"]}}
+    policy = {"Version": "2012-10-17", "Id": "default", "Statement": [*statements, statement]}
+    return len(json.dumps(policy, separators=(",", ":")))
 MAPPING_NOT_FOUND = "The api mapping resource specified in the request was not found."  # moto's 404
 API_MAPPED = "Deleting API {} failed. Please remove all API mappings for the API from your custom domain names."
 # What moto's GetStage shows and CreateStage takes back (its Stage keeps no deploymentId).
@@ -1561,7 +1585,10 @@ class Handler(BaseHTTPRequestHandler):
         True if answered. Lambda AddPermission with a StatementId the policy already holds: AWS
         refuses (409 ResourceConflictException), moto appends a second statement with that id.
         apigatewayv2 CreateRoute with a route key the API already has: AWS refuses (409
-        ConflictException), moto makes a second route with that key. apigatewayv2 CreateApiMapping
+        ConflictException), moto makes a second route with that key. Lambda AddPermission that would
+        take the function's resource policy past 20 KB: AWS refuses (400
+        PolicyLengthExceededException "The final policy size (N) is bigger than the limit (20480).";
+        Lambda quotas, "Function resource-based policy: 20 KB"), moto has no cap. apigatewayv2 CreateApiMapping
         with an ApiMappingKey the domain already maps: AWS refuses (409 ConflictException "ApiMapping
         key already exists for this domain name", as AWS answered in aws/aws-cdk#22660 and
         aws-cloudformation/cloudformation-coverage-roadmap#1151), moto overwrites the mapping of the
@@ -1581,10 +1608,17 @@ class Handler(BaseHTTPRequestHandler):
                 statements = json.loads((existing or {}).get("Policy") or "{}").get("Statement") or []
             except (ValueError, AttributeError):
                 return False
-            if not any(isinstance(x, dict) and x.get("Sid") == sid for x in statements):
-                return False
-            code = "ResourceConflictException"
-            message = f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+            if any(isinstance(x, dict) and x.get("Sid") == sid for x in statements):
+                code = "ResourceConflictException"
+                message = f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+                status = 409
+            else:
+                size = _policy_size_after(statements, doc, self.path)
+                if size <= LAMBDA_POLICY_LIMIT:
+                    return False
+                code = "PolicyLengthExceededException"
+                message = f"The final policy size ({size}) is bigger than the limit ({LAMBDA_POLICY_LIMIT})."
+                status = 400
             answer = {"Type": "User", "message": message}
         elif c.op == "CreateApiMapping":
             key = doc.get("apiMappingKey", "")  # moto's default too: no key is the empty key
@@ -1602,7 +1636,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = {"message": f"Unable to complete operation due to concurrent modification. Route key {key} already exists."}
         request_id = str(uuid.uuid4())
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
-        self._send(409, headers, json.dumps(answer).encode())
+        self._send(status if c.op == "AddPermission" else 409, headers, json.dumps(answer).encode())
         return True
 
     def _upstream_get_json(self):

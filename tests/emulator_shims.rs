@@ -3,7 +3,8 @@
 //! it leaves out (a custom domain's DNS target), and the behaviour it gets wrong (DeleteDomainName
 //! with mappings, CreateApiMapping on a taken key, DeleteApi of an API a mapping points at,
 //! DeleteEventBus with rules, a replay that is over before StartReplay answers, CancelReplay of a
-//! finished replay). Each through the AWS SDK clients the operator uses.
+//! finished replay, AddPermission past the 20 KB function-policy quota). Each through the AWS SDK
+//! clients the operator uses.
 
 mod common;
 
@@ -16,6 +17,7 @@ use aws_sdk_apigatewayv2::types::{
 use aws_sdk_eventbridge::types::{ReplayDestination, ReplayState};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use common::kube_wait::orders_json;
 use common::*;
 use webhook_bridge::aws::Clients;
 
@@ -553,4 +555,67 @@ async fn replays_run_for_a_while_and_cancel_as_on_aws() {
     let cancelled = c.events.list_replays().state(ReplayState::Cancelled).send().await.expect("ListReplays");
     let names: Vec<_> = cancelled.replays().iter().filter_map(|r| r.replay_name()).collect();
     assert_eq!(names, ["r2"]);
+}
+
+#[tokio::test]
+async fn a_function_policy_past_20_kb_is_refused_as_on_aws() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    moto.seed_lambdas(&["shared"]).await;
+    let c = moto.clients().await;
+    let function = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:shared");
+    let env =
+        webhook_bridge::desired::AwsEnv { region: REGION.into(), account: ACCOUNT.into(), partition: "aws".into() };
+    // Bridges as teams write them (examples/orders.yaml), every rule targeting one function.
+    let mut added = 0;
+    let refused = loop {
+        let name = format!("orders-{added:03}");
+        let mut v = orders_json(&name, "team-payments", &format!("bus-{name}"));
+        v["spec"]["rules"][0]["targets"][0]["arn"] = serde_json::Value::from(function.clone());
+        let bridge: webhook_bridge::api::WebhookBridge = serde_json::from_value(v).expect("bridge");
+        let owner = webhook_bridge::owner::Owner {
+            cluster: "prod".into(),
+            namespace: "team-payments".into(),
+            name,
+            uid: format!("uid-{added}"),
+        };
+        let d = webhook_bridge::desired::desired(&bridge, &owner, &env);
+        let p = d.rules[0].permissions(&owner).remove(0);
+        match webhook_bridge::aws::lambda::add_permission(&c.lambda, &p).await {
+            Ok(()) => added += 1,
+            Err(e) => break e,
+        }
+        assert!(added < 200, "200 statements and still no PolicyLengthExceededException");
+    };
+    // ~330 bytes a statement: AWS takes about 60 of ours before the 20 KB quota.
+    eprintln!("refused after {added} statements");
+    assert!((40..80).contains(&added), "refused after {added} statements");
+    assert_eq!(refused.reason(), "QuotaExceeded");
+    assert!(!refused.is_retryable(), "a full policy does not empty itself: {refused}");
+    let message = refused.to_string();
+    assert!(message.contains(&function) && message.contains("20 KB"), "{message}");
+    let policy = c.lambda.get_policy().function_name("shared").send().await.expect("GetPolicy");
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap_or_default()).expect("policy JSON");
+    let statements = policy["Statement"].as_array().map_or(0, Vec::len);
+    assert_eq!(statements, added, "the refused statement was not added");
+
+    // The exact answer: 400, PolicyLengthExceededException, AWS's message.
+    let (code, message) = error_of(
+        c.lambda
+            .add_permission()
+            .function_name("shared")
+            .statement_id("one-more")
+            .action("lambda:InvokeFunction")
+            .principal("events.amazonaws.com")
+            .source_arn(format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/bus-x/one-more"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "PolicyLengthExceededException");
+    assert!(
+        message.starts_with("The final policy size (") && message.ends_with(") is bigger than the limit (20480)."),
+        "{message}"
+    );
 }

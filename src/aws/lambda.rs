@@ -64,13 +64,13 @@ pub async fn add_permission(client: &Client, p: &DesiredPermission) -> Result<()
     match add_request(client, p).send().await {
         Ok(_) => Ok(()),
         Err(e) if has_code(&e, NOT_FOUND) => Err(missing()),
-        // A function's resource policy holds at most 20 KB, about 100 statements like ours
+        // A function's resource policy holds at most 20 KB, about 60 statements like ours
         // (Lambda quotas: "Function resource-based policy: 20 KB").
         Err(e) if has_code(&e, &["PolicyLengthExceededException"]) => Err(Error::QuotaExceeded {
             service: SVC,
             operation: "AddPermission",
             message: format!(
-                "the resource-based policy of Lambda function {} is full (20 KB, about 100 rule statements): target it from fewer bridges or rules, e.g. route them through one shared rule or an SQS queue, or remove statements it no longer needs",
+                "the resource-based policy of Lambda function {} is full (20 KB, about 60 rule statements): target it from fewer bridges or rules, e.g. route them through one shared rule or an SQS queue, or remove statements it no longer needs",
                 p.function_arn
             ),
         }),
