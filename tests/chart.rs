@@ -117,7 +117,8 @@ fn rbac_grants_what_the_operator_uses_and_no_more() {
     // The controller lists and watches; finalizers go by JSON patch, status by merge patch.
     assert!(helpers.contains("resources: [\"webhookbridges\"]\n  verbs: [\"list\", \"watch\", \"patch\"]"));
     assert!(helpers.contains("resources: [\"webhookbridges/status\"]\n  verbs: [\"patch\"]"));
-    // kube's Recorder creates an Event, then patches it into a series when it repeats.
+    // The recorder (src/operator/events.rs) creates an Event, then patches it into a series when
+    // it repeats.
     assert!(helpers.contains("resources: [\"events\"]\n  verbs: [\"create\", \"patch\"]"));
     // The lease manager creates its Lease (create cannot be limited to a name), then gets and
     // patches that one Lease only: the one deployment.yaml names with --lease-name.
@@ -294,8 +295,8 @@ async fn assert_no_other_verbs_on_bridges(admin: &kube::Client, sa: &kube::Clien
 }
 
 /// Default values: a ClusterRole. The operator (label-selected, as the shared apiserver holds other
-/// tests' bridges) watches all namespaces, retries with a repeated Warning Event (which kube's
-/// Recorder patches into a series), reaches Ready, and deletes cleanly.
+/// tests' bridges) watches all namespaces, retries with a repeated Warning Event (which the
+/// recorder patches into a series), reaches Ready, and deletes cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_values_rbac_runs_the_operator_cluster_wide() {
     let cluster = require_cluster!();

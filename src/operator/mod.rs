@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod dns;
+pub mod events;
 pub mod http;
 pub mod known;
 pub mod metrics;
