@@ -7,8 +7,12 @@
 //!   BRIDGES=100,1000 cargo bench --bench operator    # several, in one run
 //!   BASELINE=off BRIDGES=10000 cargo bench ...       # without the emulator-only baseline
 //!
+//!   BENCH_WRAP="heaptrack -o /tmp/whb" ...            # the operator under a profiler
+//!
 //! Every bridge has the canonical shape of examples/orders.yaml (1 route, 2 rules, 2 Lambda
-//! targets, managed bus and role), each on a bus of its own. Measures:
+//! targets, managed bus and role), each on a bus of its own; every 20 bridges share a pair of
+//! functions (AWS caps a function's resource policy at 20 KB, about 60 such statements, so on AWS
+//! 1,000 bridges cannot target one function; moto has no cap). Measures:
 //! 1. apply → Ready latency of 20 bridges created one after another (in-process operator);
 //! 2. AWS calls per in-sync resync, as the operator makes them: its own call counter over a window
 //!    of resyncs (short resync interval), divided by the reconciles it counted;
@@ -34,6 +38,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,7 +61,10 @@ use webhook_bridge::owner::{Owner, ROLE_POLICY_NAME};
 const SUCCESS: &str = "webhook_bridge_reconciles_total{result=\"success\"}";
 const RETRYABLE: &str = "webhook_bridge_reconciles_total{result=\"retryable_error\"}";
 const TERMINAL: &str = "webhook_bridge_reconciles_total{result=\"terminal_error\"}";
-const LAMBDAS: [&str; 2] = ["createOrder", "cancelOrder"];
+/// The canonical bridge's two Lambda targets, one pair of functions per this many bridges: AWS caps
+/// a function's resource policy at 20 KB (Lambda quotas), about 50 of the operator's statements, so
+/// 1,000 bridges cannot all target one function on AWS (moto has no such cap).
+const BRIDGES_PER_FUNCTION: usize = 20;
 /// Section 3's bridge counts unless `BRIDGES` says otherwise.
 const SIZES: [usize; 2] = [100, 1000];
 /// Bridges in flight at once: the operator's `--concurrency`, the baseline's load.
@@ -79,14 +87,37 @@ fn is_ready(o: &DynamicObject) -> bool {
     ready(serde_json::to_value(o).ok().as_ref())
 }
 
-/// The canonical bridge `name` in `ns`, on a bus of its own.
-fn canonical(name: &str, ns: &str) -> Value {
-    let v = orders_json(name, ns, &format!("bus-{name}"));
+/// The two functions of the `i`th bridge's rules.
+fn functions_of(i: usize) -> [String; 2] {
+    let group = i / BRIDGES_PER_FUNCTION;
+    [format!("createOrder-{group:04}"), format!("cancelOrder-{group:04}")]
+}
+
+/// The functions `n` bridges target.
+fn functions(n: usize) -> Vec<String> {
+    (0..n.max(1)).step_by(BRIDGES_PER_FUNCTION).flat_map(functions_of).collect()
+}
+
+/// Seed the functions of `n` bridges, 16 at once.
+async fn seed_functions(moto: &Moto, n: usize) {
+    let names = functions(n);
+    let chunks: Vec<Vec<&str>> =
+        names.chunks(names.len().div_ceil(16).max(1)).map(|c| c.iter().map(String::as_str).collect()).collect();
+    futures::future::join_all(chunks.iter().map(|c| moto.seed_lambdas(c))).await;
+}
+
+/// The canonical bridge `name` (the `i`th) in `ns`, on a bus of its own.
+fn canonical(name: &str, ns: &str, i: usize) -> Value {
+    let mut v = orders_json(name, ns, &format!("bus-{name}"));
     assert_eq!(
         (v["spec"]["routes"].as_array().map(Vec::len), v["spec"]["rules"].as_array().map(Vec::len)),
         (Some(1), Some(2)),
         "examples/orders.yaml is no longer the canonical shape"
     );
+    for (rule, function) in functions_of(i).iter().enumerate() {
+        v["spec"]["rules"][rule]["targets"][0]["arn"] =
+            Value::from(format!("arn:aws:lambda:{}:{}:function:{function}", common::REGION, common::ACCOUNT));
+    }
     v
 }
 
@@ -222,10 +253,16 @@ async fn versions(api: &Api<DynamicObject>) -> BTreeMap<String, String> {
 }
 
 /// Kills the operator process if the bench stops early.
+/// The operator (under `BENCH_WRAP`, its wrapper and the wrapper's process group).
 struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
+        if let Ok(group) = i32::try_from(self.0.id()) {
+            // SAFETY: a plain syscall. Only a wrapped operator leads a group of its own (ESRCH
+            // otherwise, ignored).
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -260,7 +297,7 @@ async fn bench() {
     // 1. apply → Ready, 20 canonical bridges one after another, in-process operator.
     {
         let moto = Moto::start();
-        moto.seed_lambdas(&LAMBDAS).await;
+        seed_functions(&moto, 1).await;
         let ns = cluster.namespace("bench-latency").await;
         let mut opts = options(&[&ns]);
         opts.settings.resync = Duration::from_secs(3600);
@@ -270,7 +307,7 @@ async fn bench() {
         for i in 0..20 {
             let name = format!("latency-{i:02}");
             let start = Instant::now();
-            create(&client, canonical(&name, &ns)).await;
+            create(&client, canonical(&name, &ns, 0)).await;
             let cond = |o: Option<&DynamicObject>| o.is_some_and(is_ready);
             tokio::time::timeout(
                 Duration::from_secs(60),
@@ -303,14 +340,14 @@ async fn bench() {
         const BRIDGES: usize = 3;
         const RESYNC: Duration = Duration::from_secs(2);
         let moto = Moto::start();
-        moto.seed_lambdas(&LAMBDAS).await;
+        seed_functions(&moto, 1).await;
         let ns = cluster.namespace("bench-resync").await;
         let mut opts = options(&[&ns]);
         opts.settings.resync = RESYNC;
         let op = Operator::start(client.clone(), &moto, opts).await;
         let api = bridges_api(&client, &ns);
         for i in 0..BRIDGES {
-            create(&client, canonical(&format!("resync-{i}"), &ns)).await;
+            create(&client, canonical(&format!("resync-{i}"), &ns, 0)).await;
         }
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -474,7 +511,7 @@ impl Scale {
 /// until all are Ready and its AWS calls hold still.
 async fn scale(cluster: &common::k8s::Cluster, client: &kube::Client, n: usize) -> Scale {
     let moto = Moto::start();
-    moto.seed_lambdas(&LAMBDAS).await;
+    seed_functions(&moto, n).await;
     warm(&moto).await;
     let ns = cluster.namespace(&format!("bench-scale-{n}")).await;
     let api = bridges_api(client, &ns);
@@ -482,7 +519,7 @@ async fn scale(cluster: &common::k8s::Cluster, client: &kube::Client, n: usize) 
     futures::stream::iter(0..n)
         .map(|i| {
             let (client, ns) = (client.clone(), ns.clone());
-            async move { create(&client, canonical(&format!("b{i:05}"), &ns)).await }
+            async move { create(&client, canonical(&format!("b{i:05}"), &ns, i)).await }
         })
         .buffer_unordered(IN_FLIGHT)
         .collect::<Vec<()>>()
@@ -493,8 +530,21 @@ async fn scale(cluster: &common::k8s::Cluster, client: &kube::Client, n: usize) 
     let log_path = std::env::temp_dir().join(format!("whb-bench-operator-{}-{n}.log", std::process::id()));
     let log = std::fs::File::create(&log_path).expect("operator log file");
     let binary = env!("CARGO_BIN_EXE_webhook-bridge");
+    // BENCH_WRAP="heaptrack -o /tmp/whb" runs the operator under a profiler (RSS is then the
+    // wrapper's; for finding where memory goes, not for the table).
+    let wrap: Vec<String> =
+        std::env::var("BENCH_WRAP").unwrap_or_default().split_whitespace().map(String::from).collect();
+    let mut command = match wrap.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            // A group of its own, so the wrapper's child (the operator) is killed with it.
+            c.args(args).arg(binary).process_group(0);
+            c
+        }
+        None => Command::new(binary),
+    };
     let mut child = KillOnDrop(
-        Command::new(binary)
+        command
             .args(["run", "--metrics-addr", &metrics_addr.to_string()])
             .args(["--aws-rate", "2000", "--aws-burst", "100", "--concurrency", &IN_FLIGHT.to_string()])
             .args([
@@ -682,7 +732,7 @@ fn share(total: f64, i: usize, n: usize) -> usize {
 /// documents for a canonical bridge (in a namespace no operator watches).
 fn baseline_desired(i: usize) -> Desired {
     let (name, ns) = (format!("b{i:05}"), "bench-baseline");
-    let bridge: WebhookBridge = serde_json::from_value(canonical(&name, ns)).expect("the canonical bridge");
+    let bridge: WebhookBridge = serde_json::from_value(canonical(&name, ns, i)).expect("the canonical bridge");
     let owner = Owner { cluster: "bench".into(), namespace: ns.into(), name, uid: format!("baseline-uid-{i}") };
     let env = AwsEnv { region: common::REGION.into(), account: common::ACCOUNT.into(), partition: "aws".into() };
     desired::desired(&bridge, &owner, &env)
@@ -719,7 +769,7 @@ async fn baseline(n: usize, operator: &Calls) -> Baseline {
         .collect();
 
     let moto = Moto::start();
-    moto.seed_lambdas(&LAMBDAS).await;
+    seed_functions(&moto, n).await;
     warm(&moto).await;
     let counter = CallCounter::default();
     let c = Direct::new(&moto, &counter).await;
