@@ -222,15 +222,23 @@ impl Engine {
             async { if known.log_group { logs::observe_known(&c.logs, d, &mut group).await } else { Ok(()) } };
         let archive_known =
             async { if known.archive { archive::observe(&c.events, d, &mut archived).await } else { Ok(()) } };
-        let (api_found, bus_found, (), domain_found, (), ()) = tokio::try_join!(
+        // The window that reads the API object skips the role object (GetRole): 10 reads either way.
+        let role_known = async {
+            if known.read_api {
+                iam::observe_policy_only(&c.iam, d, &mut role).await
+            } else {
+                iam::observe(&c.iam, d, &mut role).await.map(|()| true)
+            }
+        };
+        let (api_found, bus_found, role_found, domain_found, (), ()) = tokio::try_join!(
             Box::pin(apigateway::observe_known(&c.apigateway, d, known, !d.authorizers.is_empty(), &mut api)),
             Box::pin(eventbridge::observe_known(&c.events, d, known, &mut events)),
-            Box::pin(iam::observe(&c.iam, d, &mut role)),
+            Box::pin(role_known),
             Box::pin(domain_known),
             Box::pin(group_known),
             Box::pin(archive_known),
         )?;
-        if !(api_found && bus_found && domain_found) {
+        if !(api_found && bus_found && role_found && domain_found) {
             return Ok(None);
         }
         let o = merged(api, events, role, domains, group, archived);

@@ -181,8 +181,9 @@ pub struct Known {
     pub endpoint: Option<String>,
     /// EventBridge rules (AWS names) whose ownership tags an earlier pass read.
     pub rules: BTreeSet<String>,
-    /// Also read the API object itself (name, description, CORS, tags): the passes that skip it
-    /// take its settings as last seen.
+    /// Read the API object itself (name, description, CORS, tags) and, in its place, not the role
+    /// object (trust policy, boundary, tags; its inline policy is always read): each pass takes
+    /// what it skips as last seen (see `operator::known::READ_API_EVERY`).
     pub read_api: bool,
     /// The custom domain an earlier pass found (read by name with its mappings).
     pub domain: Option<String>,

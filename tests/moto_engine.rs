@@ -600,8 +600,8 @@ fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 }
 
 /// An in-sync resync reads by the ids status keeps: 10 reads for the canonical bridge, no
-/// account-wide list, no tag read; GetApi on the passes that read the API object. Anything gone
-/// or changed sends the pass to the full search before a single write.
+/// account-wide list, no tag read; GetApi in place of GetRole on the passes that read the API
+/// object. Anything gone or changed sends the pass to the full search before a single write.
 #[tokio::test]
 async fn in_sync_resyncs_read_by_id_and_fall_back_to_the_search() {
     use webhook_bridge::operator::known;
@@ -637,7 +637,27 @@ async fn in_sync_resyncs_read_by_id_and_fall_back_to_the_search() {
     engine.reconcile_known(&bridge, Some(&with_api)).await.expect("resync reading the API");
     let mut expected_api = expected.clone();
     expected_api.insert("GetApi".into(), 1);
+    expected_api.remove("GetRole");
     assert_eq!(engine.aws.counter.reads_by_operation(), expected_api);
+    assert_eq!(engine.aws.counter.reads(), 10, "at most 10 in every window");
+
+    // The role's inline policy is read in that window too: drift there is found at once, and a
+    // role gone sends the pass to the full search.
+    let c = moto.clients().await;
+    let role = first.status.role.clone().expect("role").name;
+    c.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name(webhook_bridge::owner::ROLE_POLICY_NAME)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"events:PutEvents","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("drift the role policy");
+    let fixed = engine.reconcile_known(&bridge, Some(&with_api)).await.expect("fix the policy");
+    assert_eq!(fixed.actions.len(), 1, "{:?}", fixed.actions);
+    assert!(fixed.actions.iter().all(|a| a.changes_role()), "{:?}", fixed.actions);
 
     // The full look (CLI, first find) still searches by tags.
     engine.aws.counter.reset();
@@ -646,7 +666,6 @@ async fn in_sync_resyncs_read_by_id_and_fall_back_to_the_search() {
     assert!(full.contains_key("GetApis") && full.contains_key("ListTagsForResource"), "{full:?}");
 
     // Drift found by id: the write is planned from the full search.
-    let c = moto.clients().await;
     let rule = &first.status.rules[0].aws_name;
     c.events
         .put_rule()

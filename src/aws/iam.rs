@@ -76,6 +76,34 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
     Ok(())
 }
 
+/// The managed role of a bridge an earlier pass found, in the resync window that reads the API
+/// object instead (see `Known::read_api`), so an in-sync resync stays at 10 reads: only its
+/// inline policy (GetRolePolicy, which also shows the role still exists); its trust policy,
+/// boundary and tags as the spec wants them, checked in the other windows. Ok(false) when the
+/// role or its policy is gone: the caller falls back to the full search.
+pub async fn observe_policy_only(client: &Client, d: &Desired, into: &mut Observed) -> Result<bool, Error> {
+    let DesiredRole::Managed { name, arn, trust_policy, permissions_boundary, .. } = &d.role else {
+        // Nothing of ours to read (a role we made before a switch to `existingArn` goes by the
+        // full read).
+        observe(client, d, into).await?;
+        return Ok(true);
+    };
+    let policy = match client.get_role_policy().role_name(name).policy_name(ROLE_POLICY_NAME).send().await {
+        Ok(out) => parse_policy(out.policy_document()),
+        Err(e) if has_code(&e, NOT_FOUND) => return Ok(false),
+        Err(e) => return Err(classify(SVC, "GetRolePolicy", e)),
+    };
+    into.role = Some(ObsRole {
+        name: name.clone(),
+        arn: arn.clone(),
+        trust_policy: Some(trust_policy.clone()),
+        policy,
+        permissions_boundary: permissions_boundary.clone(),
+        tags: d.tags.clone(),
+    });
+    Ok(true)
+}
+
 fn managed(d: &Desired) -> Result<(&str, &Value, &Value, Option<&String>), Error> {
     match &d.role {
         DesiredRole::Managed { name, trust_policy, policy, permissions_boundary, .. } => {

@@ -6,8 +6,10 @@ use std::time::Duration;
 use crate::api::WebhookBridgeStatus;
 use crate::observed::Known;
 
-/// One in this many resync windows also reads the API object itself (GetApi: name,
-/// description, CORS, tags); the others take those settings as last seen.
+/// One in this many resync windows reads the API object itself (GetApi: name, description, CORS,
+/// tags) in place of the role object (GetRole: trust policy, boundary, tags; the role's inline
+/// policy is read in every window), so every in-sync resync of the canonical bridge is 10 reads;
+/// each window takes what it skips as last seen.
 pub const READ_API_EVERY: u64 = 6;
 
 /// API Gateway reads of one in-sync resync of a one-route bridge, on average: GetStages,
