@@ -489,12 +489,11 @@ async fn the_engine_rejects_every_bad_spec_with_zero_aws_writes() {
 
 #[test]
 fn the_cli_reports_every_broken_rule_with_exit_code_3() {
-    let dir = std::env::temp_dir().join(format!("whb-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = common::TempDir::new("whb-bad");
     let mut v = base();
     set(&mut v, "/spec/routes/0/path", json!("no-slash"));
     set(&mut v, "/spec/region", json!("Mars"));
-    let file = dir.join("bad.yaml");
+    let file = dir.path().join("bad.yaml");
     std::fs::write(&file, serde_json::to_string(&v).expect("json")).expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
         .args(["plan", "-f"])

@@ -168,7 +168,7 @@ struct Row {
 async fn every_kill_point(example: &'static str, plan: Plan) -> Row {
     let moto = Moto::start();
     let dir = tempdir(example, plan);
-    let (base, update) = base_and_update(&dir, example);
+    let (base, update) = base_and_update(dir.path(), example);
     let (base, update) = (base.to_str().expect("utf-8 path"), update.to_str().expect("utf-8 path"));
     let (setup, args): (Option<&str>, [&str; 3]) = match plan {
         Plan::Create => (None, ["apply", "-f", base]),
@@ -231,10 +231,8 @@ async fn every_kill_point(example: &'static str, plan: Plan) -> Row {
     row
 }
 
-fn tempdir(example: &str, plan: Plan) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("whb-crash-{}-{example}-{plan:?}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+fn tempdir(example: &str, plan: Plan) -> common::TempDir {
+    common::TempDir::new(&format!("whb-crash-{example}-{plan:?}"))
 }
 
 async fn survives_every_kill(example: &'static str) {

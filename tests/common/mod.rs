@@ -417,6 +417,28 @@ fn describe(violations: &[serde_json::Value]) -> String {
         .join("\n")
 }
 
+/// A directory of the test's own under the system temp dir, removed with what is in it when
+/// dropped (a failed test's files go too; its assertion message says what mattered).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();
