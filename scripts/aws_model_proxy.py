@@ -1588,11 +1588,12 @@ class Handler(BaseHTTPRequestHandler):
         ConflictException), moto makes a second route with that key. Lambda AddPermission that would
         take the function's resource policy past 20 KB: AWS refuses (400
         PolicyLengthExceededException "The final policy size (N) is bigger than the limit (20480).";
-        Lambda quotas, "Function resource-based policy: 20 KB"), moto has no cap. apigatewayv2 CreateApiMapping
-        with an ApiMappingKey the domain already maps: AWS refuses (409 ConflictException "ApiMapping
-        key already exists for this domain name", as AWS answered in aws/aws-cdk#22660 and
-        aws-cloudformation/cloudformation-coverage-roadmap#1151), moto overwrites the mapping of the
-        same stage and key (same id) or adds a second mapping with that key."""
+        Lambda quotas, "Function resource-based policy: 20 KB"), moto has no cap. apigatewayv2
+        CreateApiMapping with an ApiMappingKey the domain already maps: AWS refuses (409
+        ConflictException "ApiMapping key already exists for this domain name", as AWS answered in
+        aws/aws-cdk#22660 and aws-cloudformation/cloudformation-coverage-roadmap#1151), moto
+        overwrites the mapping of the same stage and key (same id) or adds a second mapping with
+        that key."""
         if (c.model.name, c.op) not in (("lambda", "AddPermission"), ("apigatewayv2", "CreateRoute"), ("apigatewayv2", "CreateApiMapping")):
             return False
         try:
