@@ -1603,6 +1603,7 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(doc, dict):
             return False
         existing = self._upstream_get_json()
+        status = 409
         if c.op == "AddPermission":
             sid = doc.get("StatementId")
             try:
@@ -1612,7 +1613,6 @@ class Handler(BaseHTTPRequestHandler):
             if any(isinstance(x, dict) and x.get("Sid") == sid for x in statements):
                 code = "ResourceConflictException"
                 message = f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
-                status = 409
             else:
                 size = _policy_size_after(statements, doc, self.path)
                 if size <= LAMBDA_POLICY_LIMIT:
@@ -1637,7 +1637,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = {"message": f"Unable to complete operation due to concurrent modification. Route key {key} already exists."}
         request_id = str(uuid.uuid4())
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
-        self._send(status if c.op == "AddPermission" else 409, headers, json.dumps(answer).encode())
+        self._send(status, headers, json.dumps(answer).encode())
         return True
 
     def _upstream_get_json(self):

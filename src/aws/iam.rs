@@ -80,7 +80,8 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
 /// object instead (see `Known::read_api`), so an in-sync resync stays at 10 reads: only its
 /// inline policy (GetRolePolicy, which also shows the role still exists); its trust policy,
 /// boundary and tags as the spec wants them, checked in the other windows. Ok(false) when the
-/// role or its policy is gone: the caller falls back to the full search.
+/// role or its policy is gone: the caller falls back to the full search. Any difference found
+/// also sends the pass to the full search, so no write is planned without GetRole's tags.
 pub async fn observe_policy_only(client: &Client, d: &Desired, into: &mut Observed) -> Result<bool, Error> {
     let DesiredRole::Managed { name, arn, trust_policy, permissions_boundary, .. } = &d.role else {
         // Nothing of ours to read (a role we made before a switch to `existingArn` goes by the
