@@ -141,6 +141,10 @@ pub struct DesiredBus {
     pub arn: String,
     /// Created and deleted by the bridge (false: referenced by `existingArn`, never touched).
     pub managed: bool,
+    /// A referenced bus that another bridge (another namespace or cluster) created: `None`, it
+    /// may be used; otherwise the policy that does not allow it (set by the engine from the
+    /// bridge's governance, see `tenancy::foreign_bus_denied_by`).
+    pub foreign_denied_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -283,13 +287,16 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
     tags.extend(owner.tags());
 
     let bus = match &spec.event_bus.existing_arn {
-        Some(arn) => {
-            DesiredBus { name: arn.rsplit('/').next().unwrap_or(arn).to_string(), arn: arn.clone(), managed: false }
-        }
+        Some(arn) => DesiredBus {
+            name: arn.rsplit('/').next().unwrap_or(arn).to_string(),
+            arn: arn.clone(),
+            managed: false,
+            foreign_denied_by: None,
+        },
         None => {
             let name = spec.event_bus.name.clone().unwrap_or_else(|| owner.default_name(256));
             let arn = format!("arn:{p}:events:{}:{}:event-bus/{name}", env.region, env.account);
-            DesiredBus { name, arn, managed: true }
+            DesiredBus { name, arn, managed: true, foreign_denied_by: None }
         }
     };
 

@@ -13,6 +13,7 @@ use crate::owner::{self, Owner, Ownership, TAG_NAMESPACE};
 use crate::plan::{self, Action};
 use crate::target_policy::{self, Delivery, Finding};
 use crate::tenancy::{self, Tenancy};
+use crate::withdraw::Withdrawal;
 use crate::{status, validate};
 
 /// What a reconcile did.
@@ -96,8 +97,15 @@ impl Engine {
         })
     }
 
-    /// Clients and desired state for a bridge. `check` runs every validation rule first.
-    pub async fn prepare(&self, bridge: &WebhookBridge, check: bool) -> Result<(Clients, Desired), Error> {
+    /// Every check made before any AWS call (admission rules, region, governance, the policy,
+    /// the permissions boundary): what the operator runs before it adds its finalizer, so a
+    /// bridge that may not act never holds its namespace's deletion up.
+    pub fn admit(&self, bridge: &WebhookBridge) -> Result<(), Error> {
+        self.checked(bridge, true).map(|_| ())
+    }
+
+    /// The region and governance of a bridge; `check`: every rule of [`Engine::admit`].
+    fn checked(&self, bridge: &WebhookBridge, check: bool) -> Result<(String, tenancy::Governance), Error> {
         if bridge.metadata.name.as_deref().unwrap_or_default().is_empty() {
             return Err(Error::invalid("metadata.name", "is required"));
         }
@@ -106,8 +114,7 @@ impl Engine {
         }
         let region = self.region(bridge)?;
         // The policy decides before any AWS call, and whose identity makes them.
-        let owner = self.owner(bridge);
-        let governance = self.tenancy.governance(&owner.namespace)?;
+        let governance = self.tenancy.governance(&self.owner(bridge).namespace)?;
         if check {
             tenancy::check(&governance, bridge, &region)?;
             if let (Some(want), Some(have)) = (&self.role_boundary, &bridge.spec.role.permissions_boundary_arn)
@@ -121,15 +128,56 @@ impl Engine {
                 ));
             }
         }
+        Ok((region, governance))
+    }
+
+    /// What the bridge's policy no longer allows, cut from the spec ([`crate::withdraw`]).
+    /// None when the policy allows it all (or the bridge is not governed by a policy).
+    pub fn withdrawal(&self, bridge: &WebhookBridge) -> Result<Option<Withdrawal>, Error> {
+        let (region, governance) = self.checked(bridge, false)?;
+        let tenancy::Governance::Policy { spec: p, .. } = &governance else { return Ok(None) };
+        let denials = tenancy::denials(&governance, bridge, &region);
+        if denials.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(crate::withdraw::withdraw(bridge, &denials, p.max_throttling.as_ref(), p.max_routes, p.max_rules)))
+    }
+
+    /// Take back from AWS what the policy no longer allows: reconcile the cut-down spec of
+    /// [`Engine::withdrawal`] (no policy check on it: it is the policy's own answer). The
+    /// caller still reports the bridge as denied.
+    pub async fn withdraw(&self, w: &Withdrawal, known: Option<&Known>) -> Result<Outcome, Error> {
+        let (c, d) = self.prepare_as(&w.bridge, false, true).await?;
+        self.reconcile_prepared(&c, &d, known, false).await
+    }
+
+    /// Clients and desired state for a bridge. `check` runs every validation rule first.
+    pub async fn prepare(&self, bridge: &WebhookBridge, check: bool) -> Result<(Clients, Desired), Error> {
+        self.prepare_as(bridge, check, check).await
+    }
+
+    /// [`Engine::prepare`]; `validate_env`: the checks against the account (a withdrawal is
+    /// checked against it without the policy).
+    async fn prepare_as(
+        &self,
+        bridge: &WebhookBridge,
+        check: bool,
+        validate_env: bool,
+    ) -> Result<(Clients, Desired), Error> {
+        let (region, governance) = self.checked(bridge, check)?;
+        let owner = self.owner(bridge);
         let clients = match governance.assume_role() {
             Some(arn) => self.aws.clients_as(&region, &self.session(arn, &owner.namespace)).await,
             None => self.aws.clients(&region),
         };
         let env = clients.env().await?;
-        if check {
+        if validate_env {
             validate::against(bridge, &env)?;
         }
         let mut d = desired::desired(bridge, &owner, &env);
+        if !d.bus.managed {
+            d.bus.foreign_denied_by = tenancy::foreign_bus_denied_by(&governance, &d.bus.arn);
+        }
         if let (Some(boundary), desired::DesiredRole::Managed { permissions_boundary, .. }) =
             (&self.role_boundary, &mut d.role)
         {
@@ -147,7 +195,7 @@ impl Engine {
             .collect();
         AssumedRole {
             arn: arn.to_string(),
-            session_name: owner::bounded(&name, 64),
+            session_name: session_name(&name),
             tags: vec![
                 (owner::TAG_CLUSTER.to_string(), self.cluster.clone()),
                 (TAG_NAMESPACE.to_string(), namespace.to_string()),
@@ -298,33 +346,43 @@ impl Engine {
         fresh: bool,
     ) -> Result<Outcome, Error> {
         let (c, d) = self.prepare(bridge, true).await?;
+        self.reconcile_prepared(&c, &d, known, fresh).await
+    }
+
+    async fn reconcile_prepared(
+        &self,
+        c: &Clients,
+        d: &Desired,
+        known: Option<&Known>,
+        fresh: bool,
+    ) -> Result<Outcome, Error> {
         if let Some(known) = known
-            && let Some(o) = self.observe_known(&c, &d, known).await?
-            && plan::plan(&d, &o).is_ok_and(|actions| actions.is_empty())
+            && let Some(o) = self.observe_known(c, d, known).await?
+            && plan::plan(d, &o).is_ok_and(|actions| actions.is_empty())
         {
-            let delivery_gaps = self.delivery_gaps(&c, &d).await?;
-            return Ok(outcome(&d, &o, Vec::new(), delivery_gaps));
+            let delivery_gaps = self.delivery_gaps(c, d).await?;
+            return Ok(outcome(d, &o, Vec::new(), delivery_gaps));
         }
-        let o = if fresh { self.observe_fresh(&c, &d).await? } else { self.observe(&c, &d).await? };
-        let actions = plan::plan(&d, &o)?;
+        let o = if fresh { self.observe_fresh(c, d).await? } else { self.observe(c, d).await? };
+        let actions = plan::plan(d, &o)?;
         let o = if actions.is_empty() {
             o
         } else {
-            let created = Box::pin(self.apply(&c, &d, &o, &actions)).await?;
-            let mut after = converged(&d, &o, &created);
+            let created = Box::pin(self.apply(c, d, &o, &actions)).await?;
+            let mut after = converged(d, &o, &created);
             // The DNS target of a new domain is in its create answer; one read keeps the
             // create call's signature plain.
             if let Some(name) = &created.domain {
                 let mut found = Observed::default();
-                if domain::observe_known(&c.apigateway, &d, name, &mut found).await? {
+                if domain::observe_known(&c.apigateway, d, name, &mut found).await? {
                     after.domains.retain(|x| &x.name != name);
                     after.domains.extend(found.domains);
                 }
             }
             after
         };
-        let delivery_gaps = self.delivery_gaps(&c, &d).await?;
-        Ok(outcome(&d, &o, actions, delivery_gaps))
+        let delivery_gaps = self.delivery_gaps(c, d).await?;
+        Ok(outcome(d, &o, actions, delivery_gaps))
     }
 
     /// Read the resource policy of every SQS / SNS target and dead-letter queue (one read per
@@ -362,6 +420,10 @@ impl Engine {
         if bridge.spec.deletion_policy == DeletionPolicy::Retain {
             return Ok(Vec::new());
         }
+        // A bridge its policy (now) denies is deleted from its cut-down spec: no AWS read of
+        // the ARNs it may not reach (what it made there is still found by its ownership tags).
+        let withdrawn = self.withdrawal(bridge).ok().flatten();
+        let bridge = withdrawn.as_ref().map_or(bridge, |w| &w.bridge);
         let (c, d) = self.prepare(bridge, false).await?;
         let o = self.observe(&c, &d).await?;
         let actions = plan::plan_delete(&d, &o);
@@ -413,7 +475,7 @@ impl Engine {
                 Action::DeleteRole { name } => iam::delete_role(&c.iam, name).await?,
                 Action::CreateBus { .. } => eventbridge::create_bus(&c.events, d).await?,
                 Action::TagBus { arn } | Action::TagRule { arn } => eventbridge::tag(&c.events, d, arn).await?,
-                Action::DeleteBus { name } => self.delete_bus(c, d, name).await?,
+                Action::DeleteBus { name } => self.delete_bus(c, d, o, name).await?,
                 Action::PutRule { name, create } => eventbridge::put_rule(&c.events, d, rule(name)?, *create).await?,
                 Action::PutTargets { rule: name, ids } => {
                     eventbridge::put_targets(&c.events, d, rule(name)?, ids).await?
@@ -513,14 +575,20 @@ impl Engine {
     /// Delete the bus, never while someone else's rules are on it (BusNotEmpty: their rules
     /// would go with it where AWS allows that, and AWS refuses where it does not). AWS may also
     /// refuse while our own just-deleted rules linger: retried with backoff.
-    async fn delete_bus(&self, c: &Clients, d: &Desired, name: &str) -> Result<(), Error> {
-        let prefix = d.owner.rule_prefix();
-        // Our archive's managed rule goes with the archive (deleted earlier in the plan), but
-        // may linger a moment: it is ours, not someone else's.
-        let archive_rule = format!("Events-Archive-{}", d.owner.archive_name());
+    async fn delete_bus(&self, c: &Clients, d: &Desired, o: &Observed, name: &str) -> Result<(), Error> {
+        // Ours are the rules this pass read with our ownership tags (and deleted before this),
+        // never "whatever carries our name prefix": anyone who may create rules on the bus can
+        // pick a name. Our archive's managed rule goes with the archive (deleted earlier in
+        // the plan), but may linger a moment: it is ours, not someone else's.
+        let ours: std::collections::BTreeSet<&str> =
+            o.rules.iter().filter(|r| d.owner.ownership(&r.tags) == Ownership::Ours).map(|r| r.name.as_str()).collect();
+        let our_archive =
+            o.archive.as_ref().is_some_and(|a| d.owner.archive_ownership(a.description.as_deref()) == Ownership::Ours);
+        let archive_rule =
+            if our_archive { format!("Events-Archive-{}", d.owner.archive_name()) } else { String::new() };
         let foreign = |remaining: Vec<String>| -> Result<(), Error> {
             let foreign: Vec<String> =
-                remaining.into_iter().filter(|r| !r.starts_with(&prefix) && *r != archive_rule).collect();
+                remaining.into_iter().filter(|r| !ours.contains(r.as_str()) && *r != archive_rule).collect();
             if foreign.is_empty() {
                 Ok(())
             } else {
@@ -545,6 +613,18 @@ impl Engine {
             tokio::time::sleep(self.retry_delay * 2u32.pow(attempt - 1)).await;
         }
     }
+}
+
+/// An STS session name (at most 64 characters): a longer one keeps its start and ends in 16
+/// hex digits (64 bits) of a hash of the whole name, so two namespaces' names cut to the same
+/// start still differ (an 8-digit hash collided in seconds of search).
+fn session_name(name: &str) -> String {
+    if name.len() <= 64 {
+        return name.to_string();
+    }
+    let hash = owner::short_hash(&[name], 16);
+    let prefix: String = name.chars().take(64 - 17).collect();
+    format!("{}-{hash}", prefix.trim_end_matches('-'))
 }
 
 /// One observation from the per-service reads (each filled its own part).
@@ -626,4 +706,25 @@ fn converged(d: &Desired, o: &Observed, created: &Created) -> Observed {
         })
         .collect();
     after
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_name;
+
+    #[test]
+    fn long_session_names_stay_apart_and_within_64() {
+        // Issue #19: two valid 57-character namespaces whose names were cut to one session name.
+        let a = format!("whb-prod-{}a", "n".repeat(56));
+        let b = format!("whb-prod-{}b", "n".repeat(56));
+        let (sa, sb) = (session_name(&a), session_name(&b));
+        assert_ne!(sa, sb);
+        assert!(sa.len() <= 64 && sb.len() <= 64, "{sa} {sb}");
+        assert_eq!(session_name("whb-prod-payments"), "whb-prod-payments");
+        // 64 bits of hash: no collision among 200,000 names cut to the same start.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..200_000 {
+            assert!(seen.insert(session_name(&format!("whb-prod-{}{i}", "n".repeat(50)))), "collision at {i}");
+        }
+    }
 }

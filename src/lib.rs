@@ -22,3 +22,4 @@ pub mod status;
 pub mod target_policy;
 pub mod tenancy;
 pub mod validate;
+pub mod withdraw;

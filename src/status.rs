@@ -208,6 +208,16 @@ pub fn failed(generation: Option<i64>, error: &Error) -> Vec<Condition> {
     ]
 }
 
+/// [`failed`] for a bridge its policy no longer allows, after what the policy took back was
+/// removed from AWS: the message says what went and what is still live.
+pub fn withdrawn(generation: Option<i64>, error: &Error, summary: &str) -> Vec<Condition> {
+    let mut conditions = failed(generation, error);
+    for c in conditions.iter_mut().filter(|c| !c.message.is_empty()) {
+        c.message = format!("{}. {summary}", c.message);
+    }
+    conditions
+}
+
 /// kstatus conditions while work is in progress (e.g. before the first reconcile finishes).
 pub fn progressing(generation: Option<i64>, reason: &str, message: &str) -> Vec<Condition> {
     vec![

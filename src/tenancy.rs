@@ -205,6 +205,64 @@ pub fn denials(g: &Governance, bridge: &WebhookBridge, region: &str) -> Vec<Deni
             Some(_) => {}
         }
     }
+    let namespace = bridge.metadata.namespace.as_deref().unwrap_or("default");
+    let for_namespace = |patterns: &[String]| -> Vec<String> {
+        patterns.iter().map(|pat| pat.replace("{namespace}", namespace)).collect()
+    };
+    if let (Some(name), None) = (&spec.event_bus.name, &spec.event_bus.existing_arn)
+        && !allowed(&for_namespace(&p.event_bus_names), name)
+    {
+        let why = if p.event_bus_names.is_empty() {
+            "the policy allows only the default bus name (leave spec.eventBus.name unset)".to_string()
+        } else {
+            format!("allowed: {}", p.event_bus_names.join(", "))
+        };
+        deny("eventBusNames", "spec.eventBus.name".into(), format!("bus name {name} is not allowed; {why}"));
+    }
+    if let Some(domain) = &spec.domain {
+        if !allowed(&for_namespace(&p.domain_names), &domain.name) {
+            deny("domainNames", "spec.domain.name".into(), format!("custom domain {} is not allowed", domain.name));
+        }
+        if !allowed(&p.certificate_arns, &domain.certificate_arn) {
+            deny(
+                "certificateArns",
+                "spec.domain.certificateArn".into(),
+                format!("certificate {} is not allowed", domain.certificate_arn),
+            );
+        }
+        if domain.dns_endpoint && !p.dns_endpoints {
+            deny(
+                "dnsEndpoints",
+                "spec.domain.dnsEndpoint".into(),
+                "the policy does not let bridges ask for DNS records (DNSEndpoint)".into(),
+            );
+        }
+    }
+    for (i, r) in spec.routes.iter().enumerate() {
+        if let Some(issuer) = &r.authorization.issuer
+            && !allowed(&p.jwt_issuers, issuer)
+        {
+            deny(
+                "jwtIssuers",
+                format!("spec.routes[{i}].authorization.issuer"),
+                format!("issuer {issuer} is not allowed"),
+            );
+        }
+    }
+    if let Some(cors) = &spec.api.cors {
+        for (i, origin) in cors.allow_origins.iter().enumerate() {
+            // The origin `*` (any site) only by the pattern `*` itself, not by `https://*`.
+            let ok =
+                if origin == "*" { p.cors_origins.iter().any(|o| o == "*") } else { allowed(&p.cors_origins, origin) };
+            if !ok {
+                deny(
+                    "corsOrigins",
+                    format!("spec.api.cors.allowOrigins[{i}]"),
+                    format!("origin {origin} is not allowed"),
+                );
+            }
+        }
+    }
     if let Some(arn) = &spec.event_bus.existing_arn
         && !arn.ends_with(DEFAULT_BUS_SUFFIX)
         && !allowed(&p.existing_bus_arns, arn)
@@ -235,6 +293,20 @@ pub fn denials(g: &Governance, bridge: &WebhookBridge, region: &str) -> Vec<Deni
         }
     }
     out
+}
+
+/// Whether a bridge may put its rules on an existing bus that another bridge (of another
+/// namespace or cluster) created and owns: in single-tenant mode yes (one team), in multi-tenant
+/// mode only when the policy names that bus's ARN exactly, without a wildcard. `None`: allowed;
+/// otherwise the name of the policy that does not allow it.
+pub fn foreign_bus_denied_by(g: &Governance, arn: &str) -> Option<String> {
+    match g {
+        Governance::SingleTenant => None,
+        Governance::Policy { name, spec } => {
+            let exact = spec.existing_bus_arns.iter().any(|p| p == arn && !p.contains(['*', '?']));
+            (!exact).then(|| name.clone())
+        }
+    }
 }
 
 /// [`denials`] as an error naming the policy (terminal).

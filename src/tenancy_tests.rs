@@ -22,9 +22,96 @@ fn team_a() -> Governance {
             allowed_regions: vec!["us-east-1".into()],
             target_arns: vec!["arn:aws:lambda:us-east-1:123456789012:function:*Order".into()],
             existing_bus_arns: vec!["arn:aws:events:us-east-1:123456789012:event-bus/team-a-*".into()],
+            event_bus_names: vec!["custom-events-*".into()],
             ..Default::default()
         }),
     }
+}
+
+fn with(g: Governance, f: impl FnOnce(&mut WebhookBridgePolicySpec)) -> Governance {
+    let Governance::Policy { name, mut spec } = g else { unreachable!("a policy") };
+    f(&mut spec);
+    Governance::Policy { name, spec }
+}
+
+#[test]
+fn bus_names_are_governed_and_fail_closed() {
+    // Issue #19: a namespace with no bus rule took the name `payments-shared` another team's
+    // policy allowed as an existing bus.
+    let mut b = orders();
+    b.spec.event_bus.name = Some("payments-shared".into());
+    let none = with(team_a(), |p| p.event_bus_names.clear());
+    assert_eq!(rules(&denials(&none, &b, "us-east-1")), [("eventBusNames", "spec.eventBus.name")]);
+    b.spec.event_bus.name = None;
+    assert_eq!(denials(&none, &b, "us-east-1"), [], "the default name (unique to the bridge) is always allowed");
+    let own = with(team_a(), |p| p.event_bus_names = vec!["{namespace}-*".into()]);
+    b.spec.event_bus.name = Some("default-orders".into()); // orders.yaml is in namespace default
+    assert_eq!(denials(&own, &b, "us-east-1"), []);
+    b.spec.event_bus.name = Some("payments-shared".into());
+    assert_eq!(rules(&denials(&own, &b, "us-east-1")), [("eventBusNames", "spec.eventBus.name")]);
+}
+
+#[test]
+fn domains_certificates_and_dns_records_fail_closed() {
+    let mut b = orders();
+    b.spec.domain = Some(crate::api::DomainSpec {
+        name: "login.payments.example.com".into(),
+        certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/team-a".into(),
+        base_path: None,
+        dns_endpoint: true,
+    });
+    assert_eq!(
+        rules(&denials(&team_a(), &b, "us-east-1")),
+        [
+            ("domainNames", "spec.domain.name"),
+            ("certificateArns", "spec.domain.certificateArn"),
+            ("dnsEndpoints", "spec.domain.dnsEndpoint")
+        ]
+    );
+    let allows = with(team_a(), |p| {
+        p.domain_names = vec!["{namespace}.hooks.example.com".into()];
+        p.certificate_arns = vec!["arn:aws:acm:us-east-1:123456789012:certificate/*".into()];
+        p.dns_endpoints = true;
+    });
+    assert_eq!(rules(&denials(&allows, &b, "us-east-1")), [("domainNames", "spec.domain.name")]);
+    if let Some(d) = b.spec.domain.as_mut() {
+        d.name = "default.hooks.example.com".into();
+    }
+    assert_eq!(denials(&allows, &b, "us-east-1"), []);
+}
+
+#[test]
+fn jwt_issuers_and_cors_origins_fail_closed() {
+    let mut b = bridge(include_str!("../examples/jwt.yaml"));
+    b.spec.event_bus = Default::default();
+    b.spec.api.cors = Some(
+        serde_json::from_value(serde_json::json!({"allowOrigins": ["*", "https://app.example.com"]})).expect("cors"),
+    );
+    let g = with(team_a(), |p| {
+        p.allowed_regions = vec!["*".into()];
+        p.target_arns = vec!["*".into()];
+    });
+    let all = denials(&g, &b, "us-east-1");
+    let found = rules(&all);
+    assert!(found.contains(&("jwtIssuers", "spec.routes[0].authorization.issuer")), "{found:?}");
+    assert!(found.contains(&("corsOrigins", "spec.api.cors.allowOrigins[0]")), "{found:?}");
+    assert!(found.contains(&("corsOrigins", "spec.api.cors.allowOrigins[1]")), "{found:?}");
+    let g = with(g, |p| {
+        p.jwt_issuers = vec!["https://*".into()];
+        p.cors_origins = vec!["https://*".into()];
+    });
+    let all = denials(&g, &b, "us-east-1");
+    let found = rules(&all);
+    assert_eq!(found, [("corsOrigins", "spec.api.cors.allowOrigins[0]")], "the origin * needs the pattern * itself");
+}
+
+#[test]
+fn another_bridges_bus_needs_its_exact_arn() {
+    let arn = "arn:aws:events:us-east-1:123456789012:event-bus/team-a-shared";
+    assert_eq!(foreign_bus_denied_by(&team_a(), arn), Some("team-a".into()), "a wildcard is not enough");
+    let exact = with(team_a(), |p| p.existing_bus_arns.push(arn.into()));
+    assert_eq!(foreign_bus_denied_by(&exact, arn), None);
+    assert_eq!(foreign_bus_denied_by(&Governance::SingleTenant, arn), None);
 }
 
 fn rules(d: &[Denial]) -> Vec<(&'static str, &str)> {

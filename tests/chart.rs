@@ -520,3 +520,24 @@ async fn replicas_rbac_lets_the_operator_create_take_and_hand_over_its_lease() {
     assert!(two.engine.aws.counter.writes() > 0, "pod-1 deleted the AWS objects");
     two.shutdown().await;
 }
+
+/// Issue #19: the chart's default policy selects only the release namespace (a fresh install
+/// no longer lets every tenant make any Lambda invokable); every namespace is an explicit value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_policy_selects_only_the_release_namespace() {
+    let cluster = require_cluster!();
+    let release_ns = cluster.namespace("chart-default-policy").await;
+    let release = Release::install(cluster, &release_ns, &[]).await;
+    let policies = release.of_kind("WebhookBridgePolicy");
+    assert_eq!(policies.len(), 1, "the starting policy");
+    let p = policies[0];
+    assert_eq!(p["metadata"]["name"], format!("{release_ns}-webhook-bridge-starter"));
+    assert_eq!(
+        p["spec"]["namespaceSelector"],
+        serde_json::json!({"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": [release_ns]}]}),
+        "only the release namespace"
+    );
+    assert!(p["spec"].get("dnsEndpoints").is_none(), "no DNS records unless asked for");
+    let values = std::fs::read_to_string(root().join("charts/webhook-bridge/values.yaml")).expect("values");
+    assert!(values.contains("allNamespaces: false"), "every namespace is an explicit choice");
+}

@@ -129,7 +129,8 @@ async fn each_namespace_gets_only_what_its_policy_allows() {
                 &pa,
                 &a,
                 json!({"allowedRegions": [REGION], "targetArns": [lambda("a-*")],
-                "existingBusArns": [format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/a-*")], "maxRoutes": 2}),
+                "existingBusArns": [format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/a-*")], "maxRoutes": 2,
+                "eventBusNames": ["a-*"]}),
             ),
         )
         .await
@@ -142,7 +143,8 @@ async fn each_namespace_gets_only_what_its_policy_allows() {
                 &pb,
                 &b,
                 json!({"assumeRoleArn": tenant_b_role, "allowedRegions": [REGION],
-                "targetArns": [format!("arn:aws:sqs:{REGION}:{ACCOUNT}:b-*")], "authorizationTypes": ["JWT"]}),
+                "targetArns": [format!("arn:aws:sqs:{REGION}:{ACCOUNT}:b-*")], "authorizationTypes": ["JWT"],
+                "eventBusNames": ["*"], "jwtIssuers": ["https://auth.example.com/"]}),
             ),
         )
         .await
@@ -251,7 +253,11 @@ async fn each_namespace_gets_only_what_its_policy_allows() {
     policies
         .create(
             &PostParams::default(),
-            &policy(&pc, &c, json!({"allowedRegions": ["us-*"], "targetArns": [lambda("*Order")]})),
+            &policy(
+                &pc,
+                &c,
+                json!({"allowedRegions": ["us-*"], "targetArns": [lambda("*Order")], "eventBusNames": ["c-*"]}),
+            ),
         )
         .await
         .expect("policy c");
@@ -278,6 +284,146 @@ async fn each_namespace_gets_only_what_its_policy_allows() {
         .chain(denied.iter().map(|(ns, name, ..)| (*ns, *name)))
         .chain([(&b, "no-auth")])
     {
+        bridges(ns).delete(name, &DeleteParams::default()).await.expect("delete");
+        until(&admin, ns, name, "gone", |o| o.is_none()).await;
+    }
+    assert_eq!(inventory(&moto.clients().await).await, Inventory::default());
+    op.shutdown().await;
+}
+
+async fn finalizers(client: &kube::Client, ns: &str, name: &str) -> Vec<String> {
+    let api: Api<WebhookBridge> = Api::namespaced(client.clone(), ns);
+    api.get(name).await.expect("bridge").metadata.finalizers.unwrap_or_default()
+}
+
+async fn set_policy(client: &kube::Client, name: &str, spec: Value) {
+    let api: Api<WebhookBridgePolicy> = Api::all(client.clone());
+    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": spec}))).await.expect("patch policy");
+}
+
+/// Issue #19, as an attacker controlling one namespace would try it: it cannot take a bus name
+/// or a custom domain another team expects, nor get a DNS record, nor join another bridge's
+/// bus through a wildcard; its denied bridges hold no finalizer; and a policy that narrows takes
+/// back from AWS what it no longer allows (targets, their Lambda permissions, routes), and gives
+/// it back when it widens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_takes_nothing_and_a_narrowed_policy_takes_back() {
+    let cluster = require_cluster!();
+    let admin = cluster.client().await;
+    let (pay, evil, other) =
+        (cluster.namespace("payments").await, cluster.namespace("evil").await, cluster.namespace("other").await);
+    for ns in [&pay, &evil, &other] {
+        label(&admin, ns).await;
+    }
+    let policies: Api<WebhookBridgePolicy> = Api::all(admin.clone());
+    let (ppay, pevil, pother) = (format!("{pay}-policy"), format!("{evil}-policy"), format!("{other}-policy"));
+    let shared = format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/p-shared");
+    let pay_spec = json!({"allowedRegions": [REGION], "targetArns": [lambda("p-*")], "eventBusNames": ["p-*"]});
+    for (name, ns, spec) in [
+        (&ppay, &pay, pay_spec.clone()),
+        // The docs' shape of a tenant policy: no bus names, domains or DNS records allowed.
+        (&pevil, &evil, json!({"allowedRegions": [REGION], "targetArns": [lambda("e-*")]})),
+        (
+            &pother,
+            &other,
+            json!({"allowedRegions": [REGION], "targetArns": [lambda("p-*")],
+            "existingBusArns": [format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/p-*")]}),
+        ),
+    ] {
+        policies.create(&PostParams::default(), &policy(name, ns, spec)).await.expect("policy");
+    }
+    let moto = Moto::start();
+    moto.seed_lambdas(&["p-create", "p-cancel"]).await;
+    let tap = Tap::start(&moto.endpoint).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(REGION))
+        .endpoint_url(&tap.endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let mut engine = Engine::new(Aws::new(config), "tenancy");
+    engine.retry_delay = Duration::from_millis(20);
+    let mut opts = options(&[&pay, &evil, &other]);
+    opts.multi_tenant = true;
+    let op = Operator::start_with(admin.clone(), engine, opts).await;
+    let bridges = |ns: &str| -> Api<WebhookBridge> { Api::namespaced(admin.clone(), ns) };
+
+    // 1. The bus name another team expects, 2. its domain on its certificate, with a DNS record.
+    create(&admin, orders_in("squat", &evil, "p-shared", [&lambda("e-a"), &lambda("e-b")])).await;
+    let mut domain = orders_in("dom", &evil, "e-bus", [&lambda("e-a"), &lambda("e-b")]);
+    domain["spec"]["eventBus"] = json!({});
+    domain["spec"]["domain"] = json!({"name": "login.payments.example.com", "dnsEndpoint": true,
+        "certificateArn": format!("arn:aws:acm:{REGION}:{ACCOUNT}:certificate/team-a")});
+    create(&admin, domain).await;
+    let message = stalled(&admin, &evil, "squat", "PolicyDenied").await;
+    assert!(
+        message.contains("spec.eventBus.name: bus name p-shared is not allowed")
+            && message.contains("(policy rule eventBusNames)"),
+        "{message}"
+    );
+    let message = stalled(&admin, &evil, "dom", "PolicyDenied").await;
+    for rule in ["domainNames", "certificateArns", "dnsEndpoints"] {
+        assert!(message.contains(&format!("(policy rule {rule})")), "{rule}: {message}");
+    }
+    // 6. Denied before anything was made: no finalizer, so a delete never waits on AWS.
+    assert!(finalizers(&admin, &evil, "squat").await.is_empty());
+    assert!(finalizers(&admin, &evil, "dom").await.is_empty());
+    assert!(tap.requests().is_empty(), "denied bridges made AWS calls: {:?}", tap.requests());
+
+    // 3. Narrowing takes back. The payments bridge is Ready with both targets ...
+    create(&admin, orders_in("orders", &pay, "p-orders", [&lambda("p-create"), &lambda("p-cancel")])).await;
+    until(&admin, &pay, "orders", "Ready", ready).await;
+    assert!(finalizers(&admin, &pay, "orders").await.contains(&"webhookbridge.io/cleanup".to_string()));
+    let before = inventory(&moto.clients().await).await;
+    assert_eq!((before.targets, before.permissions, before.routes.len()), (2, 2, 1));
+    // ... the policy no longer allows p-cancel: its target and Lambda permission leave AWS.
+    let mut narrowed = pay_spec.clone();
+    narrowed["targetArns"] = json!([lambda("p-create")]);
+    set_policy(&admin, &ppay, narrowed.clone()).await;
+    let o = until(&admin, &pay, "orders", "target taken back", |o| {
+        condition(o, "Stalled").and_then(|c| c["message"].as_str()).is_some_and(|m| m.contains("taken back from AWS"))
+    })
+    .await;
+    let message = condition(o.as_ref(), "Stalled").and_then(|c| c["message"].as_str()).unwrap_or_default().to_string();
+    assert!(message.contains("spec.rules[1].targets[0]") && message.contains("p-cancel"), "{message}");
+    let after = inventory(&moto.clients().await).await;
+    assert_eq!((after.targets, after.permissions, after.routes.len()), (1, 1, 1), "{after:?}");
+    // ... and routes without authorization, once only JWT is allowed: the route goes.
+    narrowed["authorizationTypes"] = json!(["JWT"]);
+    set_policy(&admin, &ppay, narrowed).await;
+    until(&admin, &pay, "orders", "route taken back", |o| {
+        condition(o, "Stalled")
+            .and_then(|c| c["message"].as_str())
+            .is_some_and(|m| m.contains("route POST /api/webhook"))
+    })
+    .await;
+    until_event(&admin, &pay, "orders", |(t, r, n)| t == "Warning" && r == "PolicyDenied" && n.contains("taken back"))
+        .await;
+    let after = inventory(&moto.clients().await).await;
+    assert!(after.routes.is_empty(), "{after:?}");
+    assert_eq!((after.apis, after.buses.len(), after.targets), (1, 1, 1), "the API (its URL) and the bus stay");
+    // Widened again: everything comes back.
+    set_policy(&admin, &ppay, json!({"targetArns": [lambda("p-*")], "authorizationTypes": null})).await;
+    until(&admin, &pay, "orders", "Ready again", ready).await;
+    let back = inventory(&moto.clients().await).await;
+    assert_eq!((back.targets, back.permissions, back.routes.len()), (2, 2, 1), "{back:?}");
+
+    // 1b. Another bridge's bus, allowed only by a wildcard: refused, with no AWS write.
+    create(&admin, orders_in("owner", &pay, "p-shared", [&lambda("p-create"), &lambda("p-cancel")])).await;
+    until(&admin, &pay, "owner", "Ready", ready).await;
+    let writes = moto.fault_stats()["committed_writes"].as_u64().unwrap_or_default();
+    let mut joiner = orders_in("joiner", &other, "unused", [&lambda("p-create"), &lambda("p-cancel")]);
+    joiner["spec"]["eventBus"] = json!({"existingArn": shared});
+    create(&admin, joiner).await;
+    let message = stalled(&admin, &other, "joiner", "PolicyDenied").await;
+    assert!(message.contains(&format!("was created by the WebhookBridge {pay}/owner")), "{message}");
+    assert_eq!(moto.fault_stats()["committed_writes"].as_u64().unwrap_or_default(), writes, "no AWS write");
+    // Naming its ARN exactly is the platform team's explicit yes.
+    set_policy(&admin, &pother, json!({"existingBusArns": [shared]})).await;
+    until(&admin, &other, "joiner", "Ready once the policy names the bus", ready).await;
+
+    // Everything goes; the denied bridges at once. AWS is left with nothing of ours.
+    for (ns, name) in [(&evil, "squat"), (&evil, "dom"), (&other, "joiner"), (&pay, "owner"), (&pay, "orders")] {
         bridges(ns).delete(name, &DeleteParams::default()).await.expect("delete");
         until(&admin, ns, name, "gone", |o| o.is_none()).await;
     }

@@ -63,6 +63,37 @@ pub struct WebhookBridgePolicySpec {
     #[schemars(length(max = 100), inner(length(min = 1, max = 2048)))]
     #[serde(default)]
     pub existing_role_arns: Vec<String>,
+    /// Names of the buses the operator may create for these namespaces (`eventBus.name`), as
+    /// patterns; `{namespace}` stands for the bridge's namespace (`{namespace}-*`). Empty: only
+    /// the default name (`<namespace>-<name>-<hash>`, unique to the bridge), so no tenant can
+    /// take a bus name another team expects.
+    #[schemars(length(max = 100), inner(length(min = 1, max = 256)))]
+    #[serde(default)]
+    pub event_bus_names: Vec<String>,
+    /// Custom domain names bridges may create (`domain.name`), as patterns; `{namespace}` stands
+    /// for the bridge's namespace (`{namespace}.hooks.example.com`). Empty: no custom domain.
+    #[schemars(length(max = 100), inner(length(min = 1, max = 253)))]
+    #[serde(default)]
+    pub domain_names: Vec<String>,
+    /// ARN patterns of the ACM certificates those domains may use (`domain.certificateArn`).
+    #[schemars(length(max = 100), inner(length(min = 1, max = 2048)))]
+    #[serde(default)]
+    pub certificate_arns: Vec<String>,
+    /// Whether bridges may ask the operator for an external-dns `DNSEndpoint`
+    /// (`domain.dnsEndpoint`): the operator writes it with its own rights, so this grants DNS
+    /// records to tenants that have none. Default: no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dns_endpoints: bool,
+    /// JWT issuers routes may trust (`routes[].authorization.issuer`), as URL patterns.
+    /// Empty: none, so no JWT route.
+    #[schemars(length(max = 100), inner(length(min = 1, max = 2048)))]
+    #[serde(default)]
+    pub jwt_issuers: Vec<String>,
+    /// CORS origins an API may allow (`api.cors.allowOrigins`), as patterns (`https://*.example.com`;
+    /// the origin `*` is allowed only by the pattern `*`). Empty: no CORS configuration.
+    #[schemars(length(max = 100), inner(length(min = 1, max = 2048)))]
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
     /// Route authorization types allowed. Empty: all (`NONE`, `JWT`, `AWS_IAM`).
     #[schemars(length(max = 3))]
     #[serde(default)]

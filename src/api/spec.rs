@@ -104,8 +104,8 @@ pub struct WebhookBridgeSpec {
     // IAM and API Gateway take tag keys and values of letters, spaces, numbers and `_.:/=+-@` only.
     #[schemars(extend("maxProperties" = 40, "additionalProperties" = {"type": "string", "maxLength": 256, "pattern": TAG_PATTERN}))]
     #[x_kube(validation = Rule::new(
-        "self.all(k, !k.startsWith('aws:') && !k.startsWith('webhookbridge.io/') && size(k) >= 1 && size(k) <= 128 && k.matches(r'^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$'))"
-    ).message("spec.tags: keys are 1 to 128 letters, spaces, numbers or _.:/=+-@ and must not start with 'aws:' or 'webhookbridge.io/'"))]
+        "self.all(k, !k.lowerAscii().startsWith('aws:') && !k.lowerAscii().startsWith('webhookbridge.io/') && size(k) >= 1 && size(k) <= 128 && k.matches(r'^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$'))"
+    ).message("spec.tags: keys are 1 to 128 letters, spaces, numbers or _.:/=+-@ and must not start with 'aws:' or 'webhookbridge.io/' in any case (IAM tag keys are case-insensitive)"))]
     pub tags: BTreeMap<String, String>,
 }
 

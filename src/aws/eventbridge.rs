@@ -92,7 +92,8 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
         Err(e) => return Err(classify(SVC, "DescribeEventBus", e)),
     };
     let arn = bus.arn().unwrap_or(&d.bus.arn).to_string();
-    let bus_tags = if d.bus.managed { tags_of(client, &arn).await? } else { Tags::new() };
+    // A referenced bus's tags too: one created by another bridge is refused (plan_bus).
+    let bus_tags = tags_of(client, &arn).await?;
     into.bus = Some(ObsBus { name: bus.name().unwrap_or(&d.bus.name).to_string(), arn, tags: bus_tags });
 
     rules(client, d, None, into).await

@@ -214,7 +214,10 @@ impl Aws {
     /// name and tags given, cached per (role, session, region). The SDK's identity cache renews
     /// them before they expire.
     pub async fn clients_as(&self, region: &str, role: &AssumedRole) -> Clients {
-        let key = format!("{}|{}|{region}", role.arn, role.session_name);
+        // The whole identity: two namespaces whose session names coincide (names are cut to
+        // AWS's 64 characters) still never share credentials, nor each other's session tags.
+        let tags: Vec<String> = role.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let key = format!("{}|{}|{}|{region}", role.arn, role.session_name, tags.join("\u{0}"));
         if let Some(c) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return c.clone();
         }

@@ -230,6 +230,23 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         };
     }
 
+    // The policy decides before the finalizer: a bridge that may not act gets none, so its
+    // deletion (and its namespace's) never waits on AWS; one that acted before and is now
+    // denied has what the policy no longer allows taken back.
+    if let Err(e) = ctx.engine.admit(bridge) {
+        if matches!(e, Error::PolicyDenied { .. }) && has_finalizer(bridge) {
+            return withdraw(bridge, ctx, &api, &previous, e).await;
+        }
+        let next = WebhookBridgeStatus {
+            observed_generation: generation,
+            conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
+            ..previous.clone()
+        };
+        write_status(&api, bridge, &previous, next).await?;
+        publish(ctx, bridge, EventType::Warning, e.reason(), e.tenant_message()).await;
+        ctx.metrics.set_state(&key, Some(if e.is_retryable() { "Reconciling" } else { "Stalled" }));
+        return Err(e.into());
+    }
     if !has_finalizer(bridge) {
         add_finalizer(&api, bridge).await?;
     }
@@ -368,6 +385,56 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             Err(e.into())
         }
     }
+}
+
+/// A bridge that acted and that its policy no longer allows: reconcile the cut-down spec (what
+/// the policy took back leaves AWS), then report it Stalled/PolicyDenied saying what went and
+/// what is still live. Every policy change runs this again (in sync: no write).
+async fn withdraw(
+    bridge: &WebhookBridge,
+    ctx: &Context,
+    api: &Api<WebhookBridge>,
+    previous: &WebhookBridgeStatus,
+    denied: Error,
+) -> Result<Action, ReconcileError> {
+    let key = key_of(bridge.namespace().as_deref(), &bridge.name_any());
+    let generation = bridge.metadata.generation;
+    let now = status::now();
+    let Some(w) = ctx.engine.withdrawal(bridge)? else { return Err(denied.into()) };
+    let (outcome, summary) = match ctx.engine.withdraw(&w, None).await {
+        Ok(outcome) => (Some(outcome), w.summary()),
+        Err(e @ Error::NotLeader(_)) => return Err(e.into()),
+        Err(e) if e.is_retryable() => {
+            warn!(object = %key, error = %e, "taking back what the policy no longer allows; retrying");
+            let next = WebhookBridgeStatus {
+                conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
+                ..previous.clone()
+            };
+            write_status(api, bridge, previous, next).await?;
+            return Err(e.into());
+        }
+        Err(e) => (None, format!("taking back what it no longer allows failed: {}", e.tenant_message())),
+    };
+    let changed = outcome.as_ref().is_some_and(|o| !o.actions.is_empty());
+    let mut next = match outcome {
+        Some(o) => WebhookBridgeStatus { role_usable_after: previous.role_usable_after.clone(), ..o.status },
+        None => previous.clone(),
+    };
+    next.observed_generation = generation;
+    next.last_synced_time = previous.last_synced_time.clone();
+    next.conditions = status::stamp(&previous.conditions, status::withdrawn(generation, &denied, &summary), &now);
+    let dns_status = next.clone();
+    write_status(api, bridge, previous, next).await?;
+    if bridge.spec.domain.is_some() || previous.domain.is_some() {
+        super::dns::sync(&ctx.client, &w.bridge, &dns_status).await?;
+    }
+    if changed {
+        info!(object = %key, "took back what the policy no longer allows: {summary}");
+    }
+    let note = format!("{}. {summary}", denied.tenant_message());
+    publish(ctx, bridge, EventType::Warning, denied.reason(), note).await;
+    ctx.metrics.set_state(&key, Some("Stalled"));
+    Err(denied.into())
 }
 
 /// An object that does not deserialize: report it (status + Event) and leave it alone; the

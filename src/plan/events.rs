@@ -31,7 +31,27 @@ pub(super) fn plan_bus(d: &Desired, o: &Observed, actions: &mut Vec<Action>) -> 
                 format!("event bus {} does not exist", d.bus.arn),
             )));
         }
-        (Some(_), false) => {}
+        (Some(bus), false) => {
+            // Another bridge's bus: its rules and events belong to that team.
+            let managed_by_us =
+                bus.tags.get(crate::owner::TAG_MANAGED_BY).map(String::as_str) == Some(crate::owner::MANAGED_BY);
+            let owner = bus.tags.get(crate::owner::TAG_OWNER).map(String::as_str).unwrap_or_default();
+            let same_team = bus.tags.get(crate::owner::TAG_CLUSTER) == Some(&d.owner.cluster)
+                && owner.split('/').next() == Some(d.owner.namespace.as_str());
+            if let (true, false, Some(policy)) = (managed_by_us, same_team, &d.bus.foreign_denied_by) {
+                return Err(Error::PolicyDenied {
+                    policy: policy.clone(),
+                    denials: vec![crate::tenancy::Denial {
+                        rule: "existingBusArns",
+                        field: "spec.eventBus.existingArn".into(),
+                        message: format!(
+                            "event bus {} was created by the WebhookBridge {owner}, of another namespace or cluster; a policy must name its ARN exactly (no wildcard) to share it",
+                            d.bus.arn
+                        ),
+                    }],
+                });
+            }
+        }
     }
     Ok(())
 }
