@@ -537,15 +537,28 @@ impl Engine {
                 Err(e) => e,
             };
             let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
-            foreign(rules)?;
+            foreign(rules.clone())?;
             attempt += 1;
-            if attempt >= 4 {
-                return Err(error);
+            if attempt >= BUS_DELETE_TRIES {
+                // Only our own rules (or none) are listed, and AWS still refuses: it has not
+                // caught up with our deletes yet. Not terminal: the operator's backoff (or the
+                // CLI's "run again later") does the longer wait.
+                return Err(match error {
+                    Error::Rejected { ref code, .. } if code == "ValidationException" => Error::BusDraining {
+                        bus: name.to_string(),
+                        rules: if rules.is_empty() { "none listed any more".into() } else { rules.join(", ") },
+                    },
+                    other => other,
+                });
             }
             tokio::time::sleep(self.retry_delay * 2u32.pow(attempt - 1)).await;
         }
     }
 }
+
+/// DeleteEventBus tries within one pass (waits of `retry_delay`, then twice that) before the
+/// refusal is handed to the caller's backoff as [`Error::BusDraining`].
+const BUS_DELETE_TRIES: u32 = 3;
 
 /// One observation from the per-service reads (each filled its own part).
 fn merged(

@@ -63,6 +63,14 @@ pub enum Error {
     #[error("event bus {bus} cannot be deleted: it still has rules not owned by this bridge: {rules}")]
     BusNotEmpty { bus: String, rules: String },
 
+    /// AWS still refuses to delete the bus though only rules of this bridge (just deleted) or its
+    /// archive's managed rule were left on it: EventBridge is eventually consistent, and an
+    /// archive's `Events-Archive-*` rule can outlive the archive for a while. Retryable.
+    #[error(
+        "event bus {bus} cannot be deleted yet: AWS still counts rules on it that this bridge deleted ({rules}); AWS is eventually consistent, retrying later"
+    )]
+    BusDraining { bus: String, rules: String },
+
     /// This replica may not call AWS now: it is not the confirmed leader (see `aws::fence`).
     /// Retryable: the leader-election loop stops this replica's controller or confirms the Lease.
     #[error("{0}")]
@@ -112,6 +120,7 @@ impl Error {
             Error::Transient { .. }
                 | Error::DependencyMissing(_)
                 | Error::BusNotEmpty { .. }
+                | Error::BusDraining { .. }
                 | Error::NotLeader(_)
                 | Error::Injected(_)
         )
@@ -127,6 +136,7 @@ impl Error {
             Error::Transient { .. } => "AwsUnavailable",
             Error::DependencyMissing(_) => "DependencyMissing",
             Error::BusNotEmpty { .. } => "BusNotEmpty",
+            Error::BusDraining { .. } => "BusDraining",
             Error::NotLeader(_) => "NotLeader",
             Error::QuotaExceeded { .. } => "QuotaExceeded",
             Error::NoPolicy(_) => "NoPolicy",

@@ -253,6 +253,28 @@ async fn a_bus_delete_refused_while_our_rules_go_away_is_retried() {
     assert_eq!(delete.num_calls(), 2);
 }
 
+/// AWS keeps refusing while only our archive's managed rule lingers (it outlives the archive a
+/// while: "When you delete a rule, incoming events might continue to match to the deleted rule.
+/// Allow a short period of time for changes to take effect", EventBridge API reference,
+/// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DeleteRule.html): not a
+/// terminal `Rejected` that waits for the object to change, but retryable (operator backoff, CLI
+/// exit 5) until AWS catches up.
+#[tokio::test]
+async fn a_bus_delete_refused_while_our_archive_rule_lingers_stays_retryable() {
+    let bridge = orders();
+    let lingering = format!("Events-Archive-{}", owner(&bridge).archive_name());
+    let (m, delete) = deleting_bus(&bridge, vec![false, false, false, false, false], vec![lingering.clone()]);
+    let engine = mocks::engine(&m);
+
+    let err = engine.delete(&bridge).await.expect_err("AWS has not caught up yet");
+
+    assert!(matches!(&err, Error::BusDraining { rules, .. } if *rules == lingering), "{err:?}");
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(err.reason(), "BusDraining");
+    assert_eq!(delete.num_calls(), 3, "a bounded number of tries in one pass, then the caller's backoff");
+    assert!(err.to_string().contains("eventually consistent"), "{err}");
+}
+
 #[tokio::test]
 async fn a_bus_holding_someone_elses_rules_is_not_deleted_and_says_why() {
     let bridge = orders();
