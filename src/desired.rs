@@ -193,11 +193,13 @@ impl DesiredRole {
 }
 
 impl DesiredRule {
-    /// Invoke permissions this rule's Lambda targets need.
+    /// Invoke permissions this rule's Lambda targets need. Only for functions in the rule's own
+    /// account: one in another account is authorized by its own policy, which the operator does
+    /// not own (see [`is_cross_account_lambda`]), and AddPermission on it fails half-way.
     pub fn permissions(&self, owner: &Owner) -> Vec<DesiredPermission> {
         self.targets
             .iter()
-            .filter(|t| is_lambda_arn(&t.arn))
+            .filter(|t| is_lambda_arn(&t.arn) && arn_part(&t.arn, 4) == arn_part(&self.arn, 4))
             .map(|t| DesiredPermission {
                 function_arn: t.arn.clone(),
                 statement_id: owner.statement_id(&self.name, &t.arn),
@@ -225,6 +227,14 @@ impl Desired {
 
 pub fn is_lambda_arn(arn: &str) -> bool {
     arn_part(arn, 2) == Some("lambda")
+}
+
+/// A Lambda function in another account than `account`: EventBridge delivers to it directly
+/// only through an execution role of the bus's account that the function's own policy allows
+/// (EventBridge User Guide, "Sending events to an AWS service in another account",
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html).
+pub fn is_cross_account_lambda(arn: &str, account: &str) -> bool {
+    is_lambda_arn(arn) && arn_part(arn, 4) != Some(account)
 }
 
 /// Field `index` of an ARN (`arn:partition:service:region:account:resource`).

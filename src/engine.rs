@@ -250,7 +250,14 @@ impl Engine {
         // rules still target.
         let mut functions: Vec<String> = d.permissions().into_iter().map(|p| p.function_arn).collect();
         for rule in o.rules.iter().filter(|r| d.owner.ownership(&r.tags) == Ownership::Ours) {
-            functions.extend(rule.targets.iter().filter(|t| is_lambda_arn(&t.arn)).map(|t| t.arn.clone()));
+            // A function in another account carries no statement of ours (and its policy is
+            // not ours to read).
+            functions.extend(
+                rule.targets
+                    .iter()
+                    .filter(|t| is_lambda_arn(&t.arn) && !desired::is_cross_account_lambda(&t.arn, &d.env.account))
+                    .map(|t| t.arn.clone()),
+            );
         }
         functions.sort();
         functions.dedup();

@@ -533,6 +533,57 @@ async fn a_missing_lambda_is_a_retryable_dependency_error() {
     assert_eq!(inventory(&moto.clients().await).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
 }
 
+/// A Lambda target in another account: AddPermission on it fails half-way on AWS (the function
+/// is not the operator's). EventBridge delivers to it directly only through an execution role of
+/// the bus's account that the function's own policy allows (EventBridge User Guide, "Sending
+/// events to an AWS service in another account",
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html).
+/// Without the role: refused before any write, naming the field; with it: the exact writes, no
+/// AddPermission on the other account's function.
+#[tokio::test]
+async fn a_lambda_in_another_account_is_delivered_through_a_role_never_add_permission() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let foreign = "arn:aws:lambda:us-east-1:999999999999:function:x";
+    let mut bridge = orders();
+    bridge.spec.rules[1].targets[0].arn = foreign.into();
+
+    let err = engine.reconcile(&bridge).await.expect_err("no role");
+    assert!(
+        matches!(&err, Error::InvalidSpec(f) if f.iter().any(|f| f.field == "spec.rules[1].targets[0].roleArn" && f.message.contains("999999999999"))),
+        "{err}"
+    );
+    assert_eq!(engine.aws.counter.writes(), 0, "refused before any write: {}", engine.aws.counter.table());
+
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/invoke-x");
+    bridge.spec.rules[1].targets[0].role_arn = Some(role.clone());
+    engine.reconcile(&bridge).await.expect("reconcile");
+    let expected = counts(&[
+        ("AddPermission", 1),
+        ("CreateApi", 1),
+        ("CreateEventBus", 1),
+        ("CreateIntegration", 1),
+        ("CreateRole", 1),
+        ("CreateRoute", 1),
+        ("CreateStage", 1),
+        ("PutRolePolicy", 1),
+        ("PutRule", 2),
+        ("PutTargets", 2),
+    ]);
+    assert_eq!(writes(&engine), expected, "{}", engine.aws.counter.table());
+    let c = moto.clients().await;
+    let rule = engine.owner(&bridge).rule_name("cancel-order");
+    let out =
+        c.events.list_targets_by_rule().rule(&rule).event_bus_name("custom-events-dev").send().await.expect("targets");
+    let t = &out.targets()[0];
+    assert_eq!((t.arn(), t.role_arn()), (foreign, Some(role.as_str())));
+
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("in sync");
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+}
+
 #[tokio::test]
 async fn a_dropped_mapping_converges_without_an_update_on_every_reconcile() {
     let moto = Moto::start();
