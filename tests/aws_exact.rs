@@ -359,6 +359,44 @@ async fn update_stage_changes_throttling_in_place() {
     assert_eq!((writes.get("UpdateStage"), writes.get("CreateStage")), (Some(&1), None), "{writes:?}");
 }
 
+/// Removing `spec.api.throttling`: AWS cannot unset stage limits. UpdateStage with an empty
+/// DefaultRouteSettings keeps them (AWS support's answer quoted in
+/// https://github.com/serverless/serverless/pull/8590), 0 or null sets them to 0 and blocks all
+/// traffic (https://github.com/terraform-aws-modules/terraform-aws-apigateway-v2/issues/45,
+/// https://github.com/pulumi/pulumi-aws/issues/2363). So the stage gets the account-level
+/// defaults, 5,000 burst / 10,000 rps (API Gateway Developer Guide, "Throttling requests to
+/// your HTTP API"), which leave the account's limits in charge.
+#[tokio::test]
+async fn removing_throttling_sets_the_account_level_defaults() {
+    let bridge = orders();
+    assert!(bridge.spec.api.throttling.is_none());
+    let mut m = api_with_stage(&bridge, (50, 25.0));
+    let update = mock!(Apigw::update_stage)
+        .match_requests(|r| {
+            r.default_route_settings().and_then(|s| s.throttling_burst_limit()) == Some(5_000)
+                && r.default_route_settings().and_then(|s| s.throttling_rate_limit()) == Some(10_000.0)
+        })
+        .then_output(|| UpdateStageOutput::builder().stage_name("dev").build());
+    m.apigateway.insert(0, update.clone());
+    let engine = mocks::engine(&m);
+
+    one_pass(&engine, &bridge).await;
+
+    assert_eq!(update.num_calls(), 1);
+}
+
+/// What AWS returns after that removal is in sync: the next pass writes nothing to the stage.
+#[tokio::test]
+async fn a_stage_at_the_account_level_defaults_is_in_sync_without_throttling() {
+    let bridge = orders();
+    let engine = mocks::engine(&api_with_stage(&bridge, webhook_bridge::desired::NO_STAGE_LIMIT));
+
+    one_pass(&engine, &bridge).await;
+
+    let writes = engine.aws.counter.writes_by_operation();
+    assert_eq!(writes.get("UpdateStage"), None, "{writes:?}");
+}
+
 /// One reconcile pass over canned answers (AWS is not read again after the writes).
 async fn one_pass(engine: &webhook_bridge::engine::Engine, bridge: &WebhookBridge) {
     if let Err(e) = engine.reconcile(bridge).await {

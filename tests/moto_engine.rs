@@ -584,6 +584,33 @@ async fn a_lambda_in_another_account_is_delivered_through_a_role_never_add_permi
     assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
 }
 
+/// Removing `spec.api.throttling` converges: one UpdateStage to the account-level defaults (AWS
+/// keeps limits an empty DefaultRouteSettings leaves out, serverless/serverless#8590; the proxy
+/// answers UpdateStage so), then 0 writes.
+#[tokio::test]
+async fn removing_throttling_converges_to_no_stage_limit() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = orders();
+    bridge.spec.api.throttling = Some(webhook_bridge::api::Throttling { burst_limit: 20, rate_limit: 10.0 });
+    let outcome = engine.reconcile(&bridge).await.expect("with throttling");
+    let api = outcome.status.api_id.clone().expect("api id");
+
+    bridge.spec.api.throttling = None;
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("throttling removed");
+    assert_eq!(writes(&engine), counts(&[("UpdateStage", 1)]));
+    let c = moto.clients().await;
+    let stage = c.apigateway.get_stage().api_id(&api).stage_name("dev").send().await.expect("GetStage");
+    let limits = stage.default_route_settings().map(|s| (s.throttling_burst_limit(), s.throttling_rate_limit()));
+    assert_eq!(limits, Some((Some(5_000), Some(10_000.0))), "never 0, which would block all traffic");
+
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("in sync");
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+}
+
 #[tokio::test]
 async fn a_dropped_mapping_converges_without_an_update_on_every_reconcile() {
     let moto = Moto::start();

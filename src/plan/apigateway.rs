@@ -84,7 +84,7 @@ pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc:
         Some(stage) => {
             let access_log = d.logs.settings();
             if !stage.auto_deploy
-                || stage.throttling != d.stage.throttling
+                || !d.stage.throttling_in_sync(stage.throttling)
                 || (access_log.is_some() && stage.access_log != access_log)
             {
                 actions.push(Action::UpdateStage { name: stage.name.clone() });
