@@ -312,23 +312,43 @@ impl Engine {
             let delivery_gaps = self.delivery_gaps(&c, &d).await?;
             return Ok(outcome(&d, &o, Vec::new(), delivery_gaps));
         }
-        let o = if fresh { self.observe_fresh(&c, &d).await? } else { self.observe(&c, &d).await? };
-        let actions = plan::plan(&d, &o)?;
-        let o = if actions.is_empty() {
-            o
-        } else {
-            let created = Box::pin(self.apply(&c, &d, &o, &actions)).await?;
-            let mut after = converged(&d, &o, &created);
-            // The DNS target of a new domain is in its create answer; one read keeps the
-            // create call's signature plain.
-            if let Some(name) = &created.domain {
-                let mut found = Observed::default();
-                if domain::observe_known(&c.apigateway, &d, name, &mut found).await? {
-                    after.domains.retain(|x| &x.name != name);
-                    after.domains.extend(found.domains);
-                }
+        let mut tries = 0u32;
+        let (o, actions, created) = loop {
+            let o = if fresh && tries == 0 { self.observe_fresh(&c, &d).await? } else { self.observe(&c, &d).await? };
+            let actions = plan::plan(&d, &o)?;
+            if actions.is_empty() {
+                break (o, actions, None);
             }
-            after
+            match Box::pin(self.apply(&c, &d, &o, &actions)).await {
+                Ok(created) => break (o, actions, Some(created)),
+                // A 409 from API Gateway: a race the next look explains, or a lasting conflict
+                // (never retried forever: terminal after API_CONFLICT_TRIES).
+                Err(e) if e.is_api_conflict() => {
+                    tries += 1;
+                    if tries >= API_CONFLICT_TRIES {
+                        return Err(e.into_lasting_conflict(tries));
+                    }
+                    tracing::warn!(error = %e, tries, "API Gateway conflict: looking again");
+                    tokio::time::sleep(self.retry_delay * 2u32.pow(tries - 1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let o = match created {
+            None => o,
+            Some(created) => {
+                let mut after = converged(&d, &o, &created);
+                // The DNS target of a new domain is in its create answer; one read keeps the
+                // create call's signature plain.
+                if let Some(name) = &created.domain {
+                    let mut found = Observed::default();
+                    if domain::observe_known(&c.apigateway, &d, name, &mut found).await? {
+                        after.domains.retain(|x| &x.name != name);
+                        after.domains.extend(found.domains);
+                    }
+                }
+                after
+            }
         };
         let delivery_gaps = self.delivery_gaps(&c, &d).await?;
         Ok(outcome(&d, &o, actions, delivery_gaps))
@@ -562,6 +582,10 @@ impl Engine {
         }
     }
 }
+
+/// Passes of observe, plan and apply within one reconcile that may end in API Gateway's 409
+/// ConflictException before it is reported as terminal (see [`Error::is_api_conflict`]).
+const API_CONFLICT_TRIES: u32 = 3;
 
 /// DeleteEventBus tries within one pass (waits of `retry_delay`, then twice that) before the
 /// refusal is handed to the caller's backoff as [`Error::BusDraining`].

@@ -113,6 +113,30 @@ impl Error {
             if matches!(code.as_str(), "NotFoundException" | "ResourceNotFoundException" | "NoSuchEntity"))
     }
 
+    /// API Gateway answered 409 ConflictException. Transient when it is a race (concurrent
+    /// modification, hashicorp/terraform-provider-aws#29735; a route someone created since we
+    /// looked), but also permanent (route keys with different variable names at one path level):
+    /// the engine looks again and retries a bounded number of times, then calls it
+    /// [`Error::into_lasting_conflict`].
+    pub fn is_api_conflict(&self) -> bool {
+        matches!(self, Error::Transient { service: "apigateway", code, .. } if code == "ConflictException")
+    }
+
+    /// A ConflictException that fresh looks at AWS did not explain: terminal (`AwsRejected`).
+    pub fn into_lasting_conflict(self, tries: u32) -> Error {
+        match self {
+            Error::Transient { service, operation, code, message } => Error::Rejected {
+                service,
+                operation,
+                code,
+                message: format!(
+                    "{message} (still in conflict after {tries} tries, each after a fresh look at AWS: not a race; change the spec or the API)"
+                ),
+            },
+            other => other,
+        }
+    }
+
     /// Retry with backoff (true) or wait for a change (false).
     pub fn is_retryable(&self) -> bool {
         matches!(

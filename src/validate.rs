@@ -64,6 +64,9 @@ pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
             }
         }
     }
+    for e in crate::route_paths::conflicting_variables(spec.routes.iter().map(|r| r.path.as_str())) {
+        err(e.field, e.message);
+    }
     if authorizers.len() > MAX_AUTHORIZERS {
         err(
             "spec.routes".into(),
