@@ -1815,7 +1815,9 @@ class Handler(BaseHTTPRequestHandler):
         reference has it (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html,
         PATCH, 200 with the Stage): the members given replace the stage's; the maps
         (defaultRouteSettings' members, routeSettings per route key, stageVariables per variable)
-        are merged into the stage's, as a PATCH. moto cannot change a stage: the proxy deletes it and
+        are merged into the stage's, as a PATCH. So an empty defaultRouteSettings keeps the stage's
+        throttling limits, as on AWS (AWS support's answer quoted in
+        https://github.com/serverless/serverless/pull/8590: they cannot be removed that way). moto cannot change a stage: the proxy deletes it and
         creates it again with the merged settings (same name, tags, variables), so createdDate is the
         time of the update, and deploymentId is not kept (moto keeps none)."""
         doc = json.loads(body or b"{}")

@@ -108,6 +108,28 @@ pub struct DesiredStage {
     pub throttling: Option<(i32, f64)>,
 }
 
+/// The stage limits that stand for "no stage-level throttling" once a stage had some: AWS's
+/// account-level defaults per Region, 5,000 burst and 10,000 requests per second (API Gateway
+/// Developer Guide, "Throttling requests to your HTTP API",
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html; stage
+/// limits cannot exceed the account's, so these leave the account-level limits in charge).
+/// AWS offers no way to unset them: UpdateStage with an empty DefaultRouteSettings keeps the
+/// old limits (AWS support, quoted in serverless/serverless#8590), and 0 or null sets them to 0,
+/// which blocks all traffic (terraform-aws-modules/terraform-aws-apigateway-v2#45,
+/// pulumi/pulumi-aws#2363); only deleting the stage would (hashicorp/terraform-provider-aws#14742).
+pub const NO_STAGE_LIMIT: (i32, f64) = (5_000, 10_000.0);
+
+impl DesiredStage {
+    /// Whether the stage's observed limits are what the spec asks for: without throttling in the
+    /// spec, a stage that never had limits or carries [`NO_STAGE_LIMIT`] is in sync.
+    pub fn throttling_in_sync(&self, observed: Option<(i32, f64)>) -> bool {
+        match self.throttling {
+            Some(wanted) => observed == Some(wanted),
+            None => observed.is_none() || observed == Some(NO_STAGE_LIMIT),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredAuthorizer {
     pub name: String,
@@ -197,11 +219,13 @@ impl DesiredRole {
 }
 
 impl DesiredRule {
-    /// Invoke permissions this rule's Lambda targets need.
+    /// Invoke permissions this rule's Lambda targets need. Only for functions in the rule's own
+    /// account: one in another account is authorized by its own policy, which the operator does
+    /// not own (see [`is_cross_account_lambda`]), and AddPermission on it fails half-way.
     pub fn permissions(&self, owner: &Owner) -> Vec<DesiredPermission> {
         self.targets
             .iter()
-            .filter(|t| is_lambda_arn(&t.arn))
+            .filter(|t| is_lambda_arn(&t.arn) && arn_part(&t.arn, 4) == arn_part(&self.arn, 4))
             .map(|t| DesiredPermission {
                 function_arn: t.arn.clone(),
                 statement_id: owner.statement_id(&self.name, &t.arn),
@@ -229,6 +253,14 @@ impl Desired {
 
 pub fn is_lambda_arn(arn: &str) -> bool {
     arn_part(arn, 2) == Some("lambda")
+}
+
+/// A Lambda function in another account than `account`: EventBridge delivers to it directly
+/// only through an execution role of the bus's account that the function's own policy allows
+/// (EventBridge User Guide, "Sending events to an AWS service in another account",
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html).
+pub fn is_cross_account_lambda(arn: &str, account: &str) -> bool {
+    is_lambda_arn(arn) && arn_part(arn, 4) != Some(account)
 }
 
 /// Field `index` of an ARN (`arn:partition:service:region:account:resource`).

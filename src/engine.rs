@@ -298,7 +298,14 @@ impl Engine {
         // rules still target.
         let mut functions: Vec<String> = d.permissions().into_iter().map(|p| p.function_arn).collect();
         for rule in o.rules.iter().filter(|r| d.owner.ownership(&r.tags) == Ownership::Ours) {
-            functions.extend(rule.targets.iter().filter(|t| is_lambda_arn(&t.arn)).map(|t| t.arn.clone()));
+            // A function in another account carries no statement of ours (and its policy is
+            // not ours to read).
+            functions.extend(
+                rule.targets
+                    .iter()
+                    .filter(|t| is_lambda_arn(&t.arn) && !desired::is_cross_account_lambda(&t.arn, &d.env.account))
+                    .map(|t| t.arn.clone()),
+            );
         }
         functions.sort();
         functions.dedup();
@@ -363,23 +370,43 @@ impl Engine {
             let delivery_gaps = self.delivery_gaps(c, d).await?;
             return Ok(outcome(d, &o, Vec::new(), delivery_gaps));
         }
-        let o = if fresh { self.observe_fresh(c, d).await? } else { self.observe(c, d).await? };
-        let actions = plan::plan(d, &o)?;
-        let o = if actions.is_empty() {
-            o
-        } else {
-            let created = Box::pin(self.apply(c, d, &o, &actions)).await?;
-            let mut after = converged(d, &o, &created);
-            // The DNS target of a new domain is in its create answer; one read keeps the
-            // create call's signature plain.
-            if let Some(name) = &created.domain {
-                let mut found = Observed::default();
-                if domain::observe_known(&c.apigateway, d, name, &mut found).await? {
-                    after.domains.retain(|x| &x.name != name);
-                    after.domains.extend(found.domains);
-                }
+        let mut tries = 0u32;
+        let (o, actions, created) = loop {
+            let o = if fresh && tries == 0 { self.observe_fresh(c, d).await? } else { self.observe(c, d).await? };
+            let actions = plan::plan(d, &o)?;
+            if actions.is_empty() {
+                break (o, actions, None);
             }
-            after
+            match Box::pin(self.apply(c, d, &o, &actions)).await {
+                Ok(created) => break (o, actions, Some(created)),
+                // A 409 from API Gateway: a race the next look explains, or a lasting conflict
+                // (never retried forever: terminal after API_CONFLICT_TRIES).
+                Err(e) if e.is_api_conflict() => {
+                    tries += 1;
+                    if tries >= API_CONFLICT_TRIES {
+                        return Err(e.into_lasting_conflict(tries));
+                    }
+                    tracing::warn!(error = %e, tries, "API Gateway conflict: looking again");
+                    tokio::time::sleep(self.retry_delay * 2u32.pow(tries - 1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let o = match created {
+            None => o,
+            Some(created) => {
+                let mut after = converged(d, &o, &created);
+                // The DNS target of a new domain is in its create answer; one read keeps the
+                // create call's signature plain.
+                if let Some(name) = &created.domain {
+                    let mut found = Observed::default();
+                    if domain::observe_known(&c.apigateway, d, name, &mut found).await? {
+                        after.domains.retain(|x| &x.name != name);
+                        after.domains.extend(found.domains);
+                    }
+                }
+                after
+            }
         };
         let delivery_gaps = self.delivery_gaps(c, d).await?;
         Ok(outcome(d, &o, actions, delivery_gaps))
@@ -605,10 +632,19 @@ impl Engine {
                 Err(e) => e,
             };
             let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
-            foreign(rules)?;
+            foreign(rules.clone())?;
             attempt += 1;
-            if attempt >= 4 {
-                return Err(error);
+            if attempt >= BUS_DELETE_TRIES {
+                // Only our own rules (or none) are listed, and AWS still refuses: it has not
+                // caught up with our deletes yet. Not terminal: the operator's backoff (or the
+                // CLI's "run again later") does the longer wait.
+                return Err(match error {
+                    Error::Rejected { ref code, .. } if code == "ValidationException" => Error::BusDraining {
+                        bus: name.to_string(),
+                        rules: if rules.is_empty() { "none listed any more".into() } else { rules.join(", ") },
+                    },
+                    other => other,
+                });
             }
             tokio::time::sleep(self.retry_delay * 2u32.pow(attempt - 1)).await;
         }
@@ -626,6 +662,14 @@ fn session_name(name: &str) -> String {
     let prefix: String = name.chars().take(64 - 17).collect();
     format!("{}-{hash}", prefix.trim_end_matches('-'))
 }
+
+/// Passes of observe, plan and apply within one reconcile that may end in API Gateway's 409
+/// ConflictException before it is reported as terminal (see [`Error::is_api_conflict`]).
+const API_CONFLICT_TRIES: u32 = 3;
+
+/// DeleteEventBus tries within one pass (waits of `retry_delay`, then twice that) before the
+/// refusal is handed to the caller's backoff as [`Error::BusDraining`].
+const BUS_DELETE_TRIES: u32 = 3;
 
 /// One observation from the per-service reads (each filled its own part).
 fn merged(

@@ -63,6 +63,14 @@ pub enum Error {
     #[error("event bus {bus} cannot be deleted: it still has rules not owned by this bridge: {rules}")]
     BusNotEmpty { bus: String, rules: String },
 
+    /// AWS still refuses to delete the bus though only rules of this bridge (just deleted) or its
+    /// archive's managed rule were left on it: EventBridge is eventually consistent, and an
+    /// archive's `Events-Archive-*` rule can outlive the archive for a while. Retryable.
+    #[error(
+        "event bus {bus} cannot be deleted yet: AWS still counts rules on it that this bridge deleted ({rules}); AWS is eventually consistent, retrying later"
+    )]
+    BusDraining { bus: String, rules: String },
+
     /// This replica may not call AWS now: it is not the confirmed leader (see `aws::fence`).
     /// Retryable: the leader-election loop stops this replica's controller or confirms the Lease.
     #[error("{0}")]
@@ -105,6 +113,30 @@ impl Error {
             if matches!(code.as_str(), "NotFoundException" | "ResourceNotFoundException" | "NoSuchEntity"))
     }
 
+    /// API Gateway answered 409 ConflictException. Transient when it is a race (concurrent
+    /// modification, hashicorp/terraform-provider-aws#29735; a route someone created since we
+    /// looked), but also permanent (route keys with different variable names at one path level):
+    /// the engine looks again and retries a bounded number of times, then calls it
+    /// [`Error::into_lasting_conflict`].
+    pub fn is_api_conflict(&self) -> bool {
+        matches!(self, Error::Transient { service: "apigateway", code, .. } if code == "ConflictException")
+    }
+
+    /// A ConflictException that fresh looks at AWS did not explain: terminal (`AwsRejected`).
+    pub fn into_lasting_conflict(self, tries: u32) -> Error {
+        match self {
+            Error::Transient { service, operation, code, message } => Error::Rejected {
+                service,
+                operation,
+                code,
+                message: format!(
+                    "{message} (still in conflict after {tries} tries, each after a fresh look at AWS: not a race; change the spec or the API)"
+                ),
+            },
+            other => other,
+        }
+    }
+
     /// Retry with backoff (true) or wait for a change (false).
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -112,6 +144,7 @@ impl Error {
             Error::Transient { .. }
                 | Error::DependencyMissing(_)
                 | Error::BusNotEmpty { .. }
+                | Error::BusDraining { .. }
                 | Error::NotLeader(_)
                 | Error::Injected(_)
         )
@@ -127,6 +160,7 @@ impl Error {
             Error::Transient { .. } => "AwsUnavailable",
             Error::DependencyMissing(_) => "DependencyMissing",
             Error::BusNotEmpty { .. } => "BusNotEmpty",
+            Error::BusDraining { .. } => "BusDraining",
             Error::NotLeader(_) => "NotLeader",
             Error::QuotaExceeded { .. } => "QuotaExceeded",
             Error::NoPolicy(_) => "NoPolicy",

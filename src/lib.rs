@@ -17,6 +17,7 @@ pub mod operator;
 pub mod owner;
 pub mod plan;
 pub mod replay;
+pub mod route_paths;
 pub mod simulate;
 pub mod status;
 pub mod target_policy;

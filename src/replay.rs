@@ -186,9 +186,33 @@ pub async fn start(client: &Client, request: &Request) -> Result<String, Error> 
             .destination(destination.clone())
             .send()
             .await;
-        match sent.map_err(|e| classify(SVC, "StartReplay", e)) {
+        // Matched on AWS's code, whatever its class: ResourceAlreadyExistsException is retryable
+        // in general (a create that raced), here it means "a replay of that name exists"
+        // (LocalStack's AWS-validated snapshot, tests/aws/services/events/
+        // test_archive_and_replay.snapshot.json, test_start_replay_error_duplicate_name_same_archive:
+        // 400 "Replay <replay-name> already exists."), i.e. one started within the same second.
+        let sent = sent.map_err(|e| classify(SVC, "StartReplay", e));
+        let code = match &sent {
+            Err(Error::Rejected { code, .. } | Error::Transient { code, .. }) => code.as_str(),
+            Err(Error::QuotaExceeded { .. }) => "LimitExceededException",
+            _ => "",
+        };
+        if code == "LimitExceededException" {
+            // Too many replays running at once (the same snapshot file,
+            // tests_concurrency_error_too_many_active_replays: 400 LimitExceededException "The
+            // requested resource exceeds the maximum number allowed."): temporary, not a quota
+            // to raise; it clears as a running replay ends.
+            return Err(Error::Transient {
+                service: SVC,
+                operation: "StartReplay",
+                code: code.to_string(),
+                message: "too many replays are running in this account and region; run again when one has finished"
+                    .into(),
+            });
+        }
+        match sent {
             Ok(_) => return Ok(name),
-            Err(Error::Rejected { code, .. }) if code == "ResourceAlreadyExistsException" && attempt < 3 => {
+            Err(_) if code == "ResourceAlreadyExistsException" && attempt < 3 => {
                 attempt += 1;
                 let now = Timestamp::now();
                 let into_second = Duration::from_nanos(u64::try_from(now.subsec_nanosecond()).unwrap_or(0));

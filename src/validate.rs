@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::admission;
 use crate::api::{RouteSpec, TargetSpec, WebhookBridge};
-use crate::desired::{AwsEnv, arn_part, is_lambda_arn};
+use crate::desired::{AwsEnv, arn_part, is_cross_account_lambda, is_lambda_arn};
 use crate::error::{Error, FieldError};
 use crate::owner;
 
@@ -63,6 +63,9 @@ pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
                 err(format!("{at}.event.{field}"), message);
             }
         }
+    }
+    for e in crate::route_paths::conflicting_variables(spec.routes.iter().map(|r| r.path.as_str())) {
+        err(e.field, e.message);
     }
     if authorizers.len() > MAX_AUTHORIZERS {
         err(
@@ -125,9 +128,30 @@ fn check_target_needs(err: &mut impl FnMut(String, String), tat: &str, target: &
     let other_bus = service == "events"
         && (arn_part(&target.arn, 3) != Some(env.region.as_str())
             || arn_part(&target.arn, 4) != Some(env.account.as_str()));
-    let needs_role =
-        matches!(service, "states" | "kinesis" | "ecs" | "codebuild" | "codepipeline" | "batch") || other_bus;
-    if needs_role && target.role_arn.is_none() {
+    // EventBridge User Guide, "Sending events to an AWS service in another account": an execution
+    // role of the bus's account, allowed by the function's own policy; no AddPermission of ours.
+    let other_account_lambda = is_cross_account_lambda(&target.arn, &env.account);
+    let needs_role = matches!(service, "states" | "kinesis" | "ecs" | "codebuild" | "codepipeline" | "batch")
+        || other_bus
+        || other_account_lambda;
+    if other_account_lambda && target.role_arn.is_none() {
+        err(
+            format!("{tat}.roleArn"),
+            format!(
+                "required for a Lambda function in another account ({}): EventBridge invokes it by assuming a role of account {} that may call lambda:InvokeFunction on it, and the function's own resource policy must allow that role (this bridge cannot add a permission to a function of another account)",
+                arn_part(&target.arn, 4).unwrap_or_default(),
+                env.account
+            ),
+        );
+    } else if other_account_lambda
+        && let Some(role) = &target.role_arn
+        && arn_part(role, 4) != Some(env.account.as_str())
+    {
+        err(
+            format!("{tat}.roleArn"),
+            format!("must be a role of the bridge's account {} for a Lambda function in another account", env.account),
+        );
+    } else if needs_role && target.role_arn.is_none() {
         let what = if other_bus {
             "a target event bus in another account or region".to_string()
         } else {
@@ -138,7 +162,7 @@ fn check_target_needs(err: &mut impl FnMut(String, String), tat: &str, target: &
             format!("required for {what}: EventBridge delivers by assuming this role, and PutTargets fails without it"),
         );
     }
-    if matches!(service, "lambda" | "sns" | "sqs") && target.role_arn.is_some() {
+    if matches!(service, "lambda" | "sns" | "sqs") && !other_account_lambda && target.role_arn.is_some() {
         err(
             format!("{tat}.roleArn"),
             format!(

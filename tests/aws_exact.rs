@@ -15,6 +15,7 @@ use aws_sdk_apigatewayv2::operation::get_apis::GetApisOutput;
 use aws_sdk_apigatewayv2::operation::get_integrations::GetIntegrationsOutput;
 use aws_sdk_apigatewayv2::operation::get_routes::GetRoutesOutput;
 use aws_sdk_apigatewayv2::operation::get_stages::GetStagesOutput;
+use aws_sdk_apigatewayv2::operation::update_route::UpdateRouteOutput;
 use aws_sdk_apigatewayv2::operation::update_stage::UpdateStageOutput;
 use aws_sdk_apigatewayv2::types::{Api, ProtocolType, RouteSettings, Stage};
 use aws_sdk_eventbridge::Client as Events;
@@ -107,29 +108,77 @@ fn first(rules: &mut Vec<Rule>, rule: Rule) {
     rules.insert(0, rule);
 }
 
+/// API Gateway's 409 ConflictException is also permanent (e.g. route keys with different variable
+/// names at one level, see `webhook_bridge::route_paths`): a conflict that fresh looks at AWS do
+/// not explain is terminal after a bounded number of tries, never retried forever.
 #[tokio::test]
-async fn a_second_route_with_the_same_key_is_a_retryable_conflict() {
+async fn a_route_conflict_fresh_looks_do_not_explain_is_terminal_after_three_tries() {
     let mut m = empty_account();
-    first(
-        &mut m.apigateway,
-        mock!(Apigw::create_route).then_http_response(|| {
-            rest_json_error(
-                409,
-                "ConflictException",
-                "Unable to create route. Route with key POST /api/webhook already exists for this API.",
-            )
-        }),
-    );
+    let create = mock!(Apigw::create_route).then_http_response(|| {
+        rest_json_error(
+            409,
+            "ConflictException",
+            "Unable to create route. Route with key POST /api/webhook already exists for this API.",
+        )
+    });
+    first(&mut m.apigateway, create.clone());
     let engine = mocks::engine(&m);
 
     let err = engine.reconcile(&orders()).await.expect_err("conflict");
 
     assert!(
-        matches!(&err, Error::Transient { operation: "CreateRoute", code, .. } if code == "ConflictException"),
+        matches!(&err, Error::Rejected { operation: "CreateRoute", code, .. } if code == "ConflictException"),
         "{err:?}"
     );
-    assert!(err.is_retryable(), "the next observe sees the route and updates it instead");
-    assert!(err.to_string().contains("already exists for this API"), "{err}");
+    assert!(!err.is_retryable(), "terminal: waits for a change of the spec");
+    assert_eq!(create.num_calls(), 3, "three passes of observe, plan, apply");
+    assert!(err.to_string().contains("already exists for this API") && err.to_string().contains("3 tries"), "{err}");
+}
+
+/// A 409 a fresh look explains (a route with our key created since we looked: a race, as
+/// "ConflictException: Unable to complete operation due to concurrent modification" is in
+/// https://github.com/hashicorp/terraform-provider-aws/pull/29735) converges in the same pass.
+#[tokio::test]
+async fn a_route_created_meanwhile_is_updated_after_a_fresh_look() {
+    let bridge = orders();
+    let mut m = api_with_stage(&bridge, webhook_bridge::desired::NO_STAGE_LIMIT);
+    let create = mock!(Apigw::create_route)
+        .sequence()
+        .http_response(|| {
+            rest_json_error(
+                409,
+                "ConflictException",
+                "Unable to create route. Route with key POST /api/webhook already exists for this API.",
+            )
+        })
+        .output(|| CreateRouteOutput::builder().route_id("route2").build())
+        .repeatedly()
+        .build();
+    let routes = mock!(Apigw::get_routes)
+        .sequence()
+        .output(|| GetRoutesOutput::builder().build())
+        .output(|| {
+            GetRoutesOutput::builder()
+                .items(
+                    aws_sdk_apigatewayv2::types::Route::builder()
+                        .route_id("route1")
+                        .route_key("POST /api/webhook")
+                        .operation_name("webhook")
+                        .build(),
+                )
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let update = mock!(Apigw::update_route).then_output(|| UpdateRouteOutput::builder().route_id("route1").build());
+    first(&mut m.apigateway, create.clone());
+    first(&mut m.apigateway, routes);
+    first(&mut m.apigateway, update.clone());
+    let engine = mocks::engine(&m);
+
+    one_pass(&engine, &bridge).await;
+
+    assert_eq!((create.num_calls(), update.num_calls()), (1, 1));
 }
 
 #[tokio::test]
@@ -253,6 +302,28 @@ async fn a_bus_delete_refused_while_our_rules_go_away_is_retried() {
     assert_eq!(delete.num_calls(), 2);
 }
 
+/// AWS keeps refusing while only our archive's managed rule lingers (it outlives the archive a
+/// while: "When you delete a rule, incoming events might continue to match to the deleted rule.
+/// Allow a short period of time for changes to take effect", EventBridge API reference,
+/// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DeleteRule.html): not a
+/// terminal `Rejected` that waits for the object to change, but retryable (operator backoff, CLI
+/// exit 5) until AWS catches up.
+#[tokio::test]
+async fn a_bus_delete_refused_while_our_archive_rule_lingers_stays_retryable() {
+    let bridge = orders();
+    let lingering = format!("Events-Archive-{}", owner(&bridge).archive_name());
+    let (m, delete) = deleting_bus(&bridge, vec![false, false, false, false, false], vec![lingering.clone()]);
+    let engine = mocks::engine(&m);
+
+    let err = engine.delete(&bridge).await.expect_err("AWS has not caught up yet");
+
+    assert!(matches!(&err, Error::BusDraining { rules, .. } if *rules == lingering), "{err:?}");
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(err.reason(), "BusDraining");
+    assert_eq!(delete.num_calls(), 3, "a bounded number of tries in one pass, then the caller's backoff");
+    assert!(err.to_string().contains("eventually consistent"), "{err}");
+}
+
 #[tokio::test]
 async fn a_bus_holding_someone_elses_rules_is_not_deleted_and_says_why() {
     let bridge = orders();
@@ -335,6 +406,44 @@ async fn update_stage_changes_throttling_in_place() {
     assert_eq!(update.num_calls(), 1);
     let writes = engine.aws.counter.writes_by_operation();
     assert_eq!((writes.get("UpdateStage"), writes.get("CreateStage")), (Some(&1), None), "{writes:?}");
+}
+
+/// Removing `spec.api.throttling`: AWS cannot unset stage limits. UpdateStage with an empty
+/// DefaultRouteSettings keeps them (AWS support's answer quoted in
+/// https://github.com/serverless/serverless/pull/8590), 0 or null sets them to 0 and blocks all
+/// traffic (https://github.com/terraform-aws-modules/terraform-aws-apigateway-v2/issues/45,
+/// https://github.com/pulumi/pulumi-aws/issues/2363). So the stage gets the account-level
+/// defaults, 5,000 burst / 10,000 rps (API Gateway Developer Guide, "Throttling requests to
+/// your HTTP API"), which leave the account's limits in charge.
+#[tokio::test]
+async fn removing_throttling_sets_the_account_level_defaults() {
+    let bridge = orders();
+    assert!(bridge.spec.api.throttling.is_none());
+    let mut m = api_with_stage(&bridge, (50, 25.0));
+    let update = mock!(Apigw::update_stage)
+        .match_requests(|r| {
+            r.default_route_settings().and_then(|s| s.throttling_burst_limit()) == Some(5_000)
+                && r.default_route_settings().and_then(|s| s.throttling_rate_limit()) == Some(10_000.0)
+        })
+        .then_output(|| UpdateStageOutput::builder().stage_name("dev").build());
+    m.apigateway.insert(0, update.clone());
+    let engine = mocks::engine(&m);
+
+    one_pass(&engine, &bridge).await;
+
+    assert_eq!(update.num_calls(), 1);
+}
+
+/// What AWS returns after that removal is in sync: the next pass writes nothing to the stage.
+#[tokio::test]
+async fn a_stage_at_the_account_level_defaults_is_in_sync_without_throttling() {
+    let bridge = orders();
+    let engine = mocks::engine(&api_with_stage(&bridge, webhook_bridge::desired::NO_STAGE_LIMIT));
+
+    one_pass(&engine, &bridge).await;
+
+    let writes = engine.aws.counter.writes_by_operation();
+    assert_eq!(writes.get("UpdateStage"), None, "{writes:?}");
 }
 
 /// One reconcile pass over canned answers (AWS is not read again after the writes).

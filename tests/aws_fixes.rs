@@ -1,6 +1,7 @@
 //! What real AWS needs that moto never asked for, each against the answer AWS documents, decoded
 //! by the real SDK through `aws-smithy-mocks`: rule deletes that race target removal, failed
-//! target entries, quotas, IAM's eventual consistency, and rule ARNs on the default bus.
+//! target entries, quotas, IAM's eventual consistency, rule ARNs on the default bus, StartReplay's
+//! error classes and route paths API Gateway refuses together.
 
 mod common;
 
@@ -120,4 +121,71 @@ async fn a_full_lambda_policy_is_terminal_and_names_the_function() {
     let err = webhook_bridge::aws::lambda::add_permission(&client, &p).await.expect_err("full");
     assert!(matches!(err, Error::QuotaExceeded { .. }) && !err.is_retryable(), "{err:?}");
     assert!(err.to_string().contains(&p.function_arn) && err.to_string().contains("20 KB"), "{err}");
+}
+
+fn replay_request() -> webhook_bridge::replay::Request {
+    let now = jiff::Timestamp::now();
+    webhook_bridge::replay::Request {
+        archive_arn: format!("arn:aws:events:{REGION}:{ACCOUNT}:archive/whb-orders"),
+        archive_name: "whb-orders".into(),
+        bus_arn: format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/custom-events-dev"),
+        filter_arns: vec![],
+        window: webhook_bridge::replay::Window { from: now - jiff::SignedDuration::from_hours(1), to: now },
+        description: "test".into(),
+    }
+}
+
+/// StartReplay with a name taken (two replays within one second) answers, per LocalStack's
+/// AWS-validated snapshot tests/aws/services/events/test_archive_and_replay.snapshot.json
+/// (test_start_replay_error_duplicate_name_same_archive), 400 ResourceAlreadyExistsException
+/// "Replay <replay-name> already exists.": the next second's name is tried, not an error.
+#[tokio::test]
+async fn a_replay_name_taken_within_the_second_is_tried_again_with_the_next() {
+    let start = mock!(aws_sdk_eventbridge::Client::start_replay)
+        .sequence()
+        .http_response(|| aws_json_error(400, "ResourceAlreadyExistsException", "Replay whb-orders-x already exists."))
+        .output(|| aws_sdk_eventbridge::operation::start_replay::StartReplayOutput::builder().build())
+        .build();
+    let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&start]);
+    webhook_bridge::replay::start(&client, &replay_request()).await.expect("started on the second try");
+    assert_eq!(start.num_calls(), 2);
+}
+
+/// Too many active replays: 400 LimitExceededException "The requested resource exceeds the
+/// maximum number allowed." (the same snapshot file, tests_concurrency_error_too_many_active_replays).
+/// It clears when a replay ends: retryable (CLI exit 5), not a quota to raise.
+#[tokio::test]
+async fn too_many_active_replays_is_temporary_not_a_quota() {
+    let start = mock!(aws_sdk_eventbridge::Client::start_replay).then_http_response(|| {
+        aws_json_error(400, "LimitExceededException", "The requested resource exceeds the maximum number allowed.")
+    });
+    let client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&start]);
+    let err = webhook_bridge::replay::start(&client, &replay_request()).await.expect_err("limit");
+    assert!(matches!(&err, Error::Transient { code, .. } if code == "LimitExceededException"), "{err:?}");
+    assert!(err.is_retryable() && !err.to_string().contains("Service Quotas"), "{err}");
+    assert!(err.to_string().contains("run again"), "{err}");
+}
+
+/// Route paths with different variable names at one level (`/orders/{id}` and
+/// `/orders/{orderId}/...`): API Gateway answers 409 ConflictException forever (evidence in
+/// `webhook_bridge::route_paths`). Refused offline, naming the field, before any AWS write.
+#[tokio::test]
+async fn route_paths_with_different_variables_at_one_level_are_refused_before_any_write() {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders.yaml")).expect("example");
+    let mut v: serde_json::Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    let mut second = v["spec"]["routes"][0].clone();
+    v["spec"]["routes"][0]["path"] = json!("/orders/{id}");
+    second["name"] = json!("items");
+    second["path"] = json!("/orders/{orderId}/items");
+    v["spec"]["routes"].as_array_mut().expect("routes").push(second);
+    let bridge = common::bridge(&serde_json::to_string(&v).expect("json"));
+    let engine = common::mocks::engine(&common::mocks::Mocks::default());
+
+    let err = engine.reconcile(&bridge).await.expect_err("refused");
+
+    assert!(
+        matches!(&err, Error::InvalidSpec(f) if f.iter().any(|f| f.field == "spec.routes[1].path" && f.message.contains("{orderId}"))),
+        "{err}"
+    );
+    assert_eq!(engine.aws.counter.writes(), 0);
 }

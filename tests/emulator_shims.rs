@@ -399,6 +399,20 @@ async fn stages_update_and_lose_their_access_logs_as_on_aws() {
     assert_eq!(stage.auto_deploy(), Some(false));
     assert_eq!(stage.access_log_settings().and_then(|l| l.destination_arn()), Some(group.as_str()));
 
+    // An empty DefaultRouteSettings does not remove the limits on AWS (AWS support's answer
+    // quoted in https://github.com/serverless/serverless/pull/8590): they stay as they were.
+    c.apigateway
+        .update_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .default_route_settings(RouteSettings::builder().build())
+        .send()
+        .await
+        .expect("UpdateStage");
+    let stage = c.apigateway.get_stage().api_id(&api).stage_name("$default").send().await.expect("GetStage");
+    let throttling = stage.default_route_settings().expect("DefaultRouteSettings");
+    assert_eq!((throttling.throttling_burst_limit(), throttling.throttling_rate_limit()), (Some(30), Some(10.0)));
+
     // DeleteAccessLogSettings (moto: 404): the documented way to turn access logging off.
     c.apigateway
         .delete_access_log_settings()
@@ -414,7 +428,7 @@ async fn stages_update_and_lose_their_access_logs_as_on_aws() {
 
     // Each emulated write counts as one committed write, as a real one would.
     let stats = moto.fault_stats();
-    assert_eq!(stats["committed_writes_by_call"]["apigatewayv2.UpdateStage"], 2, "{stats}");
+    assert_eq!(stats["committed_writes_by_call"]["apigatewayv2.UpdateStage"], 3, "{stats}");
     assert_eq!(stats["committed_writes_by_call"]["apigatewayv2.DeleteAccessLogSettings"], 1, "{stats}");
 
     let (code, _) =

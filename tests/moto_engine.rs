@@ -33,16 +33,9 @@ fn policy(text: Option<&str>) -> Value {
     webhook_bridge::aws::iam::parse_policy(text.unwrap_or_default()).expect("policy document")
 }
 
-#[tokio::test]
-async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
-    let moto = Moto::start();
-    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
-    let engine = moto.engine(CLUSTER).await;
-    let bridge = orders();
-
-    let outcome = engine.reconcile(&bridge).await.expect("reconcile");
-
-    let expected: BTreeMap<String, u64> = [
+/// The writes that create the orders example from scratch: one per object.
+fn seed_writes() -> BTreeMap<String, u64> {
+    counts(&[
         ("AddPermission", 2),
         ("CreateApi", 1),
         ("CreateEventBus", 1),
@@ -53,11 +46,19 @@ async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
         ("PutRolePolicy", 1),
         ("PutRule", 2),
         ("PutTargets", 2),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    assert_eq!(writes(&engine), expected, "first apply writes");
+    ])
+}
+
+#[tokio::test]
+async fn creates_the_seed_shape_from_scratch_with_one_write_per_object() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let bridge = orders();
+
+    let outcome = engine.reconcile(&bridge).await.expect("reconcile");
+
+    assert_eq!(writes(&engine), seed_writes(), "first apply writes");
 
     let c = moto.clients().await;
     let owner = engine.owner(&bridge);
@@ -514,9 +515,7 @@ async fn duplicate_authorizers_of_one_name_are_collapsed_to_the_one_in_use() {
     assert_eq!(writes(&engine), BTreeMap::from([("DeleteAuthorizer".to_string(), 1)]));
     let left = c.apigateway.get_authorizers().api_id(&api).send().await.expect("GetAuthorizers");
     assert_eq!(left.items().iter().map(|a| a.authorizer_id()).collect::<Vec<_>>(), [first.authorizer_id()]);
-    engine.aws.counter.reset();
-    engine.reconcile(&bridge).await.expect("in sync");
-    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+    assert_next_pass_writes_nothing(&engine, &bridge).await;
 }
 
 #[tokio::test]
@@ -531,6 +530,70 @@ async fn a_missing_lambda_is_a_retryable_dependency_error() {
     engine.reconcile(&orders()).await.expect("converges");
     let owner = engine.owner(&orders());
     assert_eq!(inventory(&moto.clients().await).await, canonical_inventory(&owner.role_name(), &owner.rule_prefix()));
+}
+
+/// A Lambda target in another account: AddPermission on it fails half-way on AWS (the function
+/// is not the operator's). EventBridge delivers to it directly only through an execution role of
+/// the bus's account that the function's own policy allows (EventBridge User Guide, "Sending
+/// events to an AWS service in another account",
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html).
+/// Without the role: refused before any write, naming the field; with it: the exact writes, no
+/// AddPermission on the other account's function.
+#[tokio::test]
+async fn a_lambda_in_another_account_is_delivered_through_a_role_never_add_permission() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let foreign = "arn:aws:lambda:us-east-1:999999999999:function:x";
+    let mut bridge = orders();
+    bridge.spec.rules[1].targets[0].arn = foreign.into();
+
+    let err = engine.reconcile(&bridge).await.expect_err("no role");
+    assert!(
+        matches!(&err, Error::InvalidSpec(f) if f.iter().any(|f| f.field == "spec.rules[1].targets[0].roleArn" && f.message.contains("999999999999"))),
+        "{err}"
+    );
+    assert_eq!(engine.aws.counter.writes(), 0, "refused before any write: {}", engine.aws.counter.table());
+
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/invoke-x");
+    bridge.spec.rules[1].targets[0].role_arn = Some(role.clone());
+    engine.reconcile(&bridge).await.expect("reconcile");
+    let mut expected = seed_writes();
+    expected.insert("AddPermission".into(), 1); // createOrder's only
+    assert_eq!(writes(&engine), expected, "{}", engine.aws.counter.table());
+    let c = moto.clients().await;
+    let rule = engine.owner(&bridge).rule_name("cancel-order");
+    let out =
+        c.events.list_targets_by_rule().rule(&rule).event_bus_name("custom-events-dev").send().await.expect("targets");
+    let t = &out.targets()[0];
+    assert_eq!((t.arn(), t.role_arn()), (foreign, Some(role.as_str())));
+
+    assert_next_pass_writes_nothing(&engine, &bridge).await;
+}
+
+/// Removing `spec.api.throttling` converges: one UpdateStage to the account-level defaults (AWS
+/// keeps limits an empty DefaultRouteSettings leaves out, serverless/serverless#8590; the proxy
+/// answers UpdateStage so), then 0 writes.
+#[tokio::test]
+async fn removing_throttling_converges_to_no_stage_limit() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    let engine = moto.engine(CLUSTER).await;
+    let mut bridge = orders();
+    bridge.spec.api.throttling = Some(webhook_bridge::api::Throttling { burst_limit: 20, rate_limit: 10.0 });
+    let outcome = engine.reconcile(&bridge).await.expect("with throttling");
+    let api = outcome.status.api_id.clone().expect("api id");
+
+    bridge.spec.api.throttling = None;
+    engine.aws.counter.reset();
+    engine.reconcile(&bridge).await.expect("throttling removed");
+    assert_eq!(writes(&engine), counts(&[("UpdateStage", 1)]));
+    let c = moto.clients().await;
+    let stage = c.apigateway.get_stage().api_id(&api).stage_name("dev").send().await.expect("GetStage");
+    let limits = stage.default_route_settings().map(|s| (s.throttling_burst_limit(), s.throttling_rate_limit()));
+    assert_eq!(limits, Some((Some(5_000), Some(10_000.0))), "never 0, which would block all traffic");
+
+    assert_next_pass_writes_nothing(&engine, &bridge).await;
 }
 
 #[tokio::test]
@@ -593,6 +656,13 @@ async fn sqs_deliveries_are_reported_until_the_queue_policy_allows_them() {
     let again = engine.reconcile(&bridge).await.expect("again");
     assert!(again.delivery_gaps.is_empty(), "{:?}", again.delivery_gaps);
     assert!(again.actions.is_empty());
+}
+
+/// The next reconcile is in sync: no write at all.
+async fn assert_next_pass_writes_nothing(engine: &webhook_bridge::engine::Engine, bridge: &WebhookBridge) {
+    engine.aws.counter.reset();
+    engine.reconcile(bridge).await.expect("in sync");
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
 }
 
 fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {

@@ -10,7 +10,8 @@ use aws_smithy_types::retry::RetryConfig;
 use crate::api::Cors;
 use crate::aws::{gone_ok, has_code};
 use crate::desired::{
-    Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, JWT_IDENTITY_SOURCE, PAYLOAD_FORMAT_VERSION,
+    Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, JWT_IDENTITY_SOURCE, NO_STAGE_LIMIT,
+    PAYLOAD_FORMAT_VERSION,
 };
 use crate::error::{Error, classify};
 use crate::observed::{Known, ObsApi, ObsAuthorizer, ObsIntegration, ObsRoute, ObsStage, Observed, Tags};
@@ -321,8 +322,10 @@ pub async fn delete_access_log_settings(client: &Client, api_id: &str, stage: &s
 }
 
 pub async fn update_stage(client: &Client, d: &Desired, api_id: &str) -> Result<(), Error> {
-    // Without throttling in the spec, reset to AWS's "no stage-level limit" defaults.
-    let settings = route_settings(d).unwrap_or_else(|| RouteSettings::builder().build());
+    // Without throttling in the spec, the account-level defaults (see `NO_STAGE_LIMIT`): an
+    // empty DefaultRouteSettings would keep the old limits, and 0 would block all traffic.
+    let (burst, rate) = d.stage.throttling.unwrap_or(NO_STAGE_LIMIT);
+    let settings = RouteSettings::builder().throttling_burst_limit(burst).throttling_rate_limit(rate).build();
     client
         .update_stage()
         .api_id(api_id)

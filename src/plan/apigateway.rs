@@ -84,7 +84,7 @@ pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc:
         Some(stage) => {
             let access_log = d.logs.settings();
             if !stage.auto_deploy
-                || stage.throttling != d.stage.throttling
+                || !d.stage.throttling_in_sync(stage.throttling)
                 || (access_log.is_some() && stage.access_log != access_log)
             {
                 actions.push(Action::UpdateStage { name: stage.name.clone() });
@@ -165,7 +165,9 @@ pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc:
             None => actions.push(Action::CreateRoute { route: r.name.clone() }),
             Some(x) => {
                 let integration = kept_integrations.iter().find(|(n, _)| *n == r.name).map(|(_, i)| i.id.as_str());
-                let target_ok = integration.map(|id| format!("integrations/{id}")) == x.target;
+                // No kept integration (one is created this pass): the route must be pointed at it.
+                let target_ok =
+                    integration.is_some_and(|id| x.target.as_deref() == Some(&format!("integrations/{id}")));
                 let authorizer_ok = match &r.authorizer {
                     None => x.authorizer_id.is_none(),
                     Some(name) => {
