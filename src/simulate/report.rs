@@ -126,10 +126,11 @@ pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
         }
     };
     let event = request::event(&entry, ACCOUNT, &region, EVENT_ID, &placeholder_time(&ctx));
+    let prepared = pattern::Event::new(&event);
     for rule in &bridge.spec.rules {
         let verdict = match pattern::parse(&Value::Object(rule.pattern.clone())) {
             Err(e) => Outcome::Failed { field: e.path, reason: format!("invalid pattern: {}", e.message) },
-            Ok(p) => p.matches(&event),
+            Ok(p) => p.matches_event(&prepared),
         };
         let matched = verdict == Outcome::Matched;
         // As deployed: prefixed names; `rule/<bus>/<name>`, or `rule/<name>` on the default bus.
