@@ -344,6 +344,39 @@ const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
         "only $or is allowed",
     ),
     (
+        // AWS's answer to PutRule, recorded by LocalStack (github:localstack/localstack,
+        // tests/aws/services/events/test_events_patterns.snapshot.json, content_wildcard_complex_EXC).
+        "wildcards too complex",
+        |v| set(v, "/spec/rules/0/pattern", json!({"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]})),
+        "spec.rules[0].pattern",
+        "Rule is too complex - try using fewer wildcard characters",
+    ),
+    (
+        // eb-quota.html "Event pattern size": 2048 characters.
+        "pattern over 2048 characters",
+        |v| set(v, "/spec/rules/0/pattern", json!({"source": ["s".repeat(2040)]})),
+        "spec.rules[0].pattern",
+        "event pattern size quota is 2048",
+    ),
+    (
+        // eb-quota.html "Rules containing wildcards": 30 per event bus.
+        "31 rules with wildcards",
+        |v| {
+            let rule = v["spec"]["rules"][0].clone();
+            let rules: Vec<Value> = (0..31)
+                .map(|i| {
+                    let mut r = rule.clone();
+                    r["name"] = json!(format!("w{i}"));
+                    r["pattern"] = json!({"source": [{"wildcard": format!("s{i}*")}]});
+                    r
+                })
+                .collect();
+            set(v, "/spec/rules", Value::Array(rules));
+        },
+        "spec.rules",
+        "31 rules use wildcard patterns; EventBridge allows at most 30 per event bus",
+    ),
+    (
         "lambda in another region",
         |v| set(v, "/spec/rules/0/targets/0/arn", json!("arn:aws:lambda:eu-west-1:123456789012:function:f")),
         "spec.rules[0].targets[0].arn",

@@ -43,6 +43,7 @@
 //! - Nesting is limited to 10 levels, as `validate` does at admission; AWS documents no depth
 //!   limit, only a pattern size (2048 characters, raisable to 4096), which is not checked here.
 
+pub mod complexity;
 mod dotted;
 mod matching;
 mod parse;
@@ -239,6 +240,8 @@ struct Cidr {
     high: u128,
 }
 
+#[cfg(test)]
+mod complexity_tests;
 #[cfg(test)]
 mod dotted_tests;
 #[cfg(test)]
