@@ -709,13 +709,22 @@ fn interrupt_forwarder(to: std::sync::Arc<tokio::sync::Notify>) -> std::io::Resu
     }
 }
 
-/// The one bridge of a file (simulate, serve and test take one).
+/// The one bridge of a file (simulate, serve and test take one), refused (exit 3) for what
+/// `apply` would refuse without asking AWS: an invalid pattern is an error, not a rule that
+/// never matches.
 fn one_bridge(file: &std::path::Path) -> Result<WebhookBridge, Error> {
     let mut bridges = load(file)?;
-    match bridges.len() {
-        1 => Ok(bridges.remove(0)),
-        n => Err(Error::Config(format!("{}: {n} WebhookBridges; this command takes a file with one", file.display()))),
-    }
+    let bridge = match bridges.len() {
+        1 => bridges.remove(0),
+        n => {
+            return Err(Error::Config(format!(
+                "{}: {n} WebhookBridges; this command takes a file with one",
+                file.display()
+            )));
+        }
+    };
+    crate::validate::offline(&bridge)?;
+    Ok(bridge)
 }
 
 fn simulate(args: &SimulateArgs) -> ExitCode {

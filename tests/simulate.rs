@@ -79,6 +79,40 @@ fn a_request_no_route_takes_exits_1() {
     assert!(text(&out.stderr).contains("--route nope: no such route; the bridge has webhook"), "{}", text(&out.stderr));
 }
 
+/// `examples/orders.yaml` with its first rule's pattern replaced, in a temporary file.
+fn orders_with_pattern(dir: &common::TempDir, pattern: Value) -> String {
+    let yaml = std::fs::read_to_string(root().join("examples/orders.yaml")).expect("example");
+    let mut v: Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    v["spec"]["rules"][0]["pattern"] = pattern;
+    let file = dir.path().join("bridge.yaml");
+    std::fs::write(&file, serde_json::to_string(&v).expect("json")).expect("write");
+    file.display().to_string()
+}
+
+#[test]
+fn simulate_serve_and_test_refuse_a_pattern_apply_refuses_with_exit_3() {
+    let dir = common::TempDir::new("whb-sim-bad");
+    // Before: the rule was reported "invalid pattern" and simulate exited 0.
+    let file = orders_with_pattern(&dir, serde_json::json!({"source": "source.events"}));
+    for args in [
+        vec!["simulate", "-f", &file, "--route", "webhook", "--body", "{}"],
+        vec!["test", "-f", &file, "examples/fixtures/orders"],
+        vec!["serve", "-f", &file, "--port", "0"],
+    ] {
+        let out = cli(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}{stderr}", text(&out.stdout));
+        assert!(stderr.contains("spec.rules[0].pattern.source: "), "{stderr}");
+        assert!(stderr.contains("a bare value is not allowed"), "{stderr}");
+    }
+    // AWS's PutRule answer (LocalStack's content_wildcard_complex_EXC), offline.
+    let file = orders_with_pattern(&dir, serde_json::json!({"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}));
+    let out = cli(&["simulate", "-f", &file, "--route", "webhook", "--body", "{}"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("Rule is too complex - try using fewer wildcard characters"), "{stderr}");
+}
+
 #[test]
 fn every_example_has_fixtures_and_they_pass() {
     for name in example_names() {
