@@ -358,6 +358,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(b) => b,
         Err(e) => return report(&e),
     };
+    if matches!(cli.command, Command::Plan { .. } | Command::Apply { .. }) {
+        bridges.iter().for_each(print_warnings);
+    }
     let engine = cli_engine(&cli).await;
     let mut code = ExitCode::SUCCESS;
     let mut statuses: Vec<Value> = Vec::new();
@@ -724,7 +727,15 @@ fn one_bridge(file: &std::path::Path) -> Result<WebhookBridge, Error> {
         }
     };
     crate::validate::offline(&bridge)?;
+    print_warnings(&bridge);
     Ok(bridge)
+}
+
+/// `validate::warnings`, on stderr: what AWS accepts but will not do as the spec suggests.
+fn print_warnings(bridge: &WebhookBridge) {
+    for w in crate::validate::warnings(bridge) {
+        eprintln!("{}: warning: {w}", bridge_name(bridge));
+    }
 }
 
 fn simulate(args: &SimulateArgs) -> ExitCode {

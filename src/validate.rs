@@ -47,6 +47,30 @@ pub fn offline(bridge: &WebhookBridge) -> Result<(), Error> {
     if errors.is_empty() { Ok(()) } else { Err(Error::InvalidSpec(errors)) }
 }
 
+/// What AWS accepts but then acts on differently than the spec suggests: warnings, not refusals
+/// (the CLI prints them on stderr; nothing else has a warning channel, and the apiserver has no
+/// admission webhook to carry them). Today: an input transformer with an object or array
+/// variable inside quotes in a JSON template, for which AWS accepts the target and delivers
+/// nothing.
+pub fn warnings(bridge: &WebhookBridge) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    for (i, rule) in bridge.spec.rules.iter().enumerate() {
+        for (j, target) in rule.targets.iter().enumerate() {
+            let Some(t) = &target.input_transformer else { continue };
+            for name in crate::simulate::target_input::quoted_object_variables(t) {
+                out.push(FieldError::new(
+                    format!("spec.rules[{i}].targets[{j}].inputTransformer.inputTemplate"),
+                    format!(
+                        "<{name}> selects an object or array and stands inside quotes in a JSON template: AWS accepts \
+                         the target and then delivers nothing to it; put the placeholder outside quotes"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The checks CEL cannot express.
 pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
     let mut errors = offline_errors(bridge);

@@ -114,6 +114,39 @@ fn simulate_serve_and_test_refuse_a_pattern_apply_refuses_with_exit_3() {
 }
 
 #[test]
+fn an_object_inside_quotes_in_a_json_template_warns_and_simulates_as_delivering_nothing() {
+    // AWS accepts such a target and delivers nothing (LocalStack's AWS-validated
+    // test_input_transformer_nested_keys_replacement_not_valid, tests/aws/services/events/
+    // test_events_inputs.py).
+    let dir = common::TempDir::new("whb-sim-quoted");
+    let yaml = std::fs::read_to_string(root().join("examples/orders.yaml")).expect("example");
+    let mut v: Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    v["spec"]["rules"][0]["targets"][0]["inputTransformer"] =
+        serde_json::json!({"inputPathsMap": {"payload": "$.detail"}, "inputTemplate": "{\"payload\": \"<payload>\"}"});
+    let file = dir.path().join("bridge.yaml");
+    std::fs::write(&file, serde_json::to_string(&v).expect("json")).expect("write");
+    let file = file.display().to_string();
+    let body = r#"{"event_type": "create", "event_time": "2026-11-27T10:00:00Z", "order_id": "o-1"}"#;
+    let out = cli(&["simulate", "-f", &file, "--route", "webhook", "--body", body]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "a warning, not a refusal: {stdout}{stderr}");
+    assert!(
+        stderr
+            .contains("warning: spec.rules[0].targets[0].inputTransformer.inputTemplate: <payload> selects an object"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("rule     create-order: MATCHED"), "{stdout}");
+    assert!(stdout.contains("AWS delivers nothing to this target for this event: <payload> is an object"), "{stdout}");
+    let plan = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
+        .args(["plan", "-f", &file])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("run plan");
+    assert!(text(&plan.stderr).contains("<payload> selects an object"), "plan warns too: {}", text(&plan.stderr));
+}
+
+#[test]
 fn every_example_has_fixtures_and_they_pass() {
     for name in example_names() {
         let dir = format!("examples/fixtures/{name}");
