@@ -148,6 +148,11 @@ pub struct SimulateArgs {
     /// A query parameter, `name=value` (repeatable).
     #[arg(long = "query")]
     pub query: Vec<String>,
+    /// Instead of a request: a full event (`@file`, `-` for stdin, or the JSON), run through the
+    /// rules and targets as is, as AWS's TestEventPattern takes one (id, account, source, time,
+    /// region and detail-type required; any other top-level field allowed).
+    #[arg(long, value_name = "EVENT", conflicts_with_all = ["route", "method", "path", "body", "headers", "query"])]
+    pub event: Option<String>,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
@@ -742,6 +747,10 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
     use crate::simulate::commands;
     let run = || -> Result<bool, Error> {
         let bridge = one_bridge(&args.file)?;
+        if let Some(event) = &args.event {
+            let report = crate::simulate::report::simulate_event(&bridge, &commands::read_event(event)?);
+            return Ok(commands::print(&report, args.output == Output::Json));
+        }
         let (method, path) =
             commands::request_for(&bridge, args.route.as_deref(), args.method.as_deref(), args.path.as_deref())?;
         let request = crate::simulate::request::Request {
