@@ -148,6 +148,11 @@ pub struct SimulateArgs {
     /// A query parameter, `name=value` (repeatable).
     #[arg(long = "query")]
     pub query: Vec<String>,
+    /// Instead of a request: a full event (`@file`, `-` for stdin, or the JSON), run through the
+    /// rules and targets as is, as AWS's TestEventPattern takes one (id, account, source, time,
+    /// region and detail-type required; any other top-level field allowed).
+    #[arg(long, value_name = "EVENT", conflicts_with_all = ["route", "method", "path", "body", "headers", "query"])]
+    pub event: Option<String>,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
@@ -358,6 +363,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(b) => b,
         Err(e) => return report(&e),
     };
+    if matches!(cli.command, Command::Plan { .. } | Command::Apply { .. }) {
+        bridges.iter().for_each(print_warnings);
+    }
     let engine = cli_engine(&cli).await;
     let mut code = ExitCode::SUCCESS;
     let mut statuses: Vec<Value> = Vec::new();
@@ -709,12 +717,29 @@ fn interrupt_forwarder(to: std::sync::Arc<tokio::sync::Notify>) -> std::io::Resu
     }
 }
 
-/// The one bridge of a file (simulate, serve and test take one).
+/// The one bridge of a file (simulate, serve and test take one), refused (exit 3) for what
+/// `apply` would refuse without asking AWS: an invalid pattern is an error, not a rule that
+/// never matches.
 fn one_bridge(file: &std::path::Path) -> Result<WebhookBridge, Error> {
     let mut bridges = load(file)?;
-    match bridges.len() {
-        1 => Ok(bridges.remove(0)),
-        n => Err(Error::Config(format!("{}: {n} WebhookBridges; this command takes a file with one", file.display()))),
+    let bridge = match bridges.len() {
+        1 => bridges.remove(0),
+        n => {
+            return Err(Error::Config(format!(
+                "{}: {n} WebhookBridges; this command takes a file with one",
+                file.display()
+            )));
+        }
+    };
+    crate::validate::offline(&bridge)?;
+    print_warnings(&bridge);
+    Ok(bridge)
+}
+
+/// `validate::warnings`, on stderr: what AWS accepts but will not do as the spec suggests.
+fn print_warnings(bridge: &WebhookBridge) {
+    for w in crate::validate::warnings(bridge) {
+        eprintln!("{}: warning: {w}", bridge_name(bridge));
     }
 }
 
@@ -722,6 +747,10 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
     use crate::simulate::commands;
     let run = || -> Result<bool, Error> {
         let bridge = one_bridge(&args.file)?;
+        if let Some(event) = &args.event {
+            let report = crate::simulate::report::simulate_event(&bridge, &commands::read_event(event)?);
+            return Ok(commands::print(&report, args.output == Output::Json));
+        }
         let (method, path) =
             commands::request_for(&bridge, args.route.as_deref(), args.method.as_deref(), args.path.as_deref())?;
         let request = crate::simulate::request::Request {

@@ -10,9 +10,16 @@ use crate::api::{RouteSpec, TargetSpec, WebhookBridge};
 use crate::desired::{AwsEnv, arn_part, is_cross_account_lambda, is_lambda_arn};
 use crate::error::{Error, FieldError};
 use crate::owner;
+use crate::simulate::pattern::complexity::{CAP, MAX_COMPLEXITY};
 
 /// Maximum JWT authorizers per HTTP API (AWS quota).
 const MAX_AUTHORIZERS: usize = 10;
+
+/// eb-quota.html: "Event pattern size", in characters.
+const MAX_PATTERN_CHARS: usize = 2048;
+
+/// eb-quota.html: "Rules containing wildcards", per event bus.
+const MAX_WILDCARD_RULES: usize = 30;
 
 /// The admission rules (schema + CEL), re-run so nothing bad ever reaches AWS even if the CRD
 /// in the cluster is older than the operator. Needs no AWS call.
@@ -33,15 +40,48 @@ pub fn against(bridge: &WebhookBridge, env: &AwsEnv) -> Result<(), Error> {
     if errors.is_empty() { Ok(()) } else { Err(Error::InvalidSpec(errors)) }
 }
 
+/// The checks that need neither AWS nor the account: what `simulate`, `serve` and `test` refuse a
+/// file for (exit 3), as `apply` does.
+pub fn offline(bridge: &WebhookBridge) -> Result<(), Error> {
+    let errors = offline_errors(bridge);
+    if errors.is_empty() { Ok(()) } else { Err(Error::InvalidSpec(errors)) }
+}
+
+/// What AWS accepts but then acts on differently than the spec suggests: warnings, not refusals
+/// (the CLI prints them on stderr; nothing else has a warning channel, and the apiserver has no
+/// admission webhook to carry them). Today: an input transformer with an object or array
+/// variable inside quotes in a JSON template, for which AWS accepts the target and delivers
+/// nothing.
+pub fn warnings(bridge: &WebhookBridge) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    for (i, rule) in bridge.spec.rules.iter().enumerate() {
+        for (j, target) in rule.targets.iter().enumerate() {
+            let Some(t) = &target.input_transformer else { continue };
+            for name in crate::simulate::target_input::quoted_object_variables(t) {
+                out.push(FieldError::new(
+                    format!("spec.rules[{i}].targets[{j}].inputTransformer.inputTemplate"),
+                    format!(
+                        "<{name}> selects an object or array and stands inside quotes in a JSON template: AWS accepts \
+                         the target and then delivers nothing to it; put the placeholder outside quotes"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The checks CEL cannot express.
 pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
+    let mut errors = offline_errors(bridge);
+    errors.extend(env_errors(bridge, env));
+    errors
+}
+
+fn offline_errors(bridge: &WebhookBridge) -> Vec<FieldError> {
     let spec = &bridge.spec;
     let mut errors = Vec::new();
     let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
-
-    if env.region.is_empty() {
-        err("spec.region".into(), "no region: set spec.region or the operator's default region".into());
-    }
 
     // Route names and keys (also CEL; repeated here for objects from older CRDs and the CLI).
     let mut names = BTreeSet::new();
@@ -77,6 +117,56 @@ pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
         );
     }
 
+    // Rules and targets, as far as the account does not matter.
+    let mut rule_names = BTreeSet::new();
+    let mut with_wildcards = 0;
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let at = format!("spec.rules[{i}]");
+        if !rule_names.insert(rule.name.as_str()) {
+            err(format!("{at}.name"), format!("duplicate rule name {:?}", rule.name));
+        }
+        if check_pattern(&mut err, &format!("{at}.pattern"), &Value::Object(rule.pattern.clone())) {
+            with_wildcards += 1;
+        }
+        let mut ids = BTreeSet::new();
+        for (j, target) in rule.targets.iter().enumerate() {
+            let tat = format!("{at}.targets[{j}]");
+            let id = target.id.clone().unwrap_or_else(|| owner::target_id(&target.arn));
+            if !ids.insert(id) {
+                err(format!("{tat}.arn"), "the same target appears twice in this rule; give one an id".into());
+            }
+            if let Some(input) = &target.input
+                && serde_json::from_str::<Value>(input).is_err()
+            {
+                err(format!("{tat}.input"), "must be valid JSON".into());
+            }
+        }
+    }
+    // eb-quota.html, "Rules containing wildcards": 30 rules per event bus, not adjustable. Only
+    // this bridge's rules can be counted here: on an existing (shared) bus, other rules count too,
+    // and AWS refuses the PutRule that goes over.
+    if with_wildcards > MAX_WILDCARD_RULES {
+        err(
+            "spec.rules".into(),
+            format!(
+                "{with_wildcards} rules use wildcard patterns; EventBridge allows at most {MAX_WILDCARD_RULES} per event bus \
+                 (quota \"Rules containing wildcards\", not adjustable)"
+            ),
+        );
+    }
+    errors
+}
+
+/// The checks that need the account and region.
+fn env_errors(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
+    let spec = &bridge.spec;
+    let mut errors = Vec::new();
+    let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
+
+    if env.region.is_empty() {
+        err("spec.region".into(), "no region: set spec.region or the operator's default region".into());
+    }
+
     // Bus and role references.
     if let Some(arn) = &spec.event_bus.existing_arn {
         check_arn(&mut err, "spec.eventBus.existingArn", arn, env, true);
@@ -90,30 +180,14 @@ pub fn semantic(bridge: &WebhookBridge, env: &AwsEnv) -> Vec<FieldError> {
         err("spec.role.permissionsBoundaryArn".into(), format!("partition must be {:?}", env.partition));
     }
 
-    // Rules and targets.
-    let mut rule_names = BTreeSet::new();
+    // Targets.
     for (i, rule) in spec.rules.iter().enumerate() {
-        let at = format!("spec.rules[{i}]");
-        if !rule_names.insert(rule.name.as_str()) {
-            err(format!("{at}.name"), format!("duplicate rule name {:?}", rule.name));
-        }
-        check_pattern(&mut err, &format!("{at}.pattern"), &Value::Object(rule.pattern.clone()), 0);
-        let mut ids = BTreeSet::new();
         for (j, target) in rule.targets.iter().enumerate() {
-            let tat = format!("{at}.targets[{j}]");
-            let id = target.id.clone().unwrap_or_else(|| owner::target_id(&target.arn));
-            if !ids.insert(id) {
-                err(format!("{tat}.arn"), "the same target appears twice in this rule; give one an id".into());
-            }
+            let tat = format!("spec.rules[{i}].targets[{j}]");
             if arn_part(&target.arn, 1) != Some(env.partition.as_str()) {
                 err(format!("{tat}.arn"), format!("partition must be {:?}", env.partition));
             } else if is_lambda_arn(&target.arn) && arn_part(&target.arn, 3) != Some(env.region.as_str()) {
                 err(format!("{tat}.arn"), format!("a Lambda target must be in the bridge's region {}", env.region));
-            }
-            if let Some(input) = &target.input
-                && serde_json::from_str::<Value>(input).is_err()
-            {
-                err(format!("{tat}.input"), "must be valid JSON".into());
             }
             check_target_needs(&mut err, &tat, target, env);
         }
@@ -256,8 +330,9 @@ fn looks_like_rfc3339(value: &str) -> bool {
 /// EventBridge pattern semantics, by the parser `simulate` and `serve` match with
 /// (`crate::simulate::pattern`): a pattern AWS would reject is refused before any AWS call.
 /// Keys starting with `$` other than `$or` are refused too: EventBridge reserves them for
-/// operators.
-fn check_pattern(err: &mut impl FnMut(String, String), at: &str, value: &Value, _depth: usize) {
+/// operators. Also PutRule's limits: the pattern's size and its wildcards' complexity.
+/// Returns whether the (valid) pattern uses wildcards.
+fn check_pattern(err: &mut impl FnMut(String, String), at: &str, value: &Value) -> bool {
     fn dollar_keys(err: &mut impl FnMut(String, String), at: &str, value: &Value) {
         if let Value::Object(map) = value {
             for (key, child) in map {
@@ -283,10 +358,41 @@ fn check_pattern(err: &mut impl FnMut(String, String), at: &str, value: &Value, 
         value,
     );
     if before.get() {
-        return;
+        return false;
     }
-    if let Err(e) = crate::simulate::pattern::parse(value) {
-        let field = if e.path.is_empty() { at.to_string() } else { format!("{at}.{}", e.path) };
-        err(field, e.message);
+    // eb-quota.html, "Event pattern size": 2048 characters (adjustable, to at most the 4096 of
+    // PutRule's model). Measured on the text PutRule sends (compact JSON, as aws/eventbridge.rs).
+    let size = serde_json::to_string(value).map(|t| t.chars().count()).unwrap_or(0);
+    if size > MAX_PATTERN_CHARS {
+        err(
+            at.to_string(),
+            format!(
+                "is {size} characters as JSON; EventBridge's event pattern size quota is {MAX_PATTERN_CHARS} \
+                 (split the rule, or shorten the pattern)"
+            ),
+        );
+    }
+    match crate::simulate::pattern::parse(value) {
+        Err(e) => {
+            let field = if e.path.is_empty() { at.to_string() } else { format!("{at}.{}", e.path) };
+            err(field, e.message);
+            false
+        }
+        Ok(pattern) => {
+            if let Some((field, complexity)) = pattern.most_complex_field()
+                && complexity > MAX_COMPLEXITY
+            {
+                err(
+                    at.to_string(),
+                    format!(
+                        "Event pattern is not valid. Reason: Rule is too complex - try using fewer wildcard characters \
+                         or fewer repeating character sequences after a wildcard character (AWS's answer to PutRule; \
+                         the wildcards on {field} have complexity {}, EventBridge accepts at most {MAX_COMPLEXITY})",
+                        if complexity >= CAP { format!("{CAP} or more") } else { complexity.to_string() }
+                    ),
+                );
+            }
+            pattern.has_wildcard()
+        }
     }
 }

@@ -192,6 +192,13 @@ const CASES: &[(&str, Patch, &str, &str)] = &[
     ),
     // --- admission: CEL rules ---
     (
+        // PutEvents' DetailType limit, in the CRD's CEL since the apiserver let it through.
+        "constant detailType too long",
+        |v| set(v, "/spec/routes/0/event/detailType", json!("d".repeat(129))),
+        "spec.routes[0].event.detailType",
+        "a constant DetailType is at most 128 characters",
+    ),
+    (
         "tag key with a character AWS refuses",
         |v| set(v, "/spec/tags", json!({"team#1": "payments"})),
         "spec.tags",
@@ -314,12 +321,6 @@ const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
         "must be a JSON object",
     ),
     (
-        "constant detailType too long",
-        |v| set(v, "/spec/routes/0/event/detailType", json!("d".repeat(129))),
-        "spec.routes[0].event.detailType",
-        "at most 128 characters",
-    ),
-    (
         "constant time not RFC 3339",
         |v| set(v, "/spec/routes/0/event/time", json!("yesterday")),
         "spec.routes[0].event.time",
@@ -342,6 +343,39 @@ const ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
         |v| set(v, "/spec/rules/0/pattern", json!({"$and": [{"a": ["b"]}]})),
         "spec.rules[0].pattern.$and",
         "only $or is allowed",
+    ),
+    (
+        // AWS's answer to PutRule, recorded by LocalStack (github:localstack/localstack,
+        // tests/aws/services/events/test_events_patterns.snapshot.json, content_wildcard_complex_EXC).
+        "wildcards too complex",
+        |v| set(v, "/spec/rules/0/pattern", json!({"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]})),
+        "spec.rules[0].pattern",
+        "Rule is too complex - try using fewer wildcard characters",
+    ),
+    (
+        // eb-quota.html "Event pattern size": 2048 characters.
+        "pattern over 2048 characters",
+        |v| set(v, "/spec/rules/0/pattern", json!({"source": ["s".repeat(2040)]})),
+        "spec.rules[0].pattern",
+        "event pattern size quota is 2048",
+    ),
+    (
+        // eb-quota.html "Rules containing wildcards": 30 per event bus.
+        "31 rules with wildcards",
+        |v| {
+            let rule = v["spec"]["rules"][0].clone();
+            let rules: Vec<Value> = (0..31)
+                .map(|i| {
+                    let mut r = rule.clone();
+                    r["name"] = json!(format!("w{i}"));
+                    r["pattern"] = json!({"source": [{"wildcard": format!("s{i}*")}]});
+                    r
+                })
+                .collect();
+            set(v, "/spec/rules", Value::Array(rules));
+        },
+        "spec.rules",
+        "31 rules use wildcard patterns; EventBridge allows at most 30 per event bus",
     ),
     (
         "lambda in another region",

@@ -79,6 +79,119 @@ fn a_request_no_route_takes_exits_1() {
     assert!(text(&out.stderr).contains("--route nope: no such route; the bridge has webhook"), "{}", text(&out.stderr));
 }
 
+/// `examples/orders.yaml` with its first rule's pattern replaced, in a temporary file.
+fn orders_with_pattern(dir: &common::TempDir, pattern: Value) -> String {
+    let yaml = std::fs::read_to_string(root().join("examples/orders.yaml")).expect("example");
+    let mut v: Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    v["spec"]["rules"][0]["pattern"] = pattern;
+    let file = dir.path().join("bridge.yaml");
+    std::fs::write(&file, serde_json::to_string(&v).expect("json")).expect("write");
+    file.display().to_string()
+}
+
+#[test]
+fn simulate_serve_and_test_refuse_a_pattern_apply_refuses_with_exit_3() {
+    let dir = common::TempDir::new("whb-sim-bad");
+    // Before: the rule was reported "invalid pattern" and simulate exited 0.
+    let file = orders_with_pattern(&dir, serde_json::json!({"source": "source.events"}));
+    for args in [
+        vec!["simulate", "-f", &file, "--route", "webhook", "--body", "{}"],
+        vec!["test", "-f", &file, "examples/fixtures/orders"],
+        vec!["serve", "-f", &file, "--port", "0"],
+    ] {
+        let out = cli(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}{stderr}", text(&out.stdout));
+        assert!(stderr.contains("spec.rules[0].pattern.source: "), "{stderr}");
+        assert!(stderr.contains("a bare value is not allowed"), "{stderr}");
+    }
+    // AWS's PutRule answer (LocalStack's content_wildcard_complex_EXC), offline.
+    let file = orders_with_pattern(&dir, serde_json::json!({"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}));
+    let out = cli(&["simulate", "-f", &file, "--route", "webhook", "--body", "{}"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("Rule is too complex - try using fewer wildcard characters"), "{stderr}");
+}
+
+#[test]
+fn an_object_inside_quotes_in_a_json_template_warns_and_simulates_as_delivering_nothing() {
+    // AWS accepts such a target and delivers nothing (LocalStack's AWS-validated
+    // test_input_transformer_nested_keys_replacement_not_valid, tests/aws/services/events/
+    // test_events_inputs.py).
+    let dir = common::TempDir::new("whb-sim-quoted");
+    let yaml = std::fs::read_to_string(root().join("examples/orders.yaml")).expect("example");
+    let mut v: Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    v["spec"]["rules"][0]["targets"][0]["inputTransformer"] =
+        serde_json::json!({"inputPathsMap": {"payload": "$.detail"}, "inputTemplate": "{\"payload\": \"<payload>\"}"});
+    let file = dir.path().join("bridge.yaml");
+    std::fs::write(&file, serde_json::to_string(&v).expect("json")).expect("write");
+    let file = file.display().to_string();
+    let body = r#"{"event_type": "create", "event_time": "2026-11-27T10:00:00Z", "order_id": "o-1"}"#;
+    let out = cli(&["simulate", "-f", &file, "--route", "webhook", "--body", body]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "a warning, not a refusal: {stdout}{stderr}");
+    assert!(
+        stderr
+            .contains("warning: spec.rules[0].targets[0].inputTransformer.inputTemplate: <payload> selects an object"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("rule     create-order: MATCHED"), "{stdout}");
+    assert!(stdout.contains("AWS delivers nothing to this target for this event: <payload> is an object"), "{stdout}");
+    let plan = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"))
+        .args(["plan", "-f", &file])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("run plan");
+    assert!(text(&plan.stderr).contains("<payload> selects an object"), "plan warns too: {}", text(&plan.stderr));
+}
+
+#[test]
+fn simulate_event_runs_a_full_event_through_the_rules_as_test_event_pattern_does() {
+    let dir = common::TempDir::new("whb-sim-event");
+    // An AWS service event's shape with a top-level field no request mapping can set, and a
+    // dotted name (the user guide's "Considerations when creating event patterns").
+    let event = serde_json::json!({
+        "version": "0", "id": "1", "detail-type": "cancel", "source": "source.events",
+        "account": "111122223333", "time": "2026-11-27T10:00:00Z", "region": "us-east-1",
+        "resources": [], "EventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/b",
+        "detail": {"state.status": "running"}
+    });
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, event.to_string()).expect("write");
+    let at = format!("@{}", file.display());
+    let out = cli(&["simulate", "-f", "examples/orders.yaml", "--event", &at, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["givenEvent"], true);
+    assert_eq!(report["event"], event, "the event as given: id, account and time are not replaced");
+    let matched: Vec<&str> = report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|r| r["matched"] == true)
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(matched, ["cancel-order"]);
+    let payload: Value =
+        serde_json::from_str(report["rules"][1]["targets"][0]["payload"].as_str().expect("payload")).expect("json");
+    assert_eq!(payload, event);
+    let out = cli(&["simulate", "-f", "examples/orders.yaml", "--event", &at]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("event (as given)"), "{stdout}");
+    assert!(stdout.contains("rule     create-order: no match: detail-type"), "{stdout}");
+
+    // What TestEventPattern refuses ("Parameter Event is not valid.", LocalStack's recorded
+    // test_invalid_event_payload and test_array_event_payload) exits 3.
+    for bad in [r#"{"testEvent": "value"}"#, r#"["plain string"]"#] {
+        let out = cli(&["simulate", "-f", "examples/orders.yaml", "--event", bad]);
+        assert_eq!(out.status.code(), Some(3), "{bad}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("Parameter Event is not valid"), "{}", text(&out.stderr));
+    }
+    let out = cli(&["simulate", "-f", "examples/orders.yaml", "--event", "{}", "--route", "webhook"]);
+    assert_eq!(out.status.code(), Some(2), "--event and a request together are a usage error");
+}
+
 #[test]
 fn every_example_has_fixtures_and_they_pass() {
     for name in example_names() {
@@ -205,6 +318,9 @@ fn serve_answers_every_fixture_of_every_example() {
         files.sort();
         for file in files {
             let f: Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).expect("read")).expect("fixture");
+            if f.get("event").is_some() {
+                continue; // a full event, not a request: nothing to send over HTTP
+            }
             let r = &f["request"];
             let (method, path) = match r["route"].as_str() {
                 Some(route) => {

@@ -393,6 +393,10 @@ pub struct EventMapping {
     /// Event `DetailType`, e.g. `$request.body.event_type`. A constant is at most 128 characters.
     #[schemars(length(min = 1, max = 256))]
     #[schemars(regex(pattern = MAPPING_PATTERN))]
+    // PutEvents' DetailType limit; a value not starting with `$` is a constant (as the engine's
+    // check_mapping reads it). Bounded by the 256 above.
+    #[x_kube(validation = Rule::new("self.startsWith('$') || size(self) <= 128")
+        .message("a constant DetailType is at most 128 characters"))]
     pub detail_type: String,
     /// Event `Detail` (a JSON object). Defaults to `$request.body`.
     #[serde(default = "default_detail")]

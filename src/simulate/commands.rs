@@ -25,6 +25,32 @@ pub fn read_body(arg: Option<&str>) -> Result<String, Error> {
     }
 }
 
+/// The event of `--event`: `@file`, `-` (stdin) or the JSON itself, checked as TestEventPattern
+/// checks its `Event` (a JSON object with [`report::EVENT_FIELDS`]).
+pub fn read_event(arg: &str) -> Result<Value, Error> {
+    let text = read_body(Some(arg)).map_err(|e| Error::Config(e.to_string().replace("--body", "--event")))?;
+    let event: Value =
+        serde_json::from_str(&text).map_err(|e| Error::Config(format!("--event {arg}: not JSON: {e}")))?;
+    check_event(&event).map_err(|m| Error::Config(format!("--event {arg}: {m}")))?;
+    Ok(event)
+}
+
+/// What TestEventPattern refuses with "Parameter Event is not valid.".
+pub fn check_event(event: &Value) -> Result<(), String> {
+    let Value::Object(map) = event else {
+        return Err("Parameter Event is not valid: an event is a JSON object (AWS's TestEventPattern answer)".into());
+    };
+    let missing: Vec<&str> = report::EVENT_FIELDS.iter().copied().filter(|f| !map.contains_key(*f)).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "Parameter Event is not valid: it lacks {} (TestEventPattern requires {})",
+            missing.join(", "),
+            report::EVENT_FIELDS.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// `K:V` pairs (headers) or `k=v` pairs (query), as given.
 pub fn pairs(items: &[String], sep: char, flag: &str) -> Result<Vec<(String, String)>, Error> {
     items
@@ -203,13 +229,18 @@ fn log_line(report: &Report, status: u16) -> String {
 
 // ---- test ----
 
-/// One fixture: a request and what must happen.
+/// One fixture: a request (or a full event) and what must happen.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
     #[serde(default)]
     pub name: Option<String>,
-    pub request: FixtureRequest,
+    /// The request to send; or `event`.
+    #[serde(default)]
+    pub request: Option<FixtureRequest>,
+    /// A full event (as TestEventPattern takes), run through the rules and targets as is.
+    #[serde(default)]
+    pub event: Option<Value>,
     pub expect: Expect,
 }
 
@@ -289,24 +320,33 @@ pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
         .clone()
         .unwrap_or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     let mut failures = Vec::new();
-    let r = &f.request;
-    let (method, path) = match request_for(bridge, r.route.as_deref(), r.method.as_deref(), r.path.as_deref()) {
-        Ok(mp) => mp,
-        Err(e) => return Verdict { name, file: file.to_path_buf(), failures: vec![format!("request: {e}")] },
+    let fail = |why: String| Verdict { name: name.clone(), file: file.to_path_buf(), failures: vec![why] };
+    let report = match (&f.request, &f.event) {
+        (Some(r), None) => {
+            let (method, path) = match request_for(bridge, r.route.as_deref(), r.method.as_deref(), r.path.as_deref()) {
+                Ok(mp) => mp,
+                Err(e) => return fail(format!("request: {e}")),
+            };
+            let body = match (&r.body, &r.body_text) {
+                (Some(v), _) => v.to_string(),
+                (None, Some(t)) => t.clone(),
+                (None, None) => String::new(),
+            };
+            let request = Request {
+                method,
+                path,
+                headers: r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                query: r.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                body,
+            };
+            report::simulate(bridge, &request)
+        }
+        (None, Some(event)) => match check_event(event) {
+            Ok(()) => report::simulate_event(bridge, event),
+            Err(e) => return fail(format!("event: {e}")),
+        },
+        _ => return fail("give either request: or event:, not both or neither".into()),
     };
-    let body = match (&r.body, &r.body_text) {
-        (Some(v), _) => v.to_string(),
-        (None, Some(t)) => t.clone(),
-        (None, None) => String::new(),
-    };
-    let request = Request {
-        method,
-        path,
-        headers: r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        query: r.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        body,
-    };
-    let report = report::simulate(bridge, &request);
     let want_status = f.expect.status.unwrap_or(200);
     if report.status() != want_status {
         let why = report.error.clone().unwrap_or_else(|| "no route".into());

@@ -31,6 +31,10 @@ pub struct Report {
     /// The event as rules see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Value>,
+    /// The event was given as is (`--event`, a fixture's `event:`), as TestEventPattern takes
+    /// one: no request, route or PutEvents entry.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub given_event: bool,
     pub rules: Vec<RuleVerdict>,
 }
 
@@ -75,6 +79,9 @@ impl Report {
     /// The HTTP status API Gateway would answer: 404 (no route), 500 (the integration failed
     /// before PutEvents), else 200.
     pub fn status(&self) -> u16 {
+        if self.given_event {
+            return 200;
+        }
         match (&self.route, &self.error) {
             (None, _) => 404,
             (Some(_), Some(_)) => 500,
@@ -111,6 +118,7 @@ pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
         entry: None,
         error: None,
         event: None,
+        given_event: false,
         rules: Vec::new(),
     };
     let Some((route, params)) = request::route_for(&bridge.spec.routes, &req.method, &req.path) else {
@@ -126,15 +134,47 @@ pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
         }
     };
     let event = request::event(&entry, ACCOUNT, &region, EVENT_ID, &placeholder_time(&ctx));
+    report.rules = verdicts(bridge, &event, &region, &bus_name);
+    report.entry = Some(entry);
+    report.event = Some(event);
+    report
+}
+
+/// The fields TestEventPattern requires of an event (API reference, TestEventPattern `Event`;
+/// AWS answers ValidationException "Parameter Event is not valid." without them, recorded by
+/// LocalStack's test_invalid_event_payload). `resources` is listed too, but AWS's recorded
+/// answers accept events without it.
+pub const EVENT_FIELDS: [&str; 6] = ["id", "account", "source", "time", "region", "detail-type"];
+
+/// Run a full event through the bridge's rules and targets, as AWS's TestEventPattern matches one:
+/// any top-level field, AWS service events, what the request mapping cannot produce.
+pub fn simulate_event(bridge: &WebhookBridge, event: &Value) -> Report {
+    let region = bridge.spec.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let (_, bus_name) = bus_of(bridge, &region);
+    Report {
+        request: "event".into(),
+        route: None,
+        entry: None,
+        error: None,
+        rules: verdicts(bridge, event, &region, &bus_name),
+        event: Some(event.clone()),
+        given_event: true,
+    }
+}
+
+/// Each rule's verdict on `event`, and what each matched target receives.
+fn verdicts(bridge: &WebhookBridge, event: &Value, region: &str, bus_name: &str) -> Vec<RuleVerdict> {
+    let mut rules = Vec::new();
+    let prepared = pattern::Event::new(event);
     for rule in &bridge.spec.rules {
         let verdict = match pattern::parse(&Value::Object(rule.pattern.clone())) {
             Err(e) => Outcome::Failed { field: e.path, reason: format!("invalid pattern: {}", e.message) },
-            Ok(p) => p.matches(&event),
+            Ok(p) => p.matches_event(&prepared),
         };
         let matched = verdict == Outcome::Matched;
         // As deployed: prefixed names; `rule/<bus>/<name>`, or `rule/<name>` on the default bus.
         let rule_name = owner_of(bridge).rule_name(&rule.name);
-        let rule_arn = match bus_name.as_str() {
+        let rule_arn = match bus_name {
             "default" => format!("arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"),
             bus => format!("arn:aws:events:{region}:{ACCOUNT}:rule/{bus}/{rule_name}"),
         };
@@ -142,7 +182,7 @@ pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
             rule.targets
                 .iter()
                 .map(|t| {
-                    let (payload, error) = match target_input::payload_for_rule(t, &event, &rule_name, &rule_arn) {
+                    let (payload, error) = match target_input::payload_for_rule(t, event, &rule_name, &rule_arn) {
                         Ok(p) => (Some(p), None),
                         Err(e) => (None, Some(format!("{}: {}", e.field, e.message))),
                     };
@@ -161,11 +201,9 @@ pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
             Outcome::Matched => (None, None),
             Outcome::Failed { field, reason } => (Some(field), Some(reason)),
         };
-        report.rules.push(RuleVerdict { name: rule.name.clone(), matched, failed_field, reason, targets });
+        rules.push(RuleVerdict { name: rule.name.clone(), matched, failed_field, reason, targets });
     }
-    report.entry = Some(entry);
-    report.event = Some(event);
-    report
+    rules
 }
 
 fn placeholder_time(ctx: &Context) -> String {
@@ -177,6 +215,14 @@ fn placeholder_time(ctx: &Context) -> String {
 /// The report for people.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
+    if report.given_event {
+        if let Some(event) = &report.event {
+            let text = serde_json::to_string_pretty(event).unwrap_or_default();
+            let _ = writeln!(out, "event (as given)\n{}", indent(&text));
+        }
+        render_rules(report, &mut out);
+        return out;
+    }
     let _ = writeln!(out, "request  {}", report.request);
     let Some(route) = &report.route else {
         let _ = writeln!(out, "route    none: API Gateway answers 404");
@@ -195,6 +241,11 @@ pub fn render(report: &Report) -> String {
         let text = serde_json::to_string_pretty(event).unwrap_or_default();
         let _ = writeln!(out, "event (as rules see it; id, account and time are placeholders)\n{}", indent(&text));
     }
+    render_rules(report, &mut out);
+    out
+}
+
+fn render_rules(report: &Report, out: &mut String) {
     for rule in &report.rules {
         if rule.matched {
             let _ = writeln!(out, "rule     {}: MATCHED", rule.name);
@@ -213,7 +264,6 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "rule     {}: no match: {}", rule.name, rule.why_not());
         }
     }
-    out
 }
 
 fn pretty(text: &str) -> String {

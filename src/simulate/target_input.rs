@@ -150,6 +150,30 @@ pub fn transform(t: &InputTransformer, event: &Value, rule_name: &str, rule_arn:
     if !template.trim_start().starts_with('{') {
         return render(template, false, &mut |name, at| value_text(name, &vars, at));
     }
+    // Observed on AWS (LocalStack, tests/aws/services/events/test_events_inputs.py
+    // test_input_transformer_nested_keys_replacement_not_valid, AWS-validated 2025-10-08): in a
+    // JSON template, an object or array variable inside quotes (`{"payload": "<payload>"}`) makes
+    // EventBridge deliver nothing at all, though PutTargets accepted the template. The guide's
+    // "removes any internal quotes" holds for text templates only.
+    let mut quoted = Vec::new();
+    render(template, true, &mut |name, at| {
+        if at == At::Text
+            && let Some(Var::Value(v @ (Value::Object(_) | Value::Array(_)))) = vars.get(name)
+        {
+            quoted.push(format!("<{name}> is {}", if v.is_object() { "an object" } else { "an array" }));
+        }
+        Ok(String::new())
+    })?;
+    if !quoted.is_empty() {
+        return Err(InputError {
+            field: "inputTransformer.inputTemplate".into(),
+            message: format!(
+                "AWS delivers nothing to this target for this event: {} inside quotes in a JSON template \
+                 (PutTargets accepts it; the event is dropped). Put the placeholder outside quotes",
+                quoted.join(", ")
+            ),
+        });
+    }
     let out = render(template, true, &mut |name, at| value_text(name, &vars, at))?;
     if serde_json::from_str::<Value>(&out).is_ok() {
         return Ok(minify(&out));
@@ -187,6 +211,29 @@ pub fn transform(t: &InputTransformer, event: &Value, rule_name: &str, rule_arn:
             }
         ),
     })
+}
+
+/// The admission warning for a transformer (see `validate::warnings`): variables placed inside
+/// quotes in a JSON template whose path selects an object or array in every event (`$`,
+/// `$.detail`) or an array (a path with `*`), where AWS delivers nothing. Other paths depend on
+/// the event: `simulate` tells, per event.
+pub fn quoted_object_variables(t: &InputTransformer) -> Vec<String> {
+    let template = t.input_template.as_str();
+    if !template.trim_start().starts_with('{') {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let _ = render(template, true, &mut |name, at| {
+        let object = match t.input_paths_map.get(name).map(String::as_str) {
+            Some(path) => path == "$" || path == "$.detail" || path.contains('*'),
+            None => name == EVENT || name == EVENT_JSON,
+        };
+        if at == At::Text && object && !found.iter().any(|f: &String| f == name) {
+            found.push(name.to_string());
+        }
+        Ok(String::new())
+    });
+    found
 }
 
 /// The variables of a transformer for one event.

@@ -222,10 +222,8 @@ fn an_object_inside_a_string_loses_its_quotes_and_as_a_value_stays_json() {
         run(r#""Detail is <detail>""#).expect("text"),
         r#""Detail is {instance-id:i-0123456789,state:RUNNING}""#
     );
-    assert_eq!(
-        json_of(&run(r#"{"d": "Detail is <detail>"}"#).expect("json")),
-        json!({"d": "Detail is {instance-id:i-0123456789,state:RUNNING}"})
-    );
+    // In a JSON template, though, AWS delivers nothing (see the test below).
+    assert!(run(r#"{"d": "Detail is <detail>"}"#).is_err());
     // "you must place it as a key. In this example, {"detail": <detail>}"
     assert_eq!(
         json_of(&run(r#"{"detail": <detail>, "r": <resources>}"#).expect("json")),
@@ -347,4 +345,48 @@ fn the_multi_route_audit_transformer() {
     let t =
         transformer(&[("type", "$.detail-type"), ("source", "$.source")], r#"{"type": <type>, "source": <source>}"#);
     assert_eq!(payload(&t, &event).expect("json"), r#"{"type":"charge.refunded","source":"stripe"}"#);
+}
+
+#[test]
+fn aws_delivers_nothing_for_an_object_or_array_inside_quotes_in_a_json_template() {
+    // Recorded against AWS by LocalStack (github:localstack/localstack,
+    // tests/aws/services/events/test_events_inputs.py
+    // test_input_transformer_nested_keys_replacement_not_valid, AWS-validated 2025-10-08 in
+    // test_events_inputs.validation.json): PutTargets accepts these templates and the queue
+    // receives no message. The same variables in text templates are delivered, quotes removed
+    // (test_input_transformer_nested_keys_replacement, snapshot "\"[HIGH] single list item\"").
+    let event = json!({"source": "core.update-account-command", "detail": {
+        "command": "update-account", "payload": {"acc_id": "0a787ecb-4015", "sf_id": "baz"},
+        "listsingle": ["HIGH"], "listmulti": ["ACTIVE", "INACTIVE"], "valid": true}});
+    let paths =
+        [("userId", "$.detail.payload.acc_id"), ("payload", "$.detail.payload"), ("listsingle", "$.detail.listsingle")];
+    let run = |template: &str| payload_for_rule(&transformer(&paths, template), &event, "r", RULE_ARN);
+    for template in [
+        r#"{"not_valid": "users-service/users/<payload>", "bod": <payload>}"#,
+        r#"{"payload": "<payload>"}"#,
+        r#"{"singlelistitem": "<listsingle>"}"#,
+    ] {
+        let e = run(template).expect_err(template);
+        assert_eq!(e.field, "inputTransformer.inputTemplate");
+        assert!(e.message.starts_with("AWS delivers nothing to this target"), "{template}: {}", e.message);
+    }
+    assert_eq!(run(r#""<listsingle> single list item""#).expect("text"), r#""[HIGH] single list item""#);
+    assert_eq!(json_of(&run(r#"{"id": "<userId>"}"#).expect("a string inside quotes")), json!({"id": "0a787ecb-4015"}));
+    // The admission warning, for the paths that select an object or array in every event.
+    let t = |paths: &[(&str, &str)], template: &str| transformer(paths, template).input_transformer.expect("set");
+    assert_eq!(quoted_object_variables(&t(&[("d", "$.detail")], r#"{"x": "<d>"}"#)), vec!["d".to_string()]);
+    assert_eq!(
+        quoted_object_variables(&t(&[("all", "$")], r#"{"x": "a <all>", "y": "<all>"}"#)),
+        vec!["all".to_string()]
+    );
+    assert_eq!(
+        quoted_object_variables(&t(&[("ids", "$.detail.items[*].id")], r#"{"x": "<ids>"}"#)),
+        vec!["ids".to_string()]
+    );
+    assert!(quoted_object_variables(&t(&[("d", "$.detail")], r#"{"x": <d>}"#)).is_empty(), "outside quotes");
+    assert!(quoted_object_variables(&t(&[("d", "$.detail")], r#""text <d>""#)).is_empty(), "a text template");
+    assert!(
+        quoted_object_variables(&t(&[("id", "$.detail.id")], r#"{"x": "<id>"}"#)).is_empty(),
+        "depends on the event"
+    );
 }

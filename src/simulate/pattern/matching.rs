@@ -30,9 +30,15 @@ enum Got<'e> {
 }
 
 impl Pattern {
-    /// Match an event (the full envelope: `source`, `detail-type`, `detail`, ...).
+    /// Match an event (the full envelope: `source`, `detail-type`, `detail`, ...). To match one
+    /// event against many patterns, make an [`Event`] once and use [`Pattern::matches_event`].
     pub fn matches(&self, event: &Value) -> Outcome {
-        match match_obj(&self.root, Some(event)) {
+        self.matches_event(&Event::new(event))
+    }
+
+    /// Match a prepared event (its dotted names already split).
+    pub fn matches_event(&self, event: &Event) -> Outcome {
+        match match_obj(&self.root, Some(&event.value)) {
             Ok(()) => Outcome::Matched,
             Err(miss) => miss.outcome(),
         }

@@ -16,8 +16,10 @@
 //! - it does not check what EventBridge rejects (numeric bounds out of order or outside ±5e9,
 //!   `/32` CIDRs, reserved names inside `$or`), and adds six dependencies.
 //!
-//! Evaluation walks the parsed pattern against the `serde_json::Value` of the event: no
-//! flattening, and no allocation until a failure is reported.
+//! Evaluation walks the parsed pattern against the `serde_json::Value` of the event, and
+//! allocates nothing until a failure is reported. Dot-joined names (`"state.status"` in the event
+//! or the pattern, the same field as `state` → `status`) are split once: the pattern's at parse,
+//! the event's in [`Event::new`] (only if it has such a name), see `dotted`.
 //!
 //! Choices where the documentation is silent or ambiguous (each also pinned by a test):
 //! - An object inside an event array is matched element-wise: a nested pattern matches an array
@@ -35,14 +37,20 @@
 //! - `cidr` mirrors Event Ruler: the range runs from the address as written to the end of its
 //!   block, and `/32` (IPv4) and `/128` (IPv6) are rejected (match one address with a plain
 //!   string, which also matches other spellings of the same address).
+//! - Dot-joined names: where the event has both `a.b` and `a` → `b`, a leaf sees both values
+//!   (as Event Ruler does); an object under one and an array under the other become one array,
+//!   so fields from both must then come from one element (Event Ruler would not ask that).
 //! - Nesting is limited to 10 levels, as `validate` does at admission; AWS documents no depth
 //!   limit, only a pattern size (2048 characters, raisable to 4096), which is not checked here.
 
+pub mod complexity;
+mod dotted;
 mod matching;
 mod parse;
 
 use std::net::IpAddr;
 
+pub use dotted::Event;
 pub use parse::parse;
 
 /// A pattern that failed to parse: the JSON path inside the pattern and the rule it breaks.
@@ -232,6 +240,10 @@ struct Cidr {
     high: u128,
 }
 
+#[cfg(test)]
+mod complexity_tests;
+#[cfg(test)]
+mod dotted_tests;
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]

@@ -77,9 +77,41 @@ fn parse_obj(
                 ));
             }
         };
-        members.push(Member::Field(Field { key: key.clone(), path, node }));
+        add_field(&mut members, event_path, key, path, node);
     }
     Ok(Obj { members })
+}
+
+/// Add a field, its dotted name split into nested fields (see `dotted`): `{"state.status": x}`
+/// becomes `{"state": {"status": x}}`, merged with a `state` object already there, so fields
+/// reaching into the same array still have to match one element.
+fn add_field(members: &mut Vec<Member>, event_path: &str, key: &str, path: String, node: Node) {
+    let Some((first, rest)) = key.split_once('.') else {
+        // Merge objects that meet on one name (`{"a.b": .., "a": {"c": ..}}`).
+        if let Node::Obj(add) = node {
+            for member in members.iter_mut() {
+                if let Member::Field(Field { key: have, path: have_path, node: Node::Obj(obj) }) = member
+                    && have == key
+                {
+                    for m in add.members {
+                        match m {
+                            Member::Field(f) => add_field(&mut obj.members, have_path, &f.key, f.path, f.node),
+                            or => obj.members.push(or),
+                        }
+                    }
+                    return;
+                }
+            }
+            members.push(Member::Field(Field { key: key.to_string(), path, node: Node::Obj(add) }));
+            return;
+        }
+        members.push(Member::Field(Field { key: key.to_string(), path, node }));
+        return;
+    };
+    let first_path = join(event_path, first);
+    let mut inner = Vec::new();
+    add_field(&mut inner, &first_path, rest, path, node);
+    add_field(members, event_path, first, first_path, Node::Obj(Obj { members: inner }));
 }
 
 fn parse_leaf(items: &[Value], at: &str) -> Result<Leaf, PatternError> {
