@@ -330,9 +330,12 @@ async fn the_image_runs_the_operator_read_only_as_65532() {
         "--max-backoff-seconds=2",
         "--role-propagation-seconds=0",
     ]);
+    let aws_endpoint = moto.endpoint.replace("127.0.0.1", "localhost");
     let env = [
         ("KUBECONFIG", "/etc/webhook-bridge/kubeconfig"),
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        // By name: the SDK's getaddrinfo, with the image's glibc, resolves it from the mounted
+        // /etc/hosts (glibc's built-in files service; DNS through resolv.conf is not tried here).
+        ("AWS_ENDPOINT_URL", aws_endpoint.as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("RUST_LOG", "info"),
