@@ -6,7 +6,10 @@ in --namespace (which must exist), as release --release; it prints what Helm ren
 created (the release's manifest): YAML documents, or with --json one JSON array of objects.
 
     .venv/bin/python scripts/helm_render.py --kubeconfig KUBECONFIG --namespace NS --release NAME \\
-        [-f values.yaml]... [--set key.path=value]... [--json]
+        [-f values.yaml]... [--set key.path=value]... [--json] [--chart DIR] [--upgrade]
+
+--chart renders another copy of the chart (e.g. an earlier version from git history); --upgrade
+runs `helm upgrade` of an existing release instead of `helm install`.
 
 --set takes a dotted key and a YAML value (`replicaCount=2`, `operator.namespaces=[a, b]`), or
 Helm's list form (`operator.namespaces={a,b}`). Values merge over the chart's values.yaml, -f
@@ -19,7 +22,7 @@ import pathlib
 import sys
 
 import yaml
-from helm_sdkpy import Configuration, Install
+from helm_sdkpy import Configuration, Install, Upgrade
 
 from helm_lint import CHART, merge  # same directory: the chart and how values are layered
 
@@ -45,6 +48,8 @@ def main():
     parser.add_argument("-f", "--values", action="append", default=[], help="a values file (repeatable)")
     parser.add_argument("--set", action="append", default=[], help="key.path=value (repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON array of the objects")
+    parser.add_argument("--chart", default=str(CHART), help="the chart directory (default: this repo's)")
+    parser.add_argument("--upgrade", action="store_true", help="helm upgrade an existing release")
     args = parser.parse_args()
 
     values = {}
@@ -54,7 +59,11 @@ def main():
         values = merge(values, parse_set(assignment))
 
     config = Configuration(namespace=args.namespace, kubeconfig=args.kubeconfig)
-    release = asyncio.run(Install(config).run(args.release, str(CHART), values=values, wait=False, timeout=60))
+    if args.upgrade:
+        action = Upgrade(config).run(args.release, args.chart, values=values, wait=False, timeout=60)
+    else:
+        action = Install(config).run(args.release, args.chart, values=values, wait=False, timeout=60)
+    release = asyncio.run(action)
     manifest = release.get("manifest") or ""
     if args.json:
         objects = [doc for doc in yaml.safe_load_all(manifest) if doc]

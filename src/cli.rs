@@ -246,6 +246,10 @@ pub struct RunArgs {
     /// the cluster and the account; the operator's identity acts for every bridge.
     #[arg(long, env = "WEBHOOK_BRIDGE_TENANCY", value_enum, default_value_t = TenancyMode::Multi)]
     pub tenancy: TenancyMode,
+    /// Apply the CRDs of this version (server-side) at start, so a chart upgrade brings new
+    /// and changed CRDs too (Helm never upgrades `crds/`). Needs get/patch on the two CRDs.
+    #[arg(long, env = "WEBHOOK_BRIDGE_INSTALL_CRDS")]
+    pub install_crds: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -862,6 +866,7 @@ async fn run_operator(cli: &Cli, args: RunArgs) -> ExitCode {
         metrics_addr: Some(args.metrics_addr),
         identity: args.identity.clone(),
         multi_tenant: args.tenancy == TenancyMode::Multi,
+        install_crds: args.install_crds,
     };
     match serve(client, engine, options, shutdown_signal(), None).await {
         Ok(()) => ExitCode::SUCCESS,

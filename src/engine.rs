@@ -603,28 +603,38 @@ impl Engine {
     /// would go with it where AWS allows that, and AWS refuses where it does not). AWS may also
     /// refuse while our own just-deleted rules linger: retried with backoff.
     async fn delete_bus(&self, c: &Clients, d: &Desired, o: &Observed, name: &str) -> Result<(), Error> {
-        // Ours are the rules this pass read with our ownership tags (and deleted before this),
-        // never "whatever carries our name prefix": anyone who may create rules on the bus can
-        // pick a name. Our archive's managed rule goes with the archive (deleted earlier in
-        // the plan), but may linger a moment: it is ours, not someone else's.
+        // Ours are the rules this pass read with our ownership tags, and rules still listed
+        // whose tags say so (or that are gone: a rule we deleted may linger in the list a
+        // while). Never "whatever carries our name prefix": anyone who may create rules on the
+        // bus can pick a name. Our archive's managed rule goes with the archive (deleted
+        // earlier in the plan), but may linger a moment: it is ours, not someone else's.
         let ours: std::collections::BTreeSet<&str> =
             o.rules.iter().filter(|r| d.owner.ownership(&r.tags) == Ownership::Ours).map(|r| r.name.as_str()).collect();
-        let our_archive =
-            o.archive.as_ref().is_some_and(|a| d.owner.archive_ownership(a.description.as_deref()) == Ownership::Ours);
-        let archive_rule =
-            if our_archive { format!("Events-Archive-{}", d.owner.archive_name()) } else { String::new() };
-        let foreign = |remaining: Vec<String>| -> Result<(), Error> {
-            let foreign: Vec<String> =
-                remaining.into_iter().filter(|r| !ours.contains(r.as_str()) && *r != archive_rule).collect();
-            if foreign.is_empty() {
-                Ok(())
-            } else {
-                Err(Error::BusNotEmpty { bus: name.to_string(), rules: foreign.join(", ") })
+        let archive_rule = format!("Events-Archive-{}", d.owner.archive_name());
+        let prefix = d.owner.rule_prefix();
+        let foreign = |remaining: Vec<String>| {
+            let (ours, archive_rule, prefix) = (&ours, &archive_rule, &prefix);
+            async move {
+                let mut foreign = Vec::new();
+                for r in remaining.into_iter().filter(|r| !ours.contains(r.as_str()) && r != archive_rule) {
+                    let confirmed = r.starts_with(prefix.as_str()) && {
+                        let arn = desired::rule_arn(&d.env.partition, &d.env, name, &r);
+                        eventbridge::rule_owned_or_gone(&c.events, &arn, &d.owner).await?
+                    };
+                    if !confirmed {
+                        foreign.push(r);
+                    }
+                }
+                if foreign.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Error::BusNotEmpty { bus: name.to_string(), rules: foreign.join(", ") })
+                }
             }
         };
         // No rules list: the bus is gone (e.g. an earlier delete whose answer was lost).
         let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
-        foreign(rules)?;
+        foreign(rules).await?;
         let mut attempt = 0u32;
         loop {
             let error = match eventbridge::delete_bus(&c.events, name).await {
@@ -632,7 +642,7 @@ impl Engine {
                 Err(e) => e,
             };
             let Some(rules) = eventbridge::rules_on(&c.events, name).await? else { return Ok(()) };
-            foreign(rules.clone())?;
+            foreign(rules.clone()).await?;
             attempt += 1;
             if attempt >= BUS_DELETE_TRIES {
                 // Only our own rules (or none) are listed, and AWS still refuses: it has not

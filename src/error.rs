@@ -88,6 +88,12 @@ pub enum Error {
     #[error("{0}")]
     NoPolicy(String),
 
+    /// Multi-tenant mode, and the apiserver does not serve WebhookBridgePolicies (the CRD is
+    /// missing, e.g. after a chart upgrade: Helm never upgrades `crds/`). Retryable: the policy
+    /// watch finds the CRD once it is installed.
+    #[error("{0}")]
+    PolicyApiMissing(String),
+
     /// More than one WebhookBridgePolicy selects the namespace. Terminal.
     #[error("{0}")]
     PolicyConflict(String),
@@ -146,6 +152,7 @@ impl Error {
                 | Error::BusNotEmpty { .. }
                 | Error::BusDraining { .. }
                 | Error::NotLeader(_)
+                | Error::PolicyApiMissing(_)
                 | Error::Injected(_)
         )
     }
@@ -164,6 +171,7 @@ impl Error {
             Error::NotLeader(_) => "NotLeader",
             Error::QuotaExceeded { .. } => "QuotaExceeded",
             Error::NoPolicy(_) => "NoPolicy",
+            Error::PolicyApiMissing(_) => "PolicyCrdMissing",
             Error::PolicyConflict(_) => "PolicyConflict",
             Error::PolicyDenied { .. } => "PolicyDenied",
             Error::Injected(_) => "Aborted",

@@ -13,6 +13,11 @@ pub trait PolicySource: Send + Sync {
     /// The policies selecting `namespace`, as (name, spec), sorted by name. `None`: the
     /// namespace is unknown (not in the cache).
     fn policies_for(&self, namespace: &str) -> Option<Vec<(String, WebhookBridgePolicySpec)>>;
+
+    /// Why no policy can be known at all (e.g. the apiserver does not serve the policy CRD).
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// How bridges are governed.
@@ -83,6 +88,9 @@ impl Tenancy {
         let Tenancy::Multi(source) = self else {
             return Ok(Governance::SingleTenant);
         };
+        if let Some(why) = source.unavailable() {
+            return Err(Error::PolicyApiMissing(why));
+        }
         let mut found = source.policies_for(namespace).unwrap_or_default();
         match found.len() {
             0 => Err(Error::NoPolicy(format!(

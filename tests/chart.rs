@@ -129,6 +129,10 @@ fn rbac_grants_what_the_operator_uses_and_no_more() {
     let deployment =
         std::fs::read_to_string(root().join("charts/webhook-bridge/templates/deployment.yaml")).expect("read");
     assert!(deployment.contains("- --lease-name={{ include \"webhook-bridge.fullname\" . }}-leader"));
+    // --install-crds: create (a missing CRD; it cannot be limited to a name), then get and patch
+    // of our two CRDs only.
+    assert!(rbac.contains("resources: [\"customresourcedefinitions\"]\n    verbs: [\"create\"]"));
+    assert!(rbac.contains("resources: [\"customresourcedefinitions\"]\n    resourceNames: [\"webhookbridges.webhookbridge.io\", \"webhookbridgepolicies.webhookbridge.io\"]\n    verbs: [\"get\", \"patch\"]"));
     // spec.domain.dnsEndpoint: the operator applies the external-dns DNSEndpoint next to a
     // bridge and deletes it when the spec stops asking (one it owns; see src/operator/dns.rs).
     let dns = "resources: [\"dnsendpoints\"]\n  verbs: [\"get\", \"create\", \"patch\", \"delete\"]";
@@ -227,6 +231,7 @@ impl Release {
             other => panic!("--tenancy={other:?}"),
         };
         o.identity = identity.to_string();
+        o.install_crds = self.args().iter().any(|a| a == "--install-crds");
         if self.args().iter().any(|a| a == "--leader-election") {
             let env = self.pod_spec()["containers"][0]["env"].as_array().expect("env");
             assert!(
@@ -322,8 +327,10 @@ async fn default_values_rbac_runs_the_operator_cluster_wide() {
         release.rbac(),
         vec![
             ("ClusterRole".into(), String::new(), full.clone()),
+            ("ClusterRole".into(), String::new(), format!("{full}-crds")),
             ("ClusterRole".into(), String::new(), policies.clone()),
-            ("ClusterRoleBinding".into(), String::new(), full),
+            ("ClusterRoleBinding".into(), String::new(), full.clone()),
+            ("ClusterRoleBinding".into(), String::new(), format!("{full}-crds")),
             ("ClusterRoleBinding".into(), String::new(), policies),
         ],
         "one replica: no leader election, no Lease Role"
@@ -397,6 +404,8 @@ async fn namespaced_values_rbac_confines_the_operator_to_its_namespaces() {
         .chain([
             ("ClusterRole".into(), String::new(), policies.clone()),
             ("ClusterRoleBinding".into(), String::new(), policies.clone()),
+            ("ClusterRole".into(), String::new(), format!("{full}-crds")),
+            ("ClusterRoleBinding".into(), String::new(), format!("{full}-crds")),
         ])
         .collect();
     expected.sort();
@@ -463,6 +472,8 @@ async fn replicas_rbac_lets_the_operator_create_take_and_hand_over_its_lease() {
         ("RoleBinding".to_string(), ns.clone(), full.clone()),
         ("Role".to_string(), release_ns.clone(), election.clone()),
         ("RoleBinding".to_string(), release_ns.clone(), election.clone()),
+        ("ClusterRole".to_string(), String::new(), format!("{full}-crds")),
+        ("ClusterRoleBinding".to_string(), String::new(), format!("{full}-crds")),
     ];
     expected.sort();
     assert_eq!(release.rbac(), expected);

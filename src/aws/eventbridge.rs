@@ -210,6 +210,19 @@ async fn targets_of(client: &Client, bus: &str, rule: &str) -> Result<Vec<Desire
     }
 }
 
+/// Whether a rule still listed on a bus is ours (our ownership tags) or already gone (deleted,
+/// lingering in the list): the bus delete's test for someone else's rules, by tags, not name.
+pub async fn rule_owned_or_gone(client: &Client, arn: &str, owner: &crate::owner::Owner) -> Result<bool, Error> {
+    match client.list_tags_for_resource().resource_arn(arn).send().await {
+        Ok(out) => {
+            let tags: Tags = out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+            Ok(owner.ownership(&tags) == crate::owner::Ownership::Ours)
+        }
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(true),
+        Err(e) => Err(classify(SVC, "ListTagsForResource", e)),
+    }
+}
+
 /// Names of the rules still on a bus (any owner), over all pages; None when the bus is gone
 /// (e.g. a DeleteEventBus whose answer was lost had in fact deleted it).
 pub async fn rules_on(client: &Client, bus: &str) -> Result<Option<Vec<String>>, Error> {

@@ -22,6 +22,8 @@ pub struct Health {
     pub metrics: Arc<Metrics>,
     /// Set once the operator reached the Kubernetes API and found its CRD.
     pub ready: AtomicBool,
+    /// Multi-tenant mode: not ready while the policy CRD is missing (the body says why).
+    pub policies: Option<Arc<super::policies::Policies>>,
 }
 
 fn respond(health: &Health, path: &str) -> Response<Full<Bytes>> {
@@ -30,6 +32,11 @@ fn respond(health: &Health, path: &str) -> Response<Full<Bytes>> {
             (StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", health.metrics.encode())
         }
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        "/readyz" if health.policies.as_ref().is_some_and(|p| p.missing()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            format!("not ready: {}\n", super::policies::POLICY_CRD_MISSING),
+        ),
         "/readyz" if health.ready.load(Ordering::Relaxed) => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready\n".to_string()),
         _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_string()),

@@ -2,6 +2,7 @@
 //! the CLI. Leader election on a Lease lets several replicas run with one writer.
 
 pub mod context;
+pub mod crds;
 pub mod dns;
 pub mod events;
 pub mod http;
@@ -62,6 +63,8 @@ pub struct Options {
     /// Multi-tenant: every namespace needs a WebhookBridgePolicy selecting it (fail closed).
     /// Off: single-tenant, the operator's identity acts for every bridge.
     pub multi_tenant: bool,
+    /// Apply the CRDs of this version at start (see [`crds`]).
+    pub install_crds: bool,
 }
 
 impl Default for Options {
@@ -75,6 +78,7 @@ impl Default for Options {
             metrics_addr: None,
             identity: "webhook-bridge".into(),
             multi_tenant: true,
+            install_crds: false,
         }
     }
 }
@@ -190,6 +194,9 @@ pub async fn serve(
     started: Option<tokio::sync::oneshot::Sender<Running>>,
 ) -> Result<(), OperatorError> {
     let shutdown: Shutdown = shutdown.boxed().shared();
+    if options.install_crds {
+        crds::install(&client).await;
+    }
     let mut engine = engine;
     let mut policies = None;
     let mut policy_watch = None;
@@ -204,7 +211,8 @@ pub async fn serve(
         engine.aws = engine.aws.with_fence(WriteFence::closed());
     }
     let metrics = Arc::new(Metrics::new(&engine.aws.counter));
-    let health = Arc::new(http::Health { metrics: metrics.clone(), ready: Default::default() });
+    let health =
+        Arc::new(http::Health { metrics: metrics.clone(), ready: Default::default(), policies: policies.clone() });
     let mut metrics_addr = None;
     let mut server = None;
     if let Some(addr) = options.metrics_addr {

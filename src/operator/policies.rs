@@ -10,8 +10,8 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use tokio::sync::broadcast;
-use tracing::warn;
+use tokio::sync::{broadcast, watch};
+use tracing::{error, info, warn};
 
 use crate::api::{WebhookBridgePolicy, WebhookBridgePolicySpec};
 use crate::tenancy::PolicySource;
@@ -30,6 +30,17 @@ pub struct Policies {
     policies: Store<WebhookBridgePolicy>,
     namespaces: Store<Namespace>,
     triggers: broadcast::Sender<Retrigger>,
+    /// True while the apiserver answers 404 for WebhookBridgePolicies (the CRD is missing).
+    missing: watch::Sender<bool>,
+}
+
+/// What bridges, the log and `/readyz` say while the policy CRD is missing.
+pub const POLICY_CRD_MISSING: &str = "the apiserver does not serve WebhookBridgePolicies (CRD webhookbridgepolicies.webhookbridge.io), which multi-tenant mode needs: nothing is done in AWS until it is installed. Helm installs crds/ only on first install and never upgrades them: run `kubectl apply --server-side -f charts/webhook-bridge/crds/` (or `webhook-bridge crd policy | kubectl apply --server-side -f -`), or run the operator with --tenancy single";
+
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies").field("missing", &self.missing()).finish_non_exhaustive()
+    }
 }
 
 impl PolicySource for Policies {
@@ -45,6 +56,10 @@ impl PolicySource for Policies {
         found.sort_by(|a, b| a.0.cmp(&b.0));
         Some(found)
     }
+
+    fn unavailable(&self) -> Option<String> {
+        self.missing().then(|| POLICY_CRD_MISSING.to_string())
+    }
 }
 
 impl Policies {
@@ -54,7 +69,8 @@ impl Policies {
         let (policies, policy_writer) = reflector::store();
         let (namespaces, namespace_writer) = reflector::store();
         let (triggers, _) = broadcast::channel(1024);
-        let this = Arc::new(Policies { policies, namespaces, triggers: triggers.clone() });
+        let (missing, _) = watch::channel(false);
+        let this = Arc::new(Policies { policies, namespaces, triggers: triggers.clone(), missing: missing.clone() });
 
         let policy_events = watcher(Api::<WebhookBridgePolicy>::all(client.clone()), watcher::Config::default())
             .default_backoff()
@@ -63,12 +79,30 @@ impl Policies {
         let policy_triggers = triggers.clone();
         let drive_policies = policy_events.for_each(move |event| {
             let triggers = policy_triggers.clone();
+            let missing = missing.clone();
             async move {
+                let not_served = |e: &watcher::Error| match e {
+                    watcher::Error::InitialListFailed(kube::Error::Api(s))
+                    | watcher::Error::WatchStartFailed(kube::Error::Api(s)) => s.code == 404,
+                    _ => false,
+                };
                 match event {
-                    Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {
-                        let _ = triggers.send(Retrigger::All);
+                    Ok(event) => {
+                        if missing.send_if_modified(|m| std::mem::replace(m, false)) {
+                            info!("WebhookBridgePolicies are served again: reconciling every bridge");
+                            let _ = triggers.send(Retrigger::All);
+                        }
+                        if let watcher::Event::Apply(_) | watcher::Event::Delete(_) = event {
+                            let _ = triggers.send(Retrigger::All);
+                        }
                     }
-                    Ok(_) => {}
+                    // Said once, loudly, not as a warning every backoff step.
+                    Err(e) if not_served(&e) => {
+                        if missing.send_if_modified(|m| !std::mem::replace(m, true)) {
+                            error!("{POLICY_CRD_MISSING}");
+                            let _ = triggers.send(Retrigger::All);
+                        }
+                    }
                     Err(e) => warn!(error = %e, "watching WebhookBridgePolicies"),
                 }
             }
@@ -97,9 +131,20 @@ impl Policies {
 
     /// Wait until both caches hold a full list (before the first reconcile: an empty cache
     /// would say NoPolicy to everyone).
+    /// Or until the policy CRD turns out to be missing: bridges are then reconciled to say so
+    /// (`PolicyCrdMissing`), never left without status.
     pub async fn ready(&self) {
-        let _ = self.policies.wait_until_ready().await;
+        let mut missing = self.missing.subscribe();
+        tokio::select! {
+            _ = self.policies.wait_until_ready() => {}
+            _ = missing.wait_for(|m| *m) => {}
+        }
         let _ = self.namespaces.wait_until_ready().await;
+    }
+
+    /// Whether the apiserver answers 404 for WebhookBridgePolicies.
+    pub fn missing(&self) -> bool {
+        *self.missing.borrow()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Retrigger> {

@@ -96,6 +96,7 @@ pub fn options(namespaces: &[&str]) -> Options {
         metrics_addr: Some("127.0.0.1:0".parse().expect("addr")),
         // Most tests are about one team; tests/tenancy.rs runs multi-tenant.
         multi_tenant: false,
+        install_crds: false,
         ..Options::default()
     }
 }
