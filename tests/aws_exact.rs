@@ -337,6 +337,32 @@ async fn a_bus_holding_someone_elses_rules_is_not_deleted_and_says_why() {
     assert_eq!(delete.num_calls(), 0, "a bus holding someone else's rules is not even tried");
 }
 
+/// Issue #19: a rule someone else put on our bus under a name with our prefix (anyone who may
+/// create rules there can pick it: the prefix is a hash of cluster, namespace and name) is still
+/// someone else's: its tags say so, and the bus is not deleted from under it.
+#[tokio::test]
+async fn a_rule_with_our_name_prefix_but_not_our_tags_keeps_the_bus() {
+    let bridge = orders();
+    let squatter = owner(&bridge).rule_name("planted");
+    let (mut m, delete) = deleting_bus(&bridge, vec![true], vec![squatter.clone()]);
+    let foreign = mock!(Events::list_tags_for_resource)
+        .match_requests(|r| r.resource_arn().is_some_and(|a| a.contains(":rule/")))
+        .then_output(|| {
+            ListTagsForResourceOutput::builder()
+                .set_tags(Some(vec![
+                    aws_sdk_eventbridge::types::Tag::builder().key("team").value("billing").build().expect("tag"),
+                ]))
+                .build()
+        });
+    first(&mut m.events, foreign);
+    let engine = mocks::engine(&m);
+
+    let err = engine.delete(&bridge).await.expect_err("blocked");
+
+    assert!(matches!(&err, Error::BusNotEmpty { rules, .. } if *rules == squatter), "{err:?}");
+    assert_eq!(delete.num_calls(), 0, "not even tried");
+}
+
 /// An existing API with one stage, and no routes (for stage-level tests).
 fn api_with_stage(bridge: &WebhookBridge, throttling: (i32, f64)) -> Mocks {
     let tags: std::collections::HashMap<String, String> = all_tags(bridge).into_iter().collect();

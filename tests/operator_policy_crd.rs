@@ -11,9 +11,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::Moto;
 use common::kube_wait::{condition, create, orders_json, ready, until};
 use common::operator::{Operator, options};
-use common::Moto;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
