@@ -107,6 +107,24 @@ async fn tenant_admin(cluster: &common::k8s::Cluster, admin: &kube::Client, ns: 
     cluster.client_with_token(&token.status.expect("token").token).await
 }
 
+/// The operator, multi-tenant over `namespaces`, its AWS calls through a TCP tap in front of the
+/// emulator (so a test can show that none were made).
+async fn tapped_operator(admin: &kube::Client, moto: &Moto, namespaces: &[&str]) -> (Tap, Operator) {
+    let tap = Tap::start(&moto.endpoint).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(REGION))
+        .endpoint_url(&tap.endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let mut engine = Engine::new(Aws::new(config), "tenancy");
+    engine.retry_delay = Duration::from_millis(20);
+    let mut opts = options(namespaces);
+    opts.multi_tenant = true;
+    let op = Operator::start_with(admin.clone(), engine, opts).await;
+    (tap, op)
+}
+
 fn forbidden<T>(result: Result<T, kube::Error>) -> bool {
     matches!(result, Err(kube::Error::Api(e)) if e.code == 403)
 }
@@ -151,18 +169,7 @@ async fn each_namespace_gets_only_what_its_policy_allows() {
         .expect("policy b");
 
     let moto = Moto::start();
-    let tap = Tap::start(&moto.endpoint).await;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new(REGION))
-        .endpoint_url(&tap.endpoint)
-        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await;
-    let mut engine = Engine::new(Aws::new(config), "tenancy");
-    engine.retry_delay = Duration::from_millis(20);
-    let mut opts = options(&[&a, &b, &c]);
-    opts.multi_tenant = true;
-    let op = Operator::start_with(admin.clone(), engine, opts).await;
+    let (tap, op) = tapped_operator(&admin, &moto, &[&a, &b, &c]).await;
 
     // Everything prohibited: Stalled, naming the policy and the rule, with no AWS call at all.
     let bridges = |ns: &str| -> Api<WebhookBridge> { Api::namespaced(admin.clone(), ns) };
@@ -334,18 +341,7 @@ async fn an_attacker_takes_nothing_and_a_narrowed_policy_takes_back() {
     }
     let moto = Moto::start();
     moto.seed_lambdas(&["p-create", "p-cancel"]).await;
-    let tap = Tap::start(&moto.endpoint).await;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new(REGION))
-        .endpoint_url(&tap.endpoint)
-        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await;
-    let mut engine = Engine::new(Aws::new(config), "tenancy");
-    engine.retry_delay = Duration::from_millis(20);
-    let mut opts = options(&[&pay, &evil, &other]);
-    opts.multi_tenant = true;
-    let op = Operator::start_with(admin.clone(), engine, opts).await;
+    let (tap, op) = tapped_operator(&admin, &moto, &[&pay, &evil, &other]).await;
     let bridges = |ns: &str| -> Api<WebhookBridge> { Api::namespaced(admin.clone(), ns) };
 
     // 1. The bus name another team expects, 2. its domain on its certificate, with a DNS record.

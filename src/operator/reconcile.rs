@@ -237,15 +237,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         if matches!(e, Error::PolicyDenied { .. }) && has_finalizer(bridge) {
             return withdraw(bridge, ctx, &api, &previous, e).await;
         }
-        let next = WebhookBridgeStatus {
-            observed_generation: generation,
-            conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
-            ..previous.clone()
-        };
-        write_status(&api, bridge, &previous, next).await?;
-        publish(ctx, bridge, EventType::Warning, e.reason(), e.tenant_message()).await;
-        ctx.metrics.set_state(&key, Some(if e.is_retryable() { "Reconciling" } else { "Stalled" }));
-        return Err(e.into());
+        return report_failure(bridge, ctx, &api, &previous, e).await;
     }
     if !has_finalizer(bridge) {
         add_finalizer(&api, bridge).await?;
@@ -373,18 +365,30 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             Ok(Action::requeue(super::context::next_resync(&ctx.settings, bridges)))
         }
         Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
-        Err(e) => {
-            let next = WebhookBridgeStatus {
-                observed_generation: generation,
-                conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &now),
-                ..previous.clone()
-            };
-            write_status(&api, bridge, &previous, next).await?;
-            publish(ctx, bridge, EventType::Warning, e.reason(), e.tenant_message()).await;
-            ctx.metrics.set_state(&key, Some(if e.is_retryable() { "Reconciling" } else { "Stalled" }));
-            Err(e.into())
-        }
+        Err(e) => report_failure(bridge, ctx, &api, &previous, e).await,
     }
+}
+
+/// A failed pass: status (Reconciling or Stalled with the error's reason), a Warning Event, the
+/// state metric; the error goes back to the controller's error policy.
+async fn report_failure(
+    bridge: &WebhookBridge,
+    ctx: &Context,
+    api: &Api<WebhookBridge>,
+    previous: &WebhookBridgeStatus,
+    e: Error,
+) -> Result<Action, ReconcileError> {
+    let generation = bridge.metadata.generation;
+    let next = WebhookBridgeStatus {
+        observed_generation: generation,
+        conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &status::now()),
+        ..previous.clone()
+    };
+    write_status(api, bridge, previous, next).await?;
+    publish(ctx, bridge, EventType::Warning, e.reason(), e.tenant_message()).await;
+    let key = key_of(bridge.namespace().as_deref(), &bridge.name_any());
+    ctx.metrics.set_state(&key, Some(if e.is_retryable() { "Reconciling" } else { "Stalled" }));
+    Err(e.into())
 }
 
 /// A bridge that acted and that its policy no longer allows: reconcile the cut-down spec (what
