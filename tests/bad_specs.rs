@@ -304,6 +304,19 @@ const CASES: &[(&str, Patch, &str, &str)] = &[
         "spec.tags",
         "must not start with 'aws:' or 'webhookbridge.io/'",
     ),
+    // Issue #19: IAM tag keys are case-insensitive, so the reserved keys are in any case.
+    (
+        "ownership tag in another case",
+        |v| set(v, "/spec/tags", json!({"WebhookBridge.io/owner": "x"})),
+        "spec.tags",
+        "in any case",
+    ),
+    (
+        "aws: tag in another case",
+        |v| set(v, "/spec/tags", json!({"AWS:cloudformation": "x"})),
+        "spec.tags",
+        "in any case",
+    ),
 ];
 
 /// Checks only the engine can make: admission accepts these, the engine refuses them.
