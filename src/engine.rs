@@ -109,14 +109,14 @@ impl Engine {
         if bridge.metadata.name.as_deref().unwrap_or_default().is_empty() {
             return Err(Error::invalid("metadata.name", "is required"));
         }
-        if check {
-            validate::admission(bridge)?;
-        }
         let region = self.region(bridge)?;
-        // The policy decides before any AWS call, and whose identity makes them.
+        // The policy decides before any AWS call, and whose identity makes them. It comes
+        // before the admission rules: a denied bridge is a denied bridge (and has what the
+        // policy no longer allows taken back) even when its spec is also invalid.
         let governance = self.tenancy.governance(&self.owner(bridge).namespace)?;
         if check {
             tenancy::check(&governance, bridge, &region)?;
+            validate::admission(bridge)?;
             if let (Some(want), Some(have)) = (&self.role_boundary, &bridge.spec.role.permissions_boundary_arn)
                 && want != have
             {
@@ -134,21 +134,38 @@ impl Engine {
     /// What the bridge's policy no longer allows, cut from the spec ([`crate::withdraw`]).
     /// None when the policy allows it all (or the bridge is not governed by a policy).
     pub fn withdrawal(&self, bridge: &WebhookBridge) -> Result<Option<Withdrawal>, Error> {
-        let (region, governance) = self.checked(bridge, false)?;
-        let tenancy::Governance::Policy { spec: p, .. } = &governance else { return Ok(None) };
-        let denials = tenancy::denials(&governance, bridge, &region);
-        if denials.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(crate::withdraw::withdraw(bridge, &denials, p.max_throttling.as_ref(), p.max_routes, p.max_rules)))
+        self.withdrawal_with(bridge, &[])
     }
 
     /// Take back from AWS what the policy no longer allows: reconcile the cut-down spec of
     /// [`Engine::withdrawal`] (no policy check on it: it is the policy's own answer). The
     /// caller still reports the bridge as denied.
+    /// Only removals are applied ([`Action::removes`]): nothing is created for a denied
+    /// bridge, even if its objects are missing.
     pub async fn withdraw(&self, w: &Withdrawal, known: Option<&Known>) -> Result<Outcome, Error> {
-        let (c, d) = self.prepare_as(&w.bridge, false, true).await?;
-        self.reconcile_prepared(&c, &d, known, false).await
+        let (c, mut d) = self.prepare_as(&w.bridge, false, false).await?;
+        // The cut-down spec puts no rule on a bus the policy no longer lets it share.
+        if w.bridge.spec.rules.is_empty() {
+            d.bus.foreign_denied_by = None;
+        }
+        self.reconcile_prepared(&c, &d, known, false, true).await
+    }
+
+    /// [`Engine::withdrawal`] with denials found in AWS (another bridge's bus, see
+    /// `plan_bus`) as well as the policy's own.
+    pub fn withdrawal_with(
+        &self,
+        bridge: &WebhookBridge,
+        found: &[tenancy::Denial],
+    ) -> Result<Option<Withdrawal>, Error> {
+        let (region, governance) = self.checked(bridge, false)?;
+        let tenancy::Governance::Policy { spec: p, .. } = &governance else { return Ok(None) };
+        let mut denials = tenancy::denials(&governance, bridge, &region);
+        denials.extend(found.iter().cloned());
+        if denials.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(crate::withdraw::withdraw(bridge, &denials, p.max_throttling.as_ref(), p.max_routes, p.max_rules)))
     }
 
     /// Clients and desired state for a bridge. `check` runs every validation rule first.
@@ -353,15 +370,17 @@ impl Engine {
         fresh: bool,
     ) -> Result<Outcome, Error> {
         let (c, d) = self.prepare(bridge, true).await?;
-        self.reconcile_prepared(&c, &d, known, fresh).await
+        self.reconcile_prepared(&c, &d, known, fresh, false).await
     }
 
+    /// `removals_only`: apply only the actions that take something away (a withdrawal).
     async fn reconcile_prepared(
         &self,
         c: &Clients,
         d: &Desired,
         known: Option<&Known>,
         fresh: bool,
+        removals_only: bool,
     ) -> Result<Outcome, Error> {
         if let Some(known) = known
             && let Some(o) = self.observe_known(c, d, known).await?
@@ -373,7 +392,10 @@ impl Engine {
         let mut tries = 0u32;
         let (o, actions, created) = loop {
             let o = if fresh && tries == 0 { self.observe_fresh(c, d).await? } else { self.observe(c, d).await? };
-            let actions = plan::plan(d, &o)?;
+            let mut actions = plan::plan(d, &o)?;
+            if removals_only {
+                actions.retain(Action::removes);
+            }
             if actions.is_empty() {
                 break (o, actions, None);
             }

@@ -44,8 +44,8 @@ fn bus_names_are_governed_and_fail_closed() {
     assert_eq!(rules(&denials(&none, &b, "us-east-1")), [("eventBusNames", "spec.eventBus.name")]);
     b.spec.event_bus.name = None;
     assert_eq!(denials(&none, &b, "us-east-1"), [], "the default name (unique to the bridge) is always allowed");
-    let own = with(team_a(), |p| p.event_bus_names = vec!["{namespace}-*".into()]);
-    b.spec.event_bus.name = Some("default-orders".into()); // orders.yaml is in namespace default
+    let own = with(team_a(), |p| p.event_bus_names = vec!["{namespace}.*".into()]);
+    b.spec.event_bus.name = Some("default.orders".into()); // orders.yaml is in namespace default
     assert_eq!(denials(&own, &b, "us-east-1"), []);
     b.spec.event_bus.name = Some("payments-shared".into());
     assert_eq!(rules(&denials(&own, &b, "us-east-1")), [("eventBusNames", "spec.eventBus.name")]);

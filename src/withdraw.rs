@@ -102,18 +102,8 @@ pub fn withdraw(
                     ));
                 }
             }
-            "maxRoutes" => {
-                let max = max_routes.unwrap_or(0) as usize;
-                drop_routes.extend(max..b.spec.routes.len());
-            }
-            "maxRules" => {
-                let max = max_rules.unwrap_or(0) as usize;
-                let n = b.spec.rules.len();
-                if n > max {
-                    removed.push(format!("spec.rules[{max}..{n}] (the rules over the ceiling of {max})"));
-                    b.spec.rules.truncate(max);
-                }
-            }
+            // Applied last, to what the other denials leave (see below).
+            "maxRoutes" | "maxRules" => {}
             _ => kept.push(format!("{} ({})", d.field, d.message)),
         }
     }
@@ -140,6 +130,21 @@ pub fn withdraw(
             removed.push(format!("spec.routes[{i}] (route {} {})", r.method.as_str(), r.path));
         }
     }
+    // The ceilings count what is left after the other denials took theirs.
+    if let Some(max) = max_routes.map(|m| m as usize)
+        && b.spec.routes.len() > max
+    {
+        for r in b.spec.routes.drain(max..) {
+            removed.push(format!("route {} {} (over the ceiling of {max} routes)", r.method.as_str(), r.path));
+        }
+    }
+    if let Some(max) = max_rules.map(|m| m as usize)
+        && b.spec.rules.len() > max
+    {
+        for r in b.spec.rules.drain(max..) {
+            removed.push(format!("rule {} and its targets (over the ceiling of {max} rules)", r.name));
+        }
+    }
     if let Some(cors) = b.spec.api.cors.as_mut() {
         for &i in drop_origins.iter().rev() {
             if i < cors.allow_origins.len() {
@@ -153,6 +158,7 @@ pub fn withdraw(
     }
     removed.sort();
     removed.dedup();
+    kept.dedup();
     Withdrawal { bridge: b, removed, kept }
 }
 

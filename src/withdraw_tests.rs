@@ -105,3 +105,27 @@ fn ceilings_cut_the_tail() {
     assert_eq!(w.bridge.spec.rules.len(), 1);
     assert_eq!(w.bridge.spec.rules[0].name, b.spec.rules[0].name);
 }
+
+#[test]
+fn a_ceiling_counts_what_the_other_denials_left() {
+    // Second read's finding: [A (authorization denied), B, C] with maxRoutes 2 kept only B.
+    let mut b = orders();
+    let route = b.spec.routes[0].clone();
+    b.spec.routes = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            let mut r = route.clone();
+            r.name = (*n).into();
+            r.path = format!("/{n}");
+            r
+        })
+        .collect();
+    b.spec.routes[0].authorization.kind = crate::api::AuthorizationType::AwsIam;
+    let w = cut(
+        &b,
+        serde_json::json!({"allowedRegions": ["*"], "eventBusNames": ["*"], "targetArns": [ALL],
+            "authorizationTypes": ["NONE"], "maxRoutes": 2}),
+    );
+    let names: Vec<&str> = w.bridge.spec.routes.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["b", "c"]);
+}

@@ -404,6 +404,17 @@ async fn an_attacker_takes_nothing_and_a_narrowed_policy_takes_back() {
     let back = inventory(&moto.clients().await).await;
     assert_eq!((back.targets, back.permissions, back.routes.len()), (2, 2, 1), "{back:?}");
 
+    // A finalizer the tenant set itself is no proof that anything was made: the withdrawal
+    // only ever removes, so the denied bus name is not created (finding of a second read).
+    let writes = moto.fault_stats()["committed_writes"].as_u64().unwrap_or_default();
+    let mut planted = orders_in("planted", &evil, "p-planted", [&lambda("e-a"), &lambda("e-b")]);
+    planted["metadata"]["finalizers"] = json!(["webhookbridge.io/cleanup"]);
+    create(&admin, planted).await;
+    let message = stalled(&admin, &evil, "planted", "PolicyDenied").await;
+    assert!(message.contains("still live"), "{message}");
+    assert_eq!(moto.fault_stats()["committed_writes"].as_u64().unwrap_or_default(), writes, "nothing created");
+    assert!(!inventory(&moto.clients().await).await.buses.iter().any(|b| b.contains("p-planted")));
+
     // 1b. Another bridge's bus, allowed only by a wildcard: refused, with no AWS write.
     create(&admin, orders_in("owner", &pay, "p-shared", [&lambda("p-create"), &lambda("p-cancel")])).await;
     until(&admin, &pay, "owner", "Ready", ready).await;
@@ -414,12 +425,27 @@ async fn an_attacker_takes_nothing_and_a_narrowed_policy_takes_back() {
     let message = stalled(&admin, &other, "joiner", "PolicyDenied").await;
     assert!(message.contains(&format!("was created by the WebhookBridge {pay}/owner")), "{message}");
     assert_eq!(moto.fault_stats()["committed_writes"].as_u64().unwrap_or_default(), writes, "no AWS write");
-    // Naming its ARN exactly is the platform team's explicit yes.
+    // Naming its ARN exactly is the platform team's explicit yes ...
     set_policy(&admin, &pother, json!({"existingBusArns": [shared]})).await;
     until(&admin, &other, "joiner", "Ready once the policy names the bus", ready).await;
+    let rules_with_joiner = inventory(&moto.clients().await).await.rules.len();
+    // ... and taking it back (a wildcard again) takes the joiner's rules off the other bus.
+    set_policy(
+        &admin,
+        &pother,
+        json!({"existingBusArns": [format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/p-*")]}),
+    )
+    .await;
+    until(&admin, &other, "joiner", "its rules taken back", |o| {
+        condition(o, "Stalled").and_then(|c| c["message"].as_str()).is_some_and(|m| m.contains("taken back from AWS"))
+    })
+    .await;
+    assert_eq!(inventory(&moto.clients().await).await.rules.len(), rules_with_joiner - 2, "the joiner's 2 rules");
 
     // Everything goes; the denied bridges at once. AWS is left with nothing of ours.
-    for (ns, name) in [(&evil, "squat"), (&evil, "dom"), (&other, "joiner"), (&pay, "owner"), (&pay, "orders")] {
+    for (ns, name) in
+        [(&evil, "squat"), (&evil, "dom"), (&evil, "planted"), (&other, "joiner"), (&pay, "owner"), (&pay, "orders")]
+    {
         bridges(ns).delete(name, &DeleteParams::default()).await.expect("delete");
         until(&admin, ns, name, "gone", |o| o.is_none()).await;
     }

@@ -64,7 +64,9 @@ pub struct WebhookBridgePolicySpec {
     #[serde(default)]
     pub existing_role_arns: Vec<String>,
     /// Names of the buses the operator may create for these namespaces (`eventBus.name`), as
-    /// patterns; `{namespace}` stands for the bridge's namespace (`{namespace}-*`). Empty: only
+    /// patterns; `{namespace}` stands for the bridge's namespace: write `{namespace}.*` (a dot
+    /// cannot occur in a namespace name; `{namespace}-*` of namespace `team` would also match
+    /// names namespace `team-b` expects). Empty: only
     /// the default name (`<namespace>-<name>-<hash>`, unique to the bridge), so no tenant can
     /// take a bus name another team expects.
     #[schemars(length(max = 100), inner(length(min = 1, max = 256)))]

@@ -104,6 +104,11 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
 /// pass confirmed as ours (`known.rules`). Ok(false) when the bus is gone: the caller falls back
 /// to the full look.
 pub async fn observe_known(client: &Client, d: &Desired, known: &Known, into: &mut Observed) -> Result<bool, Error> {
+    // A referenced bus the policy does not name exactly: its owner is checked by its tags on
+    // every pass (the full look reads them), so a policy that narrows is seen at once.
+    if !d.bus.managed && d.bus.foreign_denied_by.is_some() {
+        return Ok(false);
+    }
     let tags = if d.bus.managed { d.tags.clone() } else { Tags::new() };
     into.bus = Some(ObsBus { name: d.bus.name.clone(), arn: d.bus.arn.clone(), tags });
     match rules(client, d, Some(&known.rules), into).await {

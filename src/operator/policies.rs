@@ -87,15 +87,18 @@ impl Policies {
                     _ => false,
                 };
                 match event {
-                    Ok(event) => {
+                    // The store holds the full list only from InitDone on: bridges looked at
+                    // before would see no policy.
+                    Ok(watcher::Event::InitDone) => {
                         if missing.send_if_modified(|m| std::mem::replace(m, false)) {
                             info!("WebhookBridgePolicies are served again: reconciling every bridge");
                             let _ = triggers.send(Retrigger::All);
                         }
-                        if let watcher::Event::Apply(_) | watcher::Event::Delete(_) = event {
-                            let _ = triggers.send(Retrigger::All);
-                        }
                     }
+                    Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {
+                        let _ = triggers.send(Retrigger::All);
+                    }
+                    Ok(_) => {}
                     // Said once, loudly, not as a warning every backoff step.
                     Err(e) if not_served(&e) => {
                         if missing.send_if_modified(|m| !std::mem::replace(m, true)) {

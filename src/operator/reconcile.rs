@@ -365,6 +365,8 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             Ok(Action::requeue(super::context::next_resync(&ctx.settings, bridges)))
         }
         Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
+        // Denied by what AWS showed (another team's bus): take back as for the policy's own.
+        Err(e @ Error::PolicyDenied { .. }) if has_finalizer(bridge) => withdraw(bridge, ctx, &api, &previous, e).await,
         Err(e) => report_failure(bridge, ctx, &api, &previous, e).await,
     }
 }
@@ -404,7 +406,11 @@ async fn withdraw(
     let key = key_of(bridge.namespace().as_deref(), &bridge.name_any());
     let generation = bridge.metadata.generation;
     let now = status::now();
-    let Some(w) = ctx.engine.withdrawal(bridge)? else { return Err(denied.into()) };
+    let found = match &denied {
+        Error::PolicyDenied { denials, .. } => denials.clone(),
+        _ => Vec::new(),
+    };
+    let Some(w) = ctx.engine.withdrawal_with(bridge, &found)? else { return Err(denied.into()) };
     let (outcome, summary) = match ctx.engine.withdraw(&w, None).await {
         Ok(outcome) => (Some(outcome), w.summary()),
         Err(e @ Error::NotLeader(_)) => return Err(e.into()),

@@ -195,6 +195,34 @@ pub enum Action {
 impl Action {
     /// Whether the write changes the managed role API Gateway assumes (IAM takes a while to
     /// propagate it: until then API Gateway may fail to assume the role).
+    /// Whether the write only takes something away (or narrows a stage or API setting): the
+    /// writes a narrowed policy's withdrawal may make. Never a create, a rule or target put, a
+    /// tag or a role change: a denied bridge must not make anything (a tenant can set the
+    /// finalizer itself, so "it acted before" is no proof that its objects exist).
+    pub fn removes(&self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            DeleteRolePolicy { .. }
+                | DeleteRole { .. }
+                | DeleteBus { .. }
+                | RemoveTargets { .. }
+                | DeleteRule { .. }
+                | RemovePermission { .. }
+                | UpdateApi { .. }
+                | DeleteApi { .. }
+                | UpdateStage { .. }
+                | DeleteStage { .. }
+                | DeleteAuthorizer { .. }
+                | DeleteIntegration { .. }
+                | DeleteRoute { .. }
+                | DeleteAccessLogSettings { .. }
+                | DeleteDomain { .. }
+                | DeleteApiMapping { .. }
+                | DeleteLogGroup { .. }
+        )
+    }
+
     pub fn changes_role(&self) -> bool {
         matches!(
             self,
