@@ -142,13 +142,13 @@ impl Engine {
     /// caller still reports the bridge as denied.
     /// Only removals are applied ([`Action::removes`]): nothing is created for a denied
     /// bridge, even if its objects are missing.
-    pub async fn withdraw(&self, w: &Withdrawal, known: Option<&Known>) -> Result<Outcome, Error> {
+    pub async fn withdraw(&self, w: &Withdrawal) -> Result<Outcome, Error> {
         let (c, mut d) = self.prepare_as(&w.bridge, false, false).await?;
         // The cut-down spec puts no rule on a bus the policy no longer lets it share.
         if w.bridge.spec.rules.is_empty() {
             d.bus.foreign_denied_by = None;
         }
-        self.reconcile_prepared(&c, &d, known, false, true).await
+        self.reconcile_prepared(&c, &d, None, false, true).await
     }
 
     /// [`Engine::withdrawal`] with denials found in AWS (another bridge's bus, see
@@ -687,12 +687,7 @@ impl Engine {
 /// hex digits (64 bits) of a hash of the whole name, so two namespaces' names cut to the same
 /// start still differ (an 8-digit hash collided in seconds of search).
 fn session_name(name: &str) -> String {
-    if name.len() <= 64 {
-        return name.to_string();
-    }
-    let hash = owner::short_hash(&[name], 16);
-    let prefix: String = name.chars().take(64 - 17).collect();
-    format!("{}-{hash}", prefix.trim_end_matches('-'))
+    owner::bounded_hashed(name, 64, 16)
 }
 
 /// Passes of observe, plan and apply within one reconcile that may end in API Gateway's 409

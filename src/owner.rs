@@ -201,10 +201,16 @@ pub fn authorizer_name(issuer: &str, audiences: &[String]) -> String {
 
 /// `name` if it fits in `max` characters, else a prefix of it followed by `-<hash8>`.
 pub fn bounded(name: &str, max: usize) -> String {
+    bounded_hashed(name, max, 8)
+}
+
+/// [`bounded`] with a hash of `hash_len` hex digits (at most 16) of the whole name, for names
+/// an adversary may choose (e.g. STS session names of namespaces: 8 digits collide in seconds).
+pub fn bounded_hashed(name: &str, max: usize, hash_len: usize) -> String {
     if name.len() <= max {
         return name.to_string();
     }
-    let hash = short_hash(&[name], 8);
+    let hash = short_hash(&[name], hash_len);
     let keep = max - hash.len() - 1;
     let prefix: String = name.chars().take(keep).collect();
     format!("{}-{hash}", prefix.trim_end_matches('-'))

@@ -30,7 +30,20 @@ async fn tags_of(client: &Client, arn: &str) -> Result<Tags, Error> {
         .send()
         .await
         .map_err(|e| classify(SVC, "ListTagsForResource", e))?;
-    Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+    Ok(tag_map(out.tags()))
+}
+
+fn tag_map(tags: &[Tag]) -> Tags {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+/// The tags of `arn`; None when it does not exist (ResourceNotFoundException).
+async fn tags_if_found(client: &Client, arn: &str) -> Result<Option<Tags>, Error> {
+    match client.list_tags_for_resource().resource_arn(arn).send().await {
+        Ok(out) => Ok(Some(tag_map(out.tags()))),
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(None),
+        Err(e) => Err(classify(SVC, "ListTagsForResource", e)),
+    }
 }
 
 fn target_of(t: &Target) -> DesiredTarget {
@@ -104,12 +117,16 @@ pub async fn observe(client: &Client, d: &Desired, into: &mut Observed) -> Resul
 /// pass confirmed as ours (`known.rules`). Ok(false) when the bus is gone: the caller falls back
 /// to the full look.
 pub async fn observe_known(client: &Client, d: &Desired, known: &Known, into: &mut Observed) -> Result<bool, Error> {
-    // A referenced bus the policy does not name exactly: its owner is checked by its tags on
-    // every pass (the full look reads them), so a policy that narrows is seen at once.
-    if !d.bus.managed && d.bus.foreign_denied_by.is_some() {
-        return Ok(false);
-    }
-    let tags = if d.bus.managed { d.tags.clone() } else { Tags::new() };
+    // A referenced bus the policy does not name exactly: its owner is read on every pass (one
+    // tag read, not the full search), so a policy that narrows is seen at once (plan_bus).
+    let tags = if d.bus.managed {
+        d.tags.clone()
+    } else if d.bus.foreign_denied_by.is_some() {
+        let Some(tags) = tags_if_found(client, &d.bus.arn).await? else { return Ok(false) };
+        tags
+    } else {
+        Tags::new()
+    };
     into.bus = Some(ObsBus { name: d.bus.name.clone(), arn: d.bus.arn.clone(), tags });
     match rules(client, d, Some(&known.rules), into).await {
         Ok(()) => Ok(true),
@@ -218,14 +235,7 @@ async fn targets_of(client: &Client, bus: &str, rule: &str) -> Result<Vec<Desire
 /// Whether a rule still listed on a bus is ours (our ownership tags) or already gone (deleted,
 /// lingering in the list): the bus delete's test for someone else's rules, by tags, not name.
 pub async fn rule_owned_or_gone(client: &Client, arn: &str, owner: &crate::owner::Owner) -> Result<bool, Error> {
-    match client.list_tags_for_resource().resource_arn(arn).send().await {
-        Ok(out) => {
-            let tags: Tags = out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-            Ok(owner.ownership(&tags) == crate::owner::Ownership::Ours)
-        }
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(true),
-        Err(e) => Err(classify(SVC, "ListTagsForResource", e)),
-    }
+    Ok(tags_if_found(client, arn).await?.is_none_or(|tags| owner.ownership(&tags) == crate::owner::Ownership::Ours))
 }
 
 /// Names of the rules still on a bus (any owner), over all pages; None when the bus is gone

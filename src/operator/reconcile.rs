@@ -411,7 +411,7 @@ async fn withdraw(
         _ => Vec::new(),
     };
     let Some(w) = ctx.engine.withdrawal_with(bridge, &found)? else { return Err(denied.into()) };
-    let (outcome, summary) = match ctx.engine.withdraw(&w, None).await {
+    let (outcome, summary) = match ctx.engine.withdraw(&w).await {
         Ok(outcome) => (Some(outcome), w.summary()),
         Err(e @ Error::NotLeader(_)) => return Err(e.into()),
         Err(e) if e.is_retryable() => {
