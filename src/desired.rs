@@ -42,6 +42,26 @@ pub struct Desired {
     pub logs: DesiredLogs,
     /// The bus archive (name deterministic); None when the spec has none.
     pub archive: Option<DesiredArchive>,
+    /// Which routes and integrations of the API are this owner's.
+    pub scope: RouteScope,
+    /// The gateway a bridge is attached to (its API, stage, bus and role are the gateway's).
+    pub attachment: Option<crate::gateway::Attachment>,
+    /// On a gateway: the spec's routes the gateway gives an older bridge (left out of `routes`),
+    /// one line each for the bridge's condition.
+    pub lost_routes: Vec<String>,
+}
+
+/// Which routes and integrations on the API belong to the owner of a desired state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteScope {
+    /// A standalone bridge: the API is its own, and so is every route on it.
+    WholeApi,
+    /// A gateway: the API is its own, its routes belong to the bridges attached to it; none is
+    /// read or touched.
+    NoRoutes,
+    /// A bridge on a gateway: only the integrations carrying its marker
+    /// ([`owner::Owner::integration_marker`]) and the routes pointing at them.
+    Marked,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -473,7 +493,45 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
         rules,
         role,
         deletion_policy: spec.deletion_policy,
+        scope: RouteScope::WholeApi,
+        attachment: None,
+        lost_routes: Vec::new(),
     }
+}
+
+/// The desired state of a bridge attached to a gateway: its routes (with integrations marked as
+/// its own, putting events on the gateway's bus with the gateway's role) and its rules on that
+/// bus. The API, stage, authorizers, bus and role are the gateway's: referenced, never made.
+pub fn attached(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv, att: &crate::gateway::Attachment) -> Desired {
+    let mut d = desired(bridge, owner, env);
+    let bus_name = att.bus_arn.rsplit('/').next().unwrap_or(&att.bus_arn).to_string();
+    for r in &mut d.rules {
+        r.arn = rule_arn(&env.partition, env, &bus_name, &r.name);
+    }
+    d.bus = DesiredBus { name: bus_name, arn: att.bus_arn.clone(), managed: false, foreign_denied_by: None };
+    d.role = DesiredRole::Existing { arn: att.role_arn.clone() };
+    for r in &mut d.routes {
+        r.integration.description = owner.integration_marker(&r.name);
+        r.integration.credentials_arn = att.role_arn.clone();
+        r.integration.request_parameters.insert("EventBusName".into(), att.bus_arn.clone());
+    }
+    d.stage = DesiredStage { name: att.stage.clone(), throttling: None };
+    d.domain = None;
+    d.logs.enabled = false;
+    d.archive = None;
+    d.scope = RouteScope::Marked;
+    d.attachment = Some(att.clone());
+    d
+}
+
+/// The desired state of a gateway: its API, stage, JWT authorizers, domain, bus, role, logs and
+/// archive, and none of the routes on its API (those are the attached bridges').
+pub fn gateway(gw: &crate::api::WebhookBridgeGateway, owner: &Owner, env: &AwsEnv) -> Desired {
+    let mut d = desired(&crate::gateway::as_bridge(gw), owner, env);
+    d.routes.clear();
+    d.api.description = format!("Managed by webhook-bridge for gateway {}", owner.key());
+    d.scope = RouteScope::NoRoutes;
+    d
 }
 
 /// examples/orders.yaml for owner c1/payments/orders (uid u1) in us-east-1, account

@@ -2,12 +2,14 @@
 //! → apply → status. Only `observe` and `apply` touch the network.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeStatus};
+use crate::api::{DeletionPolicy, WebhookBridge, WebhookBridgeGateway, WebhookBridgeStatus};
 use crate::aws::{AssumedRole, Aws, Clients, apigateway, archive, domain, eventbridge, iam, lambda, logs, sns, sqs};
-use crate::desired::{self, Desired, is_lambda_arn};
+use crate::desired::{self, Desired, RouteScope, is_lambda_arn};
 use crate::error::{Error, FieldError};
+use crate::gateway::{self, Attachment, GatewaySource, NoGateways, arbiter::Verdict};
 use crate::observed::{Known, ObsApi, ObsRoute, ObsRule, Observed};
 use crate::owner::{self, Owner, Ownership, TAG_NAMESPACE};
 use crate::plan::{self, Action};
@@ -30,6 +32,10 @@ pub struct Outcome {
     /// there are: the informational `NoDeadLetterQueue` condition.
     pub no_dead_letter_queue: Vec<String>,
     pub targets: usize,
+    /// On a gateway: the spec's routes the gateway gives an older bridge (`RouteConflict`).
+    pub lost_routes: Vec<String>,
+    /// JWT authorizers (name, id, issuer) of the API, as kept or created.
+    pub authorizers: Vec<(String, String, String)>,
 }
 
 /// What the writes of one pass made: enough to describe AWS afterwards without reading it again.
@@ -43,6 +49,8 @@ pub struct Created {
     pub routes: BTreeMap<String, String>,
     /// A custom domain created by this pass (read back once for its DNS target).
     pub domain: Option<String>,
+    /// Authorizer name → id (kept or new).
+    pub authorizers: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +70,28 @@ pub struct Engine {
     /// The permissions boundary every managed role gets (the operator's IAM policy allows
     /// CreateRole only with it); a spec naming another is refused.
     pub role_boundary: Option<String>,
+    /// Where bridges on a gateway (`spec.gatewayRef`) find it.
+    pub gateways: Gateways,
+}
+
+/// What the checks before any AWS call found: region, governance, and for a bridge on a
+/// gateway its attachment and the arbiter's verdict.
+type Checked = (String, tenancy::Governance, Option<(Attachment, Verdict)>);
+
+/// The engine's [`GatewaySource`].
+#[derive(Clone)]
+pub struct Gateways(pub Arc<dyn GatewaySource>);
+
+impl std::fmt::Debug for Gateways {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gateways")
+    }
+}
+
+impl Default for Gateways {
+    fn default() -> Self {
+        Gateways(Arc::new(NoGateways))
+    }
 }
 
 impl Engine {
@@ -75,6 +105,7 @@ impl Engine {
             retry_delay: Duration::from_secs(2),
             tenancy: Tenancy::Single,
             role_boundary: None,
+            gateways: Gateways::default(),
         }
     }
 
@@ -106,16 +137,51 @@ impl Engine {
 
     /// The region and governance of a bridge; `check`: every rule of [`Engine::admit`].
     fn checked(&self, bridge: &WebhookBridge, check: bool) -> Result<(String, tenancy::Governance), Error> {
+        self.checked_attached(bridge, check).map(|(region, governance, _)| (region, governance))
+    }
+
+    /// [`Engine::checked`] and, for a bridge on a gateway, its attachment and the arbiter's
+    /// verdict (`check`: the gateway's admission and quotas too; a delete needs neither).
+    fn checked_attached(
+        &self,
+        bridge: &WebhookBridge,
+        check: bool,
+    ) -> Result<Checked, Error> {
         if bridge.metadata.name.as_deref().unwrap_or_default().is_empty() {
             return Err(Error::invalid("metadata.name", "is required"));
         }
-        let region = self.region(bridge)?;
+        let owner = self.owner(bridge);
+        let gw = gateway::key_of(bridge).map(|(ns, name)| self.gateways.0.gateway(&ns, &name));
+        let region = match &gw {
+            Some(Ok(gw)) => gw.spec.region.clone().or_else(|| self.default_region.clone()).ok_or_else(|| {
+                Error::invalid("spec.gatewayRef", "the gateway has no region and the operator no default region")
+            })?,
+            _ => self.region(bridge)?,
+        };
         // The policy decides before any AWS call, and whose identity makes them. It comes
         // before the admission rules: a denied bridge is a denied bridge (and has what the
         // policy no longer allows taken back) even when its spec is also invalid.
-        let governance = self.tenancy.governance(&self.owner(bridge).namespace)?;
+        let governance = self.tenancy.governance(&owner.namespace)?;
         if check {
             tenancy::check(&governance, bridge, &region)?;
+        }
+        let attached = match gw {
+            None => None,
+            Some(gw) => {
+                let gw = gw?;
+                if check {
+                    let labels = self.gateways.0.namespace_labels(&owner.namespace);
+                    gateway::admission::check(&gw, bridge, labels.as_ref())?;
+                }
+                let att = gateway::attachment(&gw, self.default_region.as_deref())?;
+                let verdict = if check { self.gateways.0.verdict(&gw, bridge) } else { Verdict::default() };
+                if let Some(why) = &verdict.over_quota {
+                    return Err(Error::GatewayFull(format!("gateway {}: {why}", att.gateway)));
+                }
+                Some((att, verdict))
+            }
+        };
+        if check {
             validate::admission(bridge)?;
             if let (Some(want), Some(have)) = (&self.role_boundary, &bridge.spec.role.permissions_boundary_arn)
                 && want != have
@@ -128,7 +194,7 @@ impl Engine {
                 ));
             }
         }
-        Ok((region, governance))
+        Ok((region, governance, attached))
     }
 
     /// What the bridge's policy no longer allows, cut from the spec ([`crate::withdraw`]).
@@ -181,7 +247,7 @@ impl Engine {
         check: bool,
         validate_env: bool,
     ) -> Result<(Clients, Desired), Error> {
-        let (region, governance) = self.checked(bridge, check)?;
+        let (region, governance, attached) = self.checked_attached(bridge, check)?;
         let owner = self.owner(bridge);
         let clients = match governance.assume_role() {
             Some(arn) => self.aws.clients_as(&region, &self.session(arn, &owner.namespace)).await,
@@ -191,7 +257,17 @@ impl Engine {
         if validate_env {
             validate::against(bridge, &env)?;
         }
-        let mut d = desired::desired(bridge, &owner, &env);
+        let mut d = match &attached {
+            None => desired::desired(bridge, &owner, &env),
+            Some((att, verdict)) => {
+                // Routes the arbiter gives an older bridge are not ours to make (or keep).
+                let mut kept = bridge.clone();
+                kept.spec.routes.retain(|r| !verdict.lost_routes.iter().any(|(name, _, _)| name == &r.name));
+                let mut d = desired::attached(&kept, &owner, &env, att);
+                d.lost_routes = verdict.conflicts();
+                d
+            }
+        };
         if !d.bus.managed {
             d.bus.foreign_denied_by = tenancy::foreign_bus_denied_by(&governance, &d.bus.arn);
         }
@@ -235,11 +311,14 @@ impl Engine {
     }
 
     async fn observe_search(&self, c: &Clients, d: &Desired, search: bool) -> Result<Observed, Error> {
+        if d.scope == RouteScope::Marked {
+            return self.observe_attached(c, d, None).await.map(|o| o.unwrap_or_default());
+        }
         let (mut api, mut events, mut role) = (Observed::default(), Observed::default(), Observed::default());
         let (mut domains, mut group, mut archived) = (Observed::default(), Observed::default(), Observed::default());
         let apis = async {
             if search {
-                apigateway::observe(&c.apigateway, &d.owner, !d.authorizers.is_empty(), &mut api).await
+                apigateway::observe(&c.apigateway, &d.owner, d.scope, !d.authorizers.is_empty(), &mut api).await
             } else {
                 Ok(())
             }
@@ -264,9 +343,45 @@ impl Engine {
         self.observe_permissions(c, d, o).await
     }
 
+    /// A bridge on a gateway: its routes and integrations on the gateway's API, its rules on the
+    /// gateway's bus (with their targets) and its Lambda statements; nothing of the gateway's
+    /// own (read once per gateway by the gateway). `known`: by id (None when something is gone).
+    async fn observe_attached(
+        &self,
+        c: &Clients,
+        d: &Desired,
+        known: Option<&Known>,
+    ) -> Result<Option<Observed>, Error> {
+        let (mut api, mut events) = (Observed::default(), Observed::default());
+        let found = match known {
+            None => {
+                tokio::try_join!(
+                    Box::pin(apigateway::observe_marked(&c.apigateway, d, &mut api)),
+                    Box::pin(eventbridge::observe_rules(&c.events, d, None, &mut events)),
+                )?;
+                true
+            }
+            Some(known) => {
+                let (a, b) = tokio::try_join!(
+                    Box::pin(apigateway::observe_marked_known(&c.apigateway, d, known, &mut api)),
+                    Box::pin(eventbridge::observe_known(&c.events, d, known, &mut events)),
+                )?;
+                a && b
+            }
+        };
+        if !found {
+            return Ok(None);
+        }
+        let o = Observed { bus: events.bus, rules: events.rules, ..api };
+        self.observe_permissions(c, d, o).await.map(Some)
+    }
+
     /// Read what an earlier pass found, by id (see [`Known`]). None when something it found is
     /// gone or no longer ours: the caller falls back to [`Engine::observe`].
     pub async fn observe_known(&self, c: &Clients, d: &Desired, known: &Known) -> Result<Option<Observed>, Error> {
+        if d.scope == RouteScope::Marked {
+            return self.observe_attached(c, d, Some(known)).await;
+        }
         // What an earlier pass found must be what the spec still wants: otherwise something is to
         // be created or collected, which takes the full search.
         if d.domain.as_ref().map(|x| &x.name) != known.domain.as_ref()
@@ -432,6 +547,69 @@ impl Engine {
         };
         let delivery_gaps = self.delivery_gaps(c, d).await?;
         Ok(outcome(d, &o, actions, delivery_gaps))
+    }
+
+    /// Clients and desired state of a gateway: checked as a bridge of its namespace is (the
+    /// policy's regions, bus names, domains, certificates, issuers, origins; its identity acts).
+    async fn prepare_gateway(&self, gw: &WebhookBridgeGateway, check: bool) -> Result<(Clients, Desired), Error> {
+        let shape = gateway::as_bridge(gw);
+        let region = self.region(&shape)?;
+        let owner = self.owner(&shape);
+        let governance = self.tenancy.governance(&owner.namespace)?;
+        if check {
+            tenancy::check(&governance, &shape, &region)?;
+        }
+        let clients = match governance.assume_role() {
+            Some(arn) => self.aws.clients_as(&region, &self.session(arn, &owner.namespace)).await,
+            None => self.aws.clients(&region),
+        };
+        let env = clients.env().await?;
+        if check {
+            validate::against(&shape, &env)?;
+        }
+        let mut d = desired::gateway(gw, &owner, &env);
+        if let (Some(boundary), desired::DesiredRole::Managed { permissions_boundary, .. }) =
+            (&self.role_boundary, &mut d.role)
+        {
+            *permissions_boundary = Some(boundary.clone());
+        }
+        Ok((clients, d))
+    }
+
+    /// Bring a gateway's own objects in line with its spec (never a route of its API: those are
+    /// the attached bridges'). Its status comes from the outcome ([`gateway::status`]).
+    pub async fn reconcile_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Outcome, Error> {
+        let (c, d) = self.prepare_gateway(gw, true).await?;
+        self.reconcile_prepared(&c, &d, None, false, false).await
+    }
+
+    /// The writes a gateway reconcile would make now (no writes).
+    pub async fn plan_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Vec<Action>, Error> {
+        let (c, d) = self.prepare_gateway(gw, true).await?;
+        let o = self.observe(&c, &d).await?;
+        plan::plan(&d, &o)
+    }
+
+    /// The gateway's objects as AWS holds them now (reads only): its status without a reconcile
+    /// (the CLI attaches bridges to a gateway it did not apply in this run).
+    pub async fn observe_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Outcome, Error> {
+        let (c, d) = self.prepare_gateway(gw, false).await?;
+        let o = self.observe(&c, &d).await?;
+        Ok(outcome(&d, &o, Vec::new(), Vec::new()))
+    }
+
+    /// Remove the gateway's objects (nothing under `deletionPolicy: Retain`). The caller waits
+    /// until no bridge is attached; a rule another bridge left on the bus still keeps the bus
+    /// (BusNotEmpty, retried).
+    pub async fn delete_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Vec<Action>, Error> {
+        if gw.spec.deletion_policy == DeletionPolicy::Retain {
+            return Ok(Vec::new());
+        }
+        let (c, d) = self.prepare_gateway(gw, false).await?;
+        let o = self.observe(&c, &d).await?;
+        let actions = plan::plan_delete(&d, &o);
+        Box::pin(self.apply(&c, &d, &o, &actions)).await?;
+        Ok(actions)
     }
 
     /// Read the resource policy of every SQS / SNS target and dead-letter queue (one read per
@@ -618,6 +796,7 @@ impl Engine {
             }
         }
         created.integrations = integrations;
+        created.authorizers = authorizers;
         Ok(created)
     }
 
@@ -725,6 +904,12 @@ fn outcome(d: &Desired, o: &Observed, actions: Vec<Action>, delivery_gaps: Vec<(
         delivery_gaps,
         no_dead_letter_queue: status::without_dead_letter_queue(d),
         targets: d.rules.iter().map(|r| r.targets.len()).sum(),
+        lost_routes: d.lost_routes.clone(),
+        authorizers: d
+            .authorizers
+            .iter()
+            .filter_map(|a| plan::kept_authorizer(o, &a.name).map(|x| (a.name.clone(), x.id.clone(), a.issuer.clone())))
+            .collect(),
     }
 }
 
@@ -744,6 +929,20 @@ fn converged(d: &Desired, o: &Observed, created: &Created) -> Observed {
         }];
     }
     after.apis.truncate(1);
+    if d.scope != RouteScope::Marked {
+        after.authorizers = d
+            .authorizers
+            .iter()
+            .filter_map(|a| {
+                created.authorizers.get(&a.name).map(|id| crate::observed::ObsAuthorizer {
+                    id: id.clone(),
+                    name: a.name.clone(),
+                    issuer: Some(a.issuer.clone()),
+                    audiences: a.audiences.clone(),
+                })
+            })
+            .collect();
+    }
     after.routes = d
         .routes
         .iter()

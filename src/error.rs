@@ -103,6 +103,30 @@ pub enum Error {
     #[error("WebhookBridgePolicy {policy} denies: {}", .denials.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     PolicyDenied { policy: String, denials: Vec<crate::tenancy::Denial> },
 
+    /// The gateway a bridge names does not exist (or its CRD is not served). Retryable: the
+    /// gateway watch brings the bridge back when it appears.
+    #[error("{0}")]
+    GatewayNotFound(String),
+
+    /// The gateway exists but is not Ready (no API, bus or role yet). Retryable.
+    #[error("{0}")]
+    GatewayNotReady(String),
+
+    /// The gateway does not accept bridges from this namespace (`allowedRoutes`). Terminal:
+    /// a gateway change brings the bridge back.
+    #[error("{0}")]
+    NotAllowedByGateway(String),
+
+    /// Attaching the bridge would take its gateway past an AWS quota (routes or integrations
+    /// per API, rules per bus): refused before any AWS write. Terminal until room is made.
+    #[error("{0}")]
+    GatewayFull(String),
+
+    /// A route key the bridge needs is held on the gateway's API by another bridge (the newer of
+    /// two claimants gives it up) or by an object not ours. Retryable.
+    #[error("{0}")]
+    RouteHeld(String),
+
     /// Test hook: the run was stopped on purpose after this many writes.
     #[error("aborted on purpose after {0} AWS writes")]
     Injected(usize),
@@ -153,6 +177,9 @@ impl Error {
                 | Error::BusDraining { .. }
                 | Error::NotLeader(_)
                 | Error::PolicyApiMissing(_)
+                | Error::GatewayNotFound(_)
+                | Error::GatewayNotReady(_)
+                | Error::RouteHeld(_)
                 | Error::Injected(_)
         )
     }
@@ -174,6 +201,11 @@ impl Error {
             Error::PolicyApiMissing(_) => "PolicyCrdMissing",
             Error::PolicyConflict(_) => "PolicyConflict",
             Error::PolicyDenied { .. } => "PolicyDenied",
+            Error::GatewayNotFound(_) => "GatewayNotFound",
+            Error::GatewayNotReady(_) => "GatewayNotReady",
+            Error::NotAllowedByGateway(_) => "NotAllowedByGateway",
+            Error::GatewayFull(_) => "QuotaExceeded",
+            Error::RouteHeld(_) => "RouteConflict",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",
         }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod gateway;
 pub mod observed;
 pub mod operator;
 pub mod owner;

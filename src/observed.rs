@@ -35,6 +35,9 @@ pub struct Observed {
     pub log_group: Option<ObsLogGroup>,
     /// The archive with the deterministic name, if it exists.
     pub archive: Option<ObsArchive>,
+    /// On a gateway's API: the route keys of routes that are not ours (another bridge's, or
+    /// made outside webhook-bridge).
+    pub foreign_route_keys: BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -190,4 +193,6 @@ pub struct Known {
     /// An earlier pass found the access-log group / the archive.
     pub log_group: bool,
     pub archive: bool,
+    /// On a gateway: (route id, integration id) of each route an earlier pass made, read by id.
+    pub routes: Vec<(String, String)>,
 }

@@ -167,6 +167,26 @@ impl Owner {
         format!("whb-{}-", short_hash(&[&self.cluster, &self.namespace, &self.name, &self.uid], 8))
     }
 
+    /// Integration `Description` of a route of a bridge on a shared (gateway) API: integrations
+    /// carry no tags, so the marker names the bridge by a hash of cluster, namespace, name and
+    /// uid (at most 1,024 characters, AWS's limit: route names are DNS labels of 40).
+    pub fn integration_marker(&self, route: &str) -> String {
+        format!(
+            "{} of {}",
+            integration_marker(route),
+            short_hash(&[&self.cluster, &self.namespace, &self.name, &self.uid], 16)
+        )
+    }
+
+    /// Whether an integration on a shared API is this bridge's (by [`Owner::integration_marker`]).
+    pub fn marks(&self, description: Option<&str>) -> bool {
+        let mine = short_hash(&[&self.cluster, &self.namespace, &self.name, &self.uid], 16);
+        description
+            .and_then(|d| d.strip_prefix("webhook-bridge route "))
+            .and_then(|rest| rest.split_once(" of "))
+            .is_some_and(|(_, of)| of == mine)
+    }
+
     /// Lambda permission statement id for (rule, function): deterministic, at most 100 characters.
     pub fn statement_id(&self, rule_name: &str, function_arn: &str) -> String {
         format!("{}{}", self.statement_prefix(), short_hash(&[rule_name, function_arn], 12))
@@ -182,9 +202,11 @@ pub fn integration_marker(route: &str) -> String {
     format!("webhook-bridge route {route}")
 }
 
-/// The route name an integration description marks, if it is one of ours.
+/// The route name an integration description marks, if it is one of ours (on a shared API, the
+/// marker also names the bridge: see [`Owner::integration_marker`]).
 pub fn route_of_integration(description: &str) -> Option<&str> {
-    description.strip_prefix("webhook-bridge route ")
+    let rest = description.strip_prefix("webhook-bridge route ")?;
+    Some(rest.split_once(" of ").map_or(rest, |(name, _)| name))
 }
 
 /// Default target id: derived from the target ARN so it survives reordering.

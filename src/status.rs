@@ -110,17 +110,33 @@ pub fn describe(d: &Desired, o: &Observed) -> WebhookBridgeStatus {
                 }
             })
             .collect(),
-        domain: d.domain.as_ref().map(|want| {
-            let url = want.url();
-            let found = o.domains.iter().find(|x| x.name == want.name);
-            DomainStatus {
-                name: want.name.clone(),
-                route_urls: d.routes.iter().map(|r| format!("{url}{}", r.path)).collect(),
-                url,
-                target_domain_name: found.and_then(|x| x.target_domain_name.clone()),
-                hosted_zone_id: found.and_then(|x| x.hosted_zone_id.clone()),
-            }
-        }),
+        domain: d
+            .domain
+            .as_ref()
+            .map(|want| {
+                let url = want.url();
+                let found = o.domains.iter().find(|x| x.name == want.name);
+                DomainStatus {
+                    name: want.name.clone(),
+                    route_urls: d.routes.iter().map(|r| format!("{url}{}", r.path)).collect(),
+                    url,
+                    target_domain_name: found.and_then(|x| x.target_domain_name.clone()),
+                    hosted_zone_id: found.and_then(|x| x.hosted_zone_id.clone()),
+                }
+            })
+            .or_else(|| {
+                // On a gateway with a custom domain: the URLs on the gateway's domain.
+                let att = d.attachment.as_ref()?;
+                let (name, url) = (att.domain_name.clone()?, att.domain_url.clone()?);
+                Some(DomainStatus {
+                    name,
+                    route_urls: d.routes.iter().map(|r| format!("{url}{}", r.path)).collect(),
+                    url,
+                    target_domain_name: None,
+                    hosted_zone_id: None,
+                })
+            }),
+        gateway: d.attachment.as_ref().map(|a| a.gateway.clone()),
         access_log_group: d.logs.enabled.then(|| ResourceRef {
             name: d.logs.group_name.clone(),
             arn: d.logs.group_arn.clone(),

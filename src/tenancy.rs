@@ -217,6 +217,17 @@ pub fn denials(g: &Governance, bridge: &WebhookBridge, region: &str) -> Vec<Deni
     let for_namespace = |patterns: &[String]| -> Vec<String> {
         patterns.iter().map(|pat| pat.replace("{namespace}", namespace)).collect()
     };
+    if let Some(gw) = &spec.gateway_ref {
+        let key = format!("{}/{}", gw.namespace.as_deref().unwrap_or(namespace), gw.name);
+        if !allowed(&for_namespace(&p.gateways), &key) {
+            let why = if p.gateways.is_empty() {
+                "the policy allows no gateway".to_string()
+            } else {
+                format!("allowed: {}", p.gateways.join(", "))
+            };
+            deny("gateways", "spec.gatewayRef".into(), format!("gateway {key} is not allowed; {why}"));
+        }
+    }
     if let (Some(name), None) = (&spec.event_bus.name, &spec.event_bus.existing_arn)
         && !allowed(&for_namespace(&p.event_bus_names), name)
     {

@@ -21,7 +21,7 @@ pub struct Withdrawal {
 
 /// Denials that concern the whole bridge: every route and rule is removed (nothing reaches the
 /// denied bus, region or role any more), the API, stage, bus, archive and role are kept.
-const WHOLE_BRIDGE: [&str; 4] = ["allowedRegions", "eventBusNames", "existingBusArns", "existingRoleArns"];
+const WHOLE_BRIDGE: [&str; 5] = ["allowedRegions", "eventBusNames", "existingBusArns", "existingRoleArns", "gateways"];
 
 /// `spec.rules[3].targets[1]...` → (3, 1).
 fn indices(field: &str, list: &str, inner: Option<&str>) -> Option<(usize, Option<usize>)> {

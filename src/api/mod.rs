@@ -1,10 +1,12 @@
 //! The `webhookbridge.io/v1alpha1` `WebhookBridge` API.
 
+pub mod gateway;
 pub mod policy;
 pub mod schema;
 pub mod spec;
 pub mod status;
 
+pub use gateway::{GatewayRef, WebhookBridgeGateway, WebhookBridgeGatewaySpec, WebhookBridgeGatewayStatus};
 pub use policy::{WebhookBridgePolicy, WebhookBridgePolicySpec};
 pub use spec::*;
 pub use status::*;
@@ -30,6 +32,16 @@ fn reflowed(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
         }
     }
     crd
+}
+
+/// The WebhookBridgeGateway CRD as installed.
+pub fn gateway_crd() -> CustomResourceDefinition {
+    reflowed(WebhookBridgeGateway::crd())
+}
+
+/// The WebhookBridgeGateway CRD as YAML, exactly as committed in `crds/`.
+pub fn gateway_crd_yaml() -> Result<String, serde_saphyr::ser::Error> {
+    serde_saphyr::to_string(&gateway_crd()).map(|body| format!("---\n{body}"))
 }
 
 /// The CRD as YAML, exactly as committed in `crds/`.

@@ -72,6 +72,13 @@ pub struct WebhookBridgePolicySpec {
     #[schemars(length(max = 100), inner(length(min = 1, max = 256)))]
     #[serde(default)]
     pub event_bus_names: Vec<String>,
+    /// The WebhookBridgeGateways bridges may attach to (`spec.gatewayRef`), as `namespace/name`
+    /// patterns; `{namespace}` stands for the bridge's namespace (`platform/*`,
+    /// `{namespace}/*`). Empty: none. The gateway must accept the namespace too
+    /// (`allowedRoutes`), as in the Gateway API.
+    #[schemars(length(max = 100), inner(length(min = 1, max = 317)))]
+    #[serde(default)]
+    pub gateways: Vec<String>,
     /// Custom domain names bridges may create (`domain.name`), as patterns; `{namespace}` stands
     /// for the bridge's namespace (`{namespace}.hooks.example.com`). Empty: no custom domain.
     #[schemars(length(max = 100), inner(length(min = 1, max = 253)))]

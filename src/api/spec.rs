@@ -49,8 +49,20 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 #[x_kube(validation = Rule::new(
     "(has(self.region) ? self.region : '') == (has(oldSelf.region) ? oldSelf.region : '')"
 ).message("spec.region is immutable: moving a bridge would orphan its AWS objects; create a new bridge instead"))]
+#[x_kube(validation = Rule::new(
+    "has(self.gatewayRef) == has(oldSelf.gatewayRef) && (!has(self.gatewayRef) || (self.gatewayRef.name == oldSelf.gatewayRef.name && (has(self.gatewayRef.namespace) ? self.gatewayRef.namespace : '') == (has(oldSelf.gatewayRef.namespace) ? oldSelf.gatewayRef.namespace : '')))"
+).message("spec.gatewayRef is immutable: moving a bridge to another gateway (or off one) changes its URLs; create a new bridge instead"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.gatewayRef) || (!has(self.domain) && !has(self.region) && !(has(self.api) && (has(self.api.name) || has(self.api.stage) || has(self.api.throttling) || has(self.api.cors) || has(self.api.accessLogs))) && !(has(self.eventBus) && (has(self.eventBus.name) || has(self.eventBus.existingArn) || has(self.eventBus.archive))) && !(has(self.role) && (has(self.role.existingArn) || has(self.role.permissionsBoundaryArn))))"
+).message("spec.gatewayRef: a bridge on a gateway uses the gateway's region, API, stage, domain, bus and role; remove spec.region, spec.api, spec.domain, spec.eventBus and spec.role (set them on the WebhookBridgeGateway)"))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookBridgeSpec {
+    /// Attach to a shared WebhookBridgeGateway (Gateway API `parentRefs`) instead of making an
+    /// API, bus and role of its own: the bridge then owns only its routes, integrations, rules,
+    /// targets and Lambda permissions, and its URLs are on the gateway's. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_ref: Option<super::gateway::GatewayRef>,
+
     /// AWS region for every object of this bridge. Defaults to the operator's (or CLI's) region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32), regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]

@@ -33,6 +33,9 @@ pub struct WebhookBridgeStatus {
     /// One entry per route, with its webhook URL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteStatus>,
+    /// The WebhookBridgeGateway (`namespace/name`) whose API, bus and role the bridge uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
     /// The bus events are put on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_bus: Option<ResourceRef>,

@@ -11,7 +11,7 @@ use crate::api::Cors;
 use crate::aws::{gone_ok, has_code};
 use crate::desired::{
     Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, JWT_IDENTITY_SOURCE, NO_STAGE_LIMIT,
-    PAYLOAD_FORMAT_VERSION,
+    PAYLOAD_FORMAT_VERSION, RouteScope,
 };
 use crate::error::{Error, classify};
 use crate::observed::{Known, ObsApi, ObsAuthorizer, ObsIntegration, ObsRoute, ObsStage, Observed, Tags};
@@ -115,7 +115,13 @@ fn route_of(r: &Route) -> ObsRoute {
 }
 
 /// Read every API carrying our tags, and the children of the one to keep.
-pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, into: &mut Observed) -> Result<(), Error> {
+pub async fn observe(
+    client: &Client,
+    owner: &Owner,
+    scope: RouteScope,
+    want_authorizers: bool,
+    into: &mut Observed,
+) -> Result<(), Error> {
     let all: Vec<Api> = all_pages!(client.get_apis(), "GetApis");
     let mut apis: Vec<ObsApi> = all
         .iter()
@@ -140,7 +146,7 @@ pub async fn observe(client: &Client, owner: &Owner, want_authorizers: bool, int
     let Some(api_id) = into.api().map(|a| a.id.clone()) else {
         return Ok(());
     };
-    children(client, &api_id, want_authorizers, into).await
+    children(client, &api_id, scope, want_authorizers, into).await
 }
 
 /// Read the API an earlier pass found, by id: no account-wide list, and no tag read unless
@@ -186,15 +192,157 @@ pub async fn observe_known(
         }
     };
     into.apis = vec![api];
-    match children(client, &known.api_id, want_authorizers, into).await {
+    match children(client, &known.api_id, d.scope, want_authorizers, into).await {
         Ok(()) => Ok(true),
         Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(e),
     }
 }
 
+/// The gateway's API as a bridge on it takes it (read by the gateway, not by the bridge), with
+/// the gateway's authorizers.
+fn shared(d: &Desired, att: &crate::gateway::Attachment, into: &mut Observed) {
+    into.apis = vec![ObsApi {
+        id: att.api_id.clone(),
+        name: d.api.name.clone(),
+        endpoint: att.api_endpoint.clone(),
+        description: Some(d.api.description.clone()),
+        cors: d.api.cors.clone(),
+        tags: Tags::new(),
+        created: 0,
+    }];
+    into.authorizers = d
+        .authorizers
+        .iter()
+        .filter_map(|a| {
+            att.authorizers.get(&a.name).map(|id| ObsAuthorizer {
+                id: id.clone(),
+                name: a.name.clone(),
+                issuer: Some(a.issuer.clone()),
+                audiences: a.audiences.clone(),
+            })
+        })
+        .collect();
+}
+
+/// A bridge on a gateway: the integrations its marker names and the routes pointing at them,
+/// on the gateway's API (two lists of at most 300, paged), and the keys of every other route
+/// (another bridge's). No API, stage or authorizer read: the gateway's reconcile reads those
+/// once for all its bridges. An API that is gone leaves `into.apis` empty.
+pub async fn observe_marked(client: &Client, d: &Desired, into: &mut Observed) -> Result<(), Error> {
+    let Some(att) = &d.attachment else { return Ok(()) };
+    shared(d, att, into);
+    let listed = async {
+        let integrations: Vec<Integration> =
+            all_pages!(client.get_integrations().api_id(&att.api_id), "GetIntegrations");
+        let routes: Vec<Route> = all_pages!(client.get_routes().api_id(&att.api_id), "GetRoutes");
+        Ok::<_, Error>((integrations, routes))
+    };
+    let (integrations, routes) = match listed.await {
+        Ok(found) => found,
+        Err(e) if e.is_not_found() => {
+            into.apis.clear();
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    into.integrations = integrations.iter().filter(|i| d.owner.marks(i.description())).map(integration_of).collect();
+    let ours: std::collections::BTreeSet<String> =
+        into.integrations.iter().map(|i| format!("integrations/{}", i.id)).collect();
+    for r in routes.iter().map(route_of) {
+        if r.target.as_ref().is_some_and(|t| ours.contains(t)) {
+            into.routes.push(r);
+        } else {
+            into.foreign_route_keys.insert(r.route_key);
+        }
+    }
+    Ok(())
+}
+
+/// [`observe_marked`] by id, for an in-sync resync: GetRoute and GetIntegration of each route an
+/// earlier pass made. Ok(false) when one is gone, no longer ours, or the spec's routes differ
+/// from those: the caller falls back to the full look.
+pub async fn observe_marked_known(
+    client: &Client,
+    d: &Desired,
+    known: &Known,
+    into: &mut Observed,
+) -> Result<bool, Error> {
+    let Some(att) = &d.attachment else { return Ok(false) };
+    if known.routes.len() != d.routes.len() || known.api_id != att.api_id {
+        return Ok(false);
+    }
+    shared(d, att, into);
+    for (route_id, integration_id) in &known.routes {
+        let route = match client.get_route().api_id(&att.api_id).route_id(route_id).send().await {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(false),
+            Err(e) => return Err(classify(SVC, "GetRoute", e)),
+        };
+        let integration = match client.get_integration().api_id(&att.api_id).integration_id(integration_id).send().await
+        {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(false),
+            Err(e) => return Err(classify(SVC, "GetIntegration", e)),
+        };
+        let target = format!("integrations/{integration_id}");
+        if !d.owner.marks(integration.description()) || route.target() != Some(target.as_str()) {
+            return Ok(false);
+        }
+        into.routes.push(ObsRoute {
+            id: route_id.clone(),
+            route_key: route.route_key().unwrap_or_default().to_string(),
+            target: route.target().map(str::to_string),
+            authorization_type: route.authorization_type().map(|t| t.as_str().to_string()),
+            authorizer_id: route.authorizer_id().filter(|id| !id.is_empty()).map(str::to_string),
+            scopes: route.authorization_scopes().to_vec(),
+            operation_name: route.operation_name().map(str::to_string),
+        });
+        into.integrations.push(ObsIntegration {
+            id: integration_id.clone(),
+            description: integration.description().map(str::to_string),
+            integration_type: integration.integration_type().map(|t| t.as_str().to_string()),
+            subtype: integration.integration_subtype().map(str::to_string),
+            request_parameters: integration
+                .request_parameters()
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            credentials_arn: integration.credentials_arn().map(str::to_string),
+            payload_format_version: integration.payload_format_version().map(str::to_string),
+            timeout_ms: integration.timeout_in_millis(),
+        });
+    }
+    Ok(true)
+}
+
+/// The stages and authorizers of a gateway's API (its routes and integrations are the attached
+/// bridges', never read by the gateway).
+async fn gateway_children(
+    client: &Client,
+    api_id: &str,
+    want_authorizers: bool,
+    into: &mut Observed,
+) -> Result<(), Error> {
+    let stages: Vec<Stage> = all_pages!(client.get_stages().api_id(api_id), "GetStages");
+    into.stages = stages.iter().map(stage_of).collect();
+    if want_authorizers {
+        let authorizers: Vec<Authorizer> = all_pages!(client.get_authorizers().api_id(api_id), "GetAuthorizers");
+        into.authorizers = authorizers.iter().map(authorizer_of).collect();
+    }
+    Ok(())
+}
+
 /// The stages, integrations, routes and (when needed) authorizers of one API.
-async fn children(client: &Client, api_id: &str, want_authorizers: bool, into: &mut Observed) -> Result<(), Error> {
+async fn children(
+    client: &Client,
+    api_id: &str,
+    scope: RouteScope,
+    want_authorizers: bool,
+    into: &mut Observed,
+) -> Result<(), Error> {
+    if scope == RouteScope::NoRoutes {
+        return gateway_children(client, api_id, true, into).await;
+    }
     let stages: Vec<Stage> = all_pages!(client.get_stages().api_id(api_id), "GetStages");
     into.stages = stages.iter().map(stage_of).collect();
     let integrations: Vec<Integration> = all_pages!(client.get_integrations().api_id(api_id), "GetIntegrations");

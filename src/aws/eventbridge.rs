@@ -135,6 +135,21 @@ pub async fn observe_known(client: &Client, d: &Desired, known: &Known, into: &m
     }
 }
 
+/// A bridge on a gateway: its rules on the gateway's bus, without reading the bus (the
+/// gateway's reconcile does, once for all its bridges). A bus that is gone reads as no rules.
+pub async fn observe_rules(
+    client: &Client,
+    d: &Desired,
+    confirmed: Option<&std::collections::BTreeSet<String>>,
+    into: &mut Observed,
+) -> Result<(), Error> {
+    into.bus = Some(ObsBus { name: d.bus.name.clone(), arn: d.bus.arn.clone(), tags: Tags::new() });
+    match rules(client, d, confirmed, into).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
 /// Our rules on the bus (by name prefix) with their targets, and their tags unless `confirmed`
 /// names them (then the ownership tags are taken as the spec's).
 async fn rules(

@@ -46,6 +46,7 @@ pub fn from_status(status: &WebhookBridgeStatus, read_api: bool) -> Option<Known
         domain: status.domain.as_ref().map(|dm| dm.name.clone()),
         log_group: status.access_log_group.is_some(),
         archive: status.archive.is_some(),
+        routes: status.routes.iter().filter_map(|r| Some((r.route_id.clone()?, r.integration_id.clone()?))).collect(),
     })
 }
 

@@ -4,7 +4,10 @@ use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
 use super::{Action, tags_missing};
-use crate::desired::{Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, PAYLOAD_FORMAT_VERSION};
+use crate::desired::{
+    Desired, DesiredRoute, INTEGRATION_SUBTYPE, INTEGRATION_TIMEOUT_MS, PAYLOAD_FORMAT_VERSION, RouteScope,
+};
+use crate::error::Error;
 use crate::observed::{ObsAuthorizer, ObsIntegration, ObsRoute, Observed};
 use crate::owner::route_of_integration;
 
@@ -52,7 +55,35 @@ pub fn kept_authorizer<'o>(o: &'o Observed, name: &str) -> Option<&'o ObsAuthori
         .map(|(_, a)| a)
 }
 
-pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc: &mut Vec<Action>) {
+pub(super) fn plan_api(
+    d: &Desired,
+    o: &Observed,
+    actions: &mut Vec<Action>,
+    gc: &mut Vec<Action>,
+) -> Result<(), Error> {
+    if d.scope == RouteScope::Marked {
+        // On a gateway: the API, stage and authorizers are the gateway's; only our routes and
+        // their integrations are planned.
+        let Some(att) = &d.attachment else {
+            return Err(Error::Config("a bridge on a gateway without its attachment (a bug)".into()));
+        };
+        if o.api().is_none() {
+            return Err(Error::GatewayNotReady(format!(
+                "the API {} of gateway {} is gone; the gateway's reconcile makes it again",
+                att.api_id, att.gateway
+            )));
+        }
+        for r in &d.routes {
+            if o.foreign_route_keys.contains(&r.route_key) {
+                return Err(Error::RouteHeld(format!(
+                    "route {} ({}) is held on gateway {}'s API by another bridge or by an object not managed by webhook-bridge; of two bridges the newer gives the key up (oldest wins)",
+                    r.name, r.route_key, att.gateway
+                )));
+            }
+        }
+        plan_routes(d, o, actions, gc, &BTreeSet::new());
+        return Ok(());
+    }
     let Some(api) = o.api() else {
         actions.push(Action::CreateApi { name: d.api.name.clone() });
         actions.push(Action::CreateStage { name: d.stage.name.clone() });
@@ -63,7 +94,7 @@ pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc:
             actions.push(Action::CreateIntegration { route: r.name.clone() });
             actions.push(Action::CreateRoute { route: r.name.clone() });
         }
-        return;
+        return Ok(());
     };
     for extra in &o.apis[1..] {
         gc.push(Action::DeleteApi { id: extra.id.clone() });
@@ -122,6 +153,18 @@ pub(super) fn plan_api(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc:
         }
     }
 
+    plan_routes(d, o, actions, gc, &authorizer_changed);
+    Ok(())
+}
+
+/// The integrations and routes (of the whole API, or ours on a gateway's).
+fn plan_routes(
+    d: &Desired,
+    o: &Observed,
+    actions: &mut Vec<Action>,
+    gc: &mut Vec<Action>,
+    authorizer_changed: &BTreeSet<&str>,
+) {
     // Integrations, one per route (see `kept_integration`).
     let mut kept_integrations: Vec<(&str, &ObsIntegration)> = Vec::new();
     for r in &d.routes {

@@ -311,7 +311,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Result<Vec<Action>, Error> {
     archive::plan_archive(d, o, &mut actions, &mut gc)?;
     events::plan_rules(d, o, &mut actions, &mut gc)?;
     logs::plan_log_group(d, o, &mut actions, &mut gc)?;
-    apigateway::plan_api(d, o, &mut actions, &mut gc);
+    apigateway::plan_api(d, o, &mut actions, &mut gc)?;
     domain::plan_domain(d, o, &mut actions, &mut gc)?;
     // Garbage collection runs last, once nothing new depends on what it removes.
     gc.sort_by_key(gc_rank);
@@ -352,9 +352,19 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
     for domain in o.domains.iter().filter(|x| owner.ownership(&x.tags) == Ownership::Ours) {
         domain::delete_domain(domain, &mut actions);
     }
-    // Deleting an HTTP API removes its routes, integrations, authorizers and stages with it.
-    for api in &o.apis {
-        actions.push(Action::DeleteApi { id: api.id.clone() });
+    if d.scope == crate::desired::RouteScope::Marked {
+        // On a gateway's API: only our routes, then their integrations (observe read no other).
+        for r in &o.routes {
+            actions.push(Action::DeleteRoute { id: r.id.clone(), key: r.route_key.clone() });
+        }
+        for i in &o.integrations {
+            actions.push(Action::DeleteIntegration { id: i.id.clone() });
+        }
+    } else {
+        // Deleting an HTTP API removes its routes, integrations, authorizers and stages with it.
+        for api in &o.apis {
+            actions.push(Action::DeleteApi { id: api.id.clone() });
+        }
     }
     if let Some(group) = &o.log_group
         && owner.ownership(&group.tags) == Ownership::Ours

@@ -164,6 +164,7 @@ pub(super) fn mirror(d: &Desired) -> Observed {
             retention_days: a.retention_days,
             state: Some("ENABLED".into()),
         }),
+        foreign_route_keys: Default::default(),
     }
 }
 
