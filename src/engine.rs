@@ -607,6 +607,20 @@ impl Engine {
         }
         let (c, d) = self.prepare_gateway(gw, false).await?;
         let o = self.observe(&c, &d).await?;
+        // Deleting the API would take every attached bridge's routes with it: not while one
+        // is left (whatever the caller checked).
+        for api in &o.apis {
+            let routes = apigateway::route_keys(&c.apigateway, &api.id).await?;
+            if !routes.is_empty() {
+                return Err(Error::GatewayInUse(format!(
+                    "gateway {} still serves {} route(s) of attached bridges ({}{}); it is deleted once they are gone",
+                    d.owner.key().replacen(gateway::OWNER_PREFIX, "", 1),
+                    routes.len(),
+                    routes.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                    if routes.len() > 5 { ", ..." } else { "" }
+                )));
+            }
+        }
         let actions = plan::plan_delete(&d, &o);
         Box::pin(self.apply(&c, &d, &o, &actions)).await?;
         Ok(actions)

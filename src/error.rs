@@ -122,6 +122,10 @@ pub enum Error {
     #[error("{0}")]
     GatewayFull(String),
 
+    /// The gateway still has bridges attached (routes on its API): it is not deleted. Retryable.
+    #[error("{0}")]
+    GatewayInUse(String),
+
     /// A route key the bridge needs is held on the gateway's API by another bridge (the newer of
     /// two claimants gives it up) or by an object not ours. Retryable.
     #[error("{0}")]
@@ -180,6 +184,7 @@ impl Error {
                 | Error::GatewayNotFound(_)
                 | Error::GatewayNotReady(_)
                 | Error::RouteHeld(_)
+                | Error::GatewayInUse(_)
                 | Error::Injected(_)
         )
     }
@@ -206,6 +211,7 @@ impl Error {
             Error::NotAllowedByGateway(_) => "NotAllowedByGateway",
             Error::GatewayFull(_) => "QuotaExceeded",
             Error::RouteHeld(_) => "RouteConflict",
+            Error::GatewayInUse(_) => "GatewayInUse",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",
         }

@@ -113,7 +113,7 @@ pub fn attachment(gw: &WebhookBridgeGateway, default_region: Option<&str>) -> Re
     let status = gw.status.as_ref().ok_or_else(|| not_ready("no status"))?;
     let ready = status.conditions.iter().any(|c| c.type_ == crate::api::READY && c.status == "True")
         && status.observed_generation.is_some()
-        && status.observed_generation == gw.metadata.generation.or(status.observed_generation);
+        && status.observed_generation >= gw.metadata.generation.or(Some(0));
     if !ready {
         return Err(not_ready("not Ready at its current generation"));
     }

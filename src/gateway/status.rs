@@ -32,3 +32,20 @@ pub fn describe(outcome: &Outcome, attached: u32, capacity: Vec<QuotaUse>) -> We
         ..Default::default()
     }
 }
+
+/// `describe` with `Ready` at `generation`: what the CLI (and tests) hand attached bridges
+/// for a gateway they just reconciled (the operator writes its own conditions).
+pub fn ready(outcome: &Outcome, generation: Option<i64>) -> WebhookBridgeGatewayStatus {
+    let mut s = describe(outcome, 0, Vec::new());
+    let generation = generation.or(Some(0));
+    s.observed_generation = generation;
+    s.conditions = vec![crate::api::Condition {
+        type_: crate::api::READY.into(),
+        status: "True".into(),
+        reason: "Ready".into(),
+        message: "the gateway's API, stage, bus and role are in sync".into(),
+        last_transition_time: None,
+        observed_generation: generation,
+    }];
+    s
+}
