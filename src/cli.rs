@@ -46,6 +46,8 @@ pub enum CrdKind {
     Bridge,
     /// webhookbridgepolicies.webhookbridge.io
     Policy,
+    /// webhookbridgegateways.webhookbridge.io
+    Gateway,
 }
 
 #[derive(Subcommand, Debug)]
@@ -342,6 +344,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             let yaml = match kind {
                 CrdKind::Bridge => crd_yaml(),
                 CrdKind::Policy => policy_crd_yaml(),
+                CrdKind::Gateway => crate::api::gateway_crd_yaml(),
             };
             return match yaml {
                 Ok(yaml) => {

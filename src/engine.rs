@@ -142,11 +142,7 @@ impl Engine {
 
     /// [`Engine::checked`] and, for a bridge on a gateway, its attachment and the arbiter's
     /// verdict (`check`: the gateway's admission and quotas too; a delete needs neither).
-    fn checked_attached(
-        &self,
-        bridge: &WebhookBridge,
-        check: bool,
-    ) -> Result<Checked, Error> {
+    fn checked_attached(&self, bridge: &WebhookBridge, check: bool) -> Result<Checked, Error> {
         if bridge.metadata.name.as_deref().unwrap_or_default().is_empty() {
             return Err(Error::invalid("metadata.name", "is required"));
         }
@@ -173,7 +169,7 @@ impl Engine {
                     let labels = self.gateways.0.namespace_labels(&owner.namespace);
                     gateway::admission::check(&gw, bridge, labels.as_ref())?;
                 }
-                let att = gateway::attachment(&gw, self.default_region.as_deref())?;
+                let att = gateway::attachment_as(&gw, self.default_region.as_deref(), check)?;
                 let verdict = if check { self.gateways.0.verdict(&gw, bridge) } else { Verdict::default() };
                 if let Some(why) = &verdict.over_quota {
                     return Err(Error::GatewayFull(format!("gateway {}: {why}", att.gateway)));
@@ -578,9 +574,11 @@ impl Engine {
 
     /// Bring a gateway's own objects in line with its spec (never a route of its API: those are
     /// the attached bridges'). Its status comes from the outcome ([`gateway::status`]).
-    pub async fn reconcile_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Outcome, Error> {
+    /// `known`: what its status says an earlier pass found (see [`gateway::known`]): read by
+    /// id, no account-wide search, when it is all still there and in sync.
+    pub async fn reconcile_gateway(&self, gw: &WebhookBridgeGateway, known: Option<&Known>) -> Result<Outcome, Error> {
         let (c, d) = self.prepare_gateway(gw, true).await?;
-        self.reconcile_prepared(&c, &d, None, false, false).await
+        Box::pin(self.reconcile_prepared(&c, &d, known, false, false)).await
     }
 
     /// The writes a gateway reconcile would make now (no writes).

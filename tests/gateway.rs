@@ -23,8 +23,8 @@ fn gateway_file() -> WebhookBridgeGateway {
 }
 
 fn attached(file: &str) -> WebhookBridge {
-    let text = std::fs::read_to_string(format!("{}/examples/gateway/{file}", env!("CARGO_MANIFEST_DIR")))
-        .expect("example");
+    let text =
+        std::fs::read_to_string(format!("{}/examples/gateway/{file}", env!("CARGO_MANIFEST_DIR"))).expect("example");
     bridge(&text)
 }
 
@@ -83,12 +83,21 @@ async fn three_namespaces_share_one_gateway_and_each_owns_only_its_objects() {
     // The gateway: API, stage, bus, role (and no route).
     let mut gw = gateway_file();
     let platform = moto.engine("c1").await;
-    let made = platform.reconcile_gateway(&gw).await.expect("gateway");
+    let made = platform.reconcile_gateway(&gw, None).await.expect("gateway");
     assert!(!made.actions.is_empty());
     assert!(made.actions.iter().all(|a| !a.to_string().contains("route")), "{:?}", made.actions);
     gw.status = Some(gateway::status::ready(&made, None));
-    let again = platform.reconcile_gateway(&gw).await.expect("gateway again");
+    let again = platform.reconcile_gateway(&gw, None).await.expect("gateway again");
     assert!(again.actions.is_empty(), "{:?}", again.actions);
+    // In sync, by the ids its status keeps: no account-wide list.
+    gw.metadata.generation = Some(0);
+    gw.status.as_mut().expect("status").observed_generation = Some(0);
+    platform.aws.counter.reset();
+    let k = gateway::known(&gw).expect("known");
+    let again = platform.reconcile_gateway(&gw, Some(&k)).await.expect("gateway by id");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    let reads = platform.aws.counter.reads_by_operation();
+    assert!(!reads.contains_key("apigateway.GetApis"), "{}", platform.aws.counter.table());
 
     let (orders, invoices, alerts) = (attached("orders.yaml"), attached("billing.yaml"), third());
     let all = [&orders, &invoices, &alerts];

@@ -97,7 +97,9 @@ async fn api_gateway_objects_on_page_two_are_found() {
     ];
     let client = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, &rules);
     let mut o = Observed::default();
-    apigateway::observe(&client, &d.owner, webhook_bridge::desired::RouteScope::WholeApi, true, &mut o).await.expect("observe");
+    apigateway::observe(&client, &d.owner, webhook_bridge::desired::RouteScope::WholeApi, true, &mut o)
+        .await
+        .expect("observe");
     assert_eq!(o.api().map(|a| a.id.as_str()), Some("ours"), "our API is on page 2");
     assert_eq!((o.integrations.len(), o.routes.len(), o.authorizers.len()), (1, 1, 1), "{o:#?}");
     let actions = webhook_bridge::plan::plan(&d, &o).expect("plan");

@@ -50,7 +50,7 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     "(has(self.region) ? self.region : '') == (has(oldSelf.region) ? oldSelf.region : '')"
 ).message("spec.region is immutable: moving a bridge would orphan its AWS objects; create a new bridge instead"))]
 #[x_kube(validation = Rule::new(
-    "has(self.gatewayRef) == has(oldSelf.gatewayRef) && (!has(self.gatewayRef) || (self.gatewayRef.name == oldSelf.gatewayRef.name && (has(self.gatewayRef.namespace) ? self.gatewayRef.namespace : '') == (has(oldSelf.gatewayRef.namespace) ? oldSelf.gatewayRef.namespace : '')))"
+    "has(self.gatewayRef) == has(oldSelf.gatewayRef) && (!has(self.gatewayRef) || self.gatewayRef == oldSelf.gatewayRef)"
 ).message("spec.gatewayRef is immutable: moving a bridge to another gateway (or off one) changes its URLs; create a new bridge instead"))]
 #[x_kube(validation = Rule::new(
     "!has(self.gatewayRef) || (!has(self.domain) && !has(self.region) && !(has(self.api) && (has(self.api.name) || has(self.api.stage) || has(self.api.throttling) || has(self.api.cors) || has(self.api.accessLogs))) && !(has(self.eventBus) && (has(self.eventBus.name) || has(self.eventBus.existingArn) || has(self.eventBus.archive))) && !(has(self.role) && (has(self.role.existingArn) || has(self.role.permissionsBoundaryArn))))"

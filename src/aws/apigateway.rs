@@ -317,11 +317,12 @@ pub async fn observe_marked_known(
 
 /// The route keys on an API (a gateway's, before it is deleted).
 pub async fn route_keys(client: &Client, api_id: &str) -> Result<Vec<String>, Error> {
-    let routes: Vec<Route> = match async { Ok::<_, Error>(all_pages!(client.get_routes().api_id(api_id), "GetRoutes")) }.await {
-        Ok(routes) => routes,
-        Err(e) if e.is_not_found() => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+    let routes: Vec<Route> =
+        match async { Ok::<_, Error>(all_pages!(client.get_routes().api_id(api_id), "GetRoutes")) }.await {
+            Ok(routes) => routes,
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
     Ok(routes.iter().filter_map(|r| r.route_key().map(str::to_string)).collect())
 }
 

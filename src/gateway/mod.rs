@@ -102,6 +102,17 @@ pub struct Attachment {
 /// The attachment a Ready gateway offers; `GatewayNotReady` (retryable) until its status names
 /// the API, bus and role.
 pub fn attachment(gw: &WebhookBridgeGateway, default_region: Option<&str>) -> Result<Attachment, Error> {
+    attachment_as(gw, default_region, true)
+}
+
+/// [`attachment`]; `ready: false` takes the ids of a gateway that is not Ready (one being
+/// deleted, waiting for its bridges: their deletes need its API and bus).
+pub fn attachment_as(
+    gw: &WebhookBridgeGateway,
+    default_region: Option<&str>,
+    ready: bool,
+) -> Result<Attachment, Error> {
+    let require_ready = ready;
     let key = format!(
         "{}/{}",
         gw.metadata.namespace.as_deref().unwrap_or("default"),
@@ -114,7 +125,7 @@ pub fn attachment(gw: &WebhookBridgeGateway, default_region: Option<&str>) -> Re
     let ready = status.conditions.iter().any(|c| c.type_ == crate::api::READY && c.status == "True")
         && status.observed_generation.is_some()
         && status.observed_generation >= gw.metadata.generation.or(Some(0));
-    if !ready {
+    if require_ready && !ready {
         return Err(not_ready("not Ready at its current generation"));
     }
     let region =
@@ -130,6 +141,26 @@ pub fn attachment(gw: &WebhookBridgeGateway, default_region: Option<&str>) -> Re
         authorizers: status.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect(),
         domain_url: status.domain.as_ref().map(|d| d.url.clone()),
         domain_name: status.domain.as_ref().map(|d| d.name.clone()),
+    })
+}
+
+/// What a Ready gateway's status says an earlier pass found, for a resync by id (the engine
+/// falls back to the full search when anything differs).
+pub fn known(gw: &WebhookBridgeGateway) -> Option<crate::observed::Known> {
+    let status = gw.status.as_ref()?;
+    let ready = status.conditions.iter().any(|c| c.type_ == crate::api::READY && c.status == "True");
+    if !ready || status.observed_generation != gw.metadata.generation {
+        return None;
+    }
+    Some(crate::observed::Known {
+        api_id: status.api_id.clone()?,
+        endpoint: Some(status.api_endpoint.clone()?),
+        rules: Default::default(),
+        read_api: true,
+        domain: status.domain.as_ref().map(|d| d.name.clone()),
+        log_group: status.access_log_group.is_some(),
+        archive: gw.spec.event_bus.archive.is_some(),
+        routes: Vec::new(),
     })
 }
 

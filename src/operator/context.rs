@@ -82,6 +82,8 @@ pub struct Context {
     resync_permits: Arc<tokio::sync::Semaphore>,
     /// Uids this process has reconciled (the cache may not show our own status write yet).
     attempted: Mutex<std::collections::HashSet<String>>,
+    /// The gateway cache, to look at bridges again when a route key changes hands.
+    pub gateways: Option<Arc<super::gateways::GatewayWatch>>,
 }
 
 impl Context {
@@ -97,6 +99,7 @@ impl Context {
             attempted: Mutex::default(),
             resync_permits: Arc::new(tokio::sync::Semaphore::new(settings.resync_slots.max(1))),
             settings,
+            gateways: None,
         }
     }
 

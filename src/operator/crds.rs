@@ -12,13 +12,13 @@ use tracing::{info, warn};
 /// The field manager of our applies (`kubectl get crd -o yaml --show-managed-fields` shows it).
 pub const FIELD_MANAGER: &str = "webhook-bridge-crds";
 
-/// Apply both CRDs and wait (up to 30 s) until they are Established. An apiserver that refuses
+/// Apply every CRD and wait (up to 30 s) until they are Established. An apiserver that refuses
 /// (RBAC without the chart's `-crds` ClusterRole, an admission policy) is logged with what to do;
 /// the operator goes on, and says on each bridge what is missing.
 pub async fn install(client: &kube::Client) -> bool {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let mut ok = true;
-    for crd in [crate::api::crd(), crate::api::policy_crd()] {
+    for crd in [crate::api::crd(), crate::api::policy_crd(), crate::api::gateway_crd()] {
         let name = crd.metadata.name.clone().unwrap_or_default();
         match api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd)).await {
             Ok(_) => info!(crd = %name, "CRD applied (--install-crds)"),

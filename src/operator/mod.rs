@@ -5,6 +5,8 @@ pub mod context;
 pub mod crds;
 pub mod dns;
 pub mod events;
+pub mod gateway;
+pub mod gateways;
 pub mod http;
 pub mod known;
 pub mod metrics;
@@ -30,10 +32,11 @@ use tracing::{error, info, warn};
 pub use context::{Context, Settings};
 pub use reconcile::FINALIZER;
 
-use crate::api::WebhookBridge;
+use crate::api::{WebhookBridge, WebhookBridgeGateway};
 use crate::aws::WriteFence;
-use crate::engine::Engine;
+use crate::engine::{Engine, Gateways};
 use crate::tenancy::Tenancy;
+use gateways::GatewayWatch;
 use metrics::Metrics;
 use policies::Policies;
 
@@ -126,9 +129,15 @@ fn controllers(
     ctx: Arc<Context>,
     options: &Options,
     policies: Option<Arc<Policies>>,
+    gateways: Arc<GatewayWatch>,
     shutdown: Shutdown,
 ) -> BoxFuture<'static, ()> {
     let client = ctx.client.clone();
+    let gateway_apis: Vec<Api<WebhookBridgeGateway>> = if options.namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        options.namespaces.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect()
+    };
     let apis: Vec<Api<DeserializeGuard<WebhookBridge>>> = if options.namespaces.is_empty() {
         vec![Api::all(client)]
     } else {
@@ -138,6 +147,7 @@ fn controllers(
     if let Some(selector) = &options.label_selector {
         config = config.labels(selector);
     }
+    let mut readers = Vec::new();
     let runs = apis.into_iter().map(|api| {
         // The cache keeps only what reconcile reads: managedFields and the client-side-apply
         // annotation (a full copy of the spec) are dropped as objects arrive. Only a new
@@ -151,11 +161,14 @@ fn controllers(
             .reflect(writer)
             .applied_objects()
             .predicate_filter(predicates::generation, Default::default());
+        readers.push(reader.clone());
         let mut controller = Controller::for_stream(objects, reader.clone());
         if let Some(p) = &policies {
             // A new, changed or deleted policy, or relabelled namespace, changes what is allowed.
-            controller = controller.reconcile_on(policies::retriggered(reader, p.subscribe()));
+            controller = controller.reconcile_on(policies::retriggered(reader.clone(), p.subscribe()));
         }
+        // A gateway's change (ids, Ready, allowedRoutes, quotas) or a route key changing hands.
+        controller = controller.reconcile_on(gateways.retriggered(reader));
         controller
             .with_config(controller::Config::default().concurrency(options.concurrency))
             .graceful_shutdown_on(shutdown.clone())
@@ -169,11 +182,33 @@ fn controllers(
                 }
             })
     });
-    let runs: Vec<_> = runs.collect();
+    let mut runs: Vec<BoxFuture<'static, ()>> = runs.map(|r| r.boxed()).collect();
+    gateways.set_bridges(readers);
+    let gctx = Arc::new(gateway::GatewayContext { ctx: ctx.clone(), watch: gateways.clone() });
+    for api in gateway_apis {
+        let controller = Controller::new(api, watcher::Config::default());
+        let reader = controller.store();
+        // A bridge attached, changed or left: the gateway's capacity figures change.
+        let run = controller
+            .reconcile_on(gateways.gateways_retriggered(reader))
+            .with_config(controller::Config::default().concurrency(options.concurrency))
+            .graceful_shutdown_on(shutdown.clone())
+            .run(gateway::reconcile, gateway::error_policy, gctx.clone())
+            .for_each(|result| async move {
+                if let Err(e) = result {
+                    match e {
+                        controller::Error::ReconcilerFailed(..) => {}
+                        other => tracing::debug!(error = %other, "gateway controller"),
+                    }
+                }
+            });
+        runs.push(run.boxed());
+    }
     let ready = async move {
         if let Some(p) = policies {
             p.ready().await;
         }
+        gateways.ready().await;
     };
     ready.then(|_| futures::future::join_all(runs)).map(|_| ()).boxed()
 }
@@ -206,6 +241,9 @@ pub async fn serve(
         policy_watch = Some(tokio::spawn(drive));
         policies = Some(p);
     }
+    let (gateways, gateway_drive) = GatewayWatch::watch(client.clone(), policies.clone(), &options.namespaces);
+    engine.gateways = Gateways(gateways.clone());
+    let gateway_watch = tokio::spawn(gateway_drive);
     if options.leader_election.is_some() {
         // No AWS call leaves this replica unless its Lease is confirmed (see aws::fence).
         engine.aws = engine.aws.with_fence(WriteFence::closed());
@@ -222,8 +260,9 @@ pub async fn serve(
         metrics_addr = Some(bound);
         server = Some(task);
     }
-    let ctx =
-        Arc::new(Context::new(client.clone(), engine, metrics.clone(), options.settings.clone(), &options.identity));
+    let mut ctx = Context::new(client.clone(), engine, metrics.clone(), options.settings.clone(), &options.identity);
+    ctx.gateways = Some(gateways.clone());
+    let ctx = Arc::new(ctx);
     let (leading_tx, leading_rx) = watch::channel(options.leader_election.is_none());
     if let Some(started) = started {
         let _ = started.send(Running { metrics: metrics.clone(), metrics_addr, leading: leading_rx });
@@ -232,14 +271,14 @@ pub async fn serve(
     if wait_for_crd(&client, &options.namespaces, &shutdown).await {
         health.ready.store(true, Ordering::Relaxed);
         match &options.leader_election {
-            None => controllers(ctx, &options, policies, shutdown.clone()).await,
+            None => controllers(ctx, &options, policies, gateways.clone(), shutdown.clone()).await,
             Some(le) => {
                 lead(
                     &client,
                     le,
                     &ctx.engine.aws.fence,
                     &leading_tx,
-                    || controllers(ctx.clone(), &options, policies.clone(), shutdown.clone()),
+                    || controllers(ctx.clone(), &options, policies.clone(), gateways.clone(), shutdown.clone()),
                     shutdown.clone(),
                 )
                 .await?
@@ -252,6 +291,7 @@ pub async fn serve(
     if let Some(task) = policy_watch {
         task.abort();
     }
+    gateway_watch.abort();
     info!("stopped");
     Ok(())
 }

@@ -145,6 +145,11 @@ impl Policies {
         let _ = self.namespaces.wait_until_ready().await;
     }
 
+    /// The labels of a cached namespace (None: not in the cache).
+    pub fn namespace_labels(&self, namespace: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        self.namespaces.get(&ObjectRef::new(namespace)).map(|ns| ns.labels().clone())
+    }
+
     /// Whether the apiserver answers 404 for WebhookBridgePolicies.
     pub fn missing(&self) -> bool {
         *self.missing.borrow()

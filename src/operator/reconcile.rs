@@ -212,6 +212,9 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 info!(object = %key, "{note}");
                 publish(ctx, bridge, EventType::Normal, "Deleted", note).await;
                 remove_finalizer(&api, bridge).await?;
+                if let Some(g) = &ctx.gateways {
+                    g.bridge_changed(bridge);
+                }
                 ctx.forget(&uid);
                 ctx.metrics.set_state(&key, None);
                 ctx.succeeded(&key);
@@ -236,6 +239,19 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     if let Err(e) = ctx.engine.admit(bridge) {
         if matches!(e, Error::PolicyDenied { .. }) && has_finalizer(bridge) {
             return withdraw(bridge, ctx, &api, &previous, e).await;
+        }
+        // A gateway that no longer accepts the namespace takes back what the bridge made on it
+        // (as a policy that narrows does); the bridge keeps its finalizer and says why.
+        if matches!(e, Error::NotAllowedByGateway(_)) && has_finalizer(bridge) {
+            match ctx.engine.delete(bridge).await {
+                Ok(actions) if !actions.is_empty() => {
+                    info!(object = %key, writes = actions.len(), "taken back from a gateway that no longer accepts the bridge")
+                }
+                Ok(_) => {}
+                Err(d) => {
+                    warn!(object = %key, error = %d, "taking back from the gateway failed; retried on the next pass")
+                }
+            }
         }
         return report_failure(bridge, ctx, &api, &previous, e).await;
     }
@@ -281,7 +297,12 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     } else {
         None
     };
-    match ctx.engine.reconcile_as(bridge, known.as_ref(), fresh).await {
+    let result = ctx.engine.reconcile_as(bridge, known.as_ref(), fresh).await;
+    if !in_sync && let Some(g) = &ctx.gateways {
+        // A new or changed bridge on a gateway: the gateway recounts what it holds.
+        g.bridge_changed(bridge);
+    }
+    match result {
         Ok(outcome) => {
             // A role change reaches API Gateway only once IAM has propagated it: not Ready until
             // then. The deadline lives in status, so a restarted operator keeps to it.
@@ -290,6 +311,15 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             let propagating = role_usable_after.as_deref().and_then(status::until);
             let gaps = &outcome.delivery_gaps;
             let conditions = match propagating {
+                // On a gateway, routes an older bridge holds: the rest is applied; these wait.
+                _ if !outcome.lost_routes.is_empty() => status::progressing(
+                    generation,
+                    "RouteConflict",
+                    &format!(
+                        "the gateway gives route keys two bridges claim to the older one (Gateway API: oldest wins), and this bridge is newer: {}; the other routes and the rules are applied",
+                        outcome.lost_routes.join("; ")
+                    ),
+                ),
                 _ if !gaps.is_empty() => {
                     status::progressing(generation, "TargetPolicyMissing", &status::delivery_gaps_message(gaps))
                 }
@@ -347,6 +377,13 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 )
                 .await;
             }
+            if !outcome.lost_routes.is_empty() {
+                let message = outcome.lost_routes.join("; ");
+                publish(ctx, bridge, EventType::Warning, "RouteConflict", message).await;
+                ctx.metrics.set_state(&key, Some("Reconciling"));
+                let bridges = ctx.metrics.bridge_count();
+                return Ok(Action::requeue(super::context::next_resync(&ctx.settings, bridges)));
+            }
             if !gaps.is_empty() {
                 // The fix is outside the spec (a queue or topic policy): look again with backoff.
                 let message = status::delivery_gaps_message(gaps);
@@ -367,7 +404,12 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         Err(e @ Error::NotLeader(_)) => Err(e.into()), // deposed: no status, no Event
         // Denied by what AWS showed (another team's bus): take back as for the policy's own.
         Err(e @ Error::PolicyDenied { .. }) if has_finalizer(bridge) => withdraw(bridge, ctx, &api, &previous, e).await,
-        Err(e) => report_failure(bridge, ctx, &api, &previous, e).await,
+        Err(e) => {
+            if let (Error::RouteHeld(_), Some(g)) = (&e, &ctx.gateways) {
+                g.yield_to(bridge);
+            }
+            report_failure(bridge, ctx, &api, &previous, e).await
+        }
     }
 }
 

@@ -23,6 +23,8 @@ use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub const CRD_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridges.webhookbridge.io.yaml");
+pub const GATEWAY_CRD_PATH: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridgegateways.webhookbridge.io.yaml");
 pub const POLICY_CRD_PATH: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/crds/webhookbridgepolicies.webhookbridge.io.yaml");
 
@@ -245,7 +247,7 @@ async fn wait_ready(client: &kube::Client, server: &str) -> Result<(), String> {
 /// Install crds/ exactly as committed (what `kubectl apply -f crds/` does) and wait until the APIs
 /// are Established. The apiserver refuses a CRD whose CEL rules exceed the cost budget.
 async fn install_crd(client: &kube::Client) -> Result<(), String> {
-    for path in [CRD_PATH, POLICY_CRD_PATH] {
+    for path in [CRD_PATH, POLICY_CRD_PATH, GATEWAY_CRD_PATH] {
         install_one_crd(client, path).await?;
     }
     Ok(())

@@ -52,6 +52,13 @@ pointing at a bridge, and the operator sets none.
 - apiGroups: ["webhookbridge.io"]
   resources: ["webhookbridges/status"]
   verbs: ["patch"]
+# Shared gateways (WebhookBridgeGateway): read by the bridges attached, reconciled like bridges.
+- apiGroups: ["webhookbridge.io"]
+  resources: ["webhookbridgegateways"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["webhookbridge.io"]
+  resources: ["webhookbridgegateways/status"]
+  verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

@@ -1,0 +1,339 @@
+//! Gateways as the engine sees them from the operator: the WebhookBridgeGateways, Namespaces and
+//! WebhookBridges the watches cache, as the engine's [`GatewaySource`], and which bridges to
+//! look at again when a gateway changes (or a route key changes hands).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::{broadcast, watch};
+use tracing::{error, info, warn};
+
+use super::policies::Policies;
+use crate::api::{WebhookBridge, WebhookBridgeGateway};
+use crate::error::Error;
+use crate::gateway::{self, GatewaySource, arbiter};
+
+/// What bridges and the log say while the gateway CRD is missing.
+pub const GATEWAY_CRD_MISSING: &str = "the apiserver does not serve WebhookBridgeGateways (CRD webhookbridgegateways.webhookbridge.io), which a bridge with spec.gatewayRef needs: it waits until the CRD is installed. Helm installs crds/ only on first install and never upgrades them: run `kubectl apply --server-side -f charts/webhook-bridge/crds/` (or `webhook-bridge crd gateway | kubectl apply --server-side -f -`), or run the operator with --install-crds";
+
+/// Which bridges to look at again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Every bridge attached to this gateway (namespace, name).
+    Gateway(String, String),
+    /// One bridge (namespace, name): e.g. the newer holder of a route key an older bridge claims.
+    Bridge(String, String),
+    /// Every bridge with a gatewayRef (the gateway CRD came back).
+    AllAttached,
+}
+
+/// The cached gateways, namespaces and bridges.
+pub struct GatewayWatch {
+    /// One cache per watched namespace (or one for all).
+    gateways: Vec<Store<WebhookBridgeGateway>>,
+    /// Namespaces (their labels, for `allowedRoutes.namespaces.from: Selector`): the policy
+    /// cache's in multi-tenant mode, a watch of our own otherwise.
+    policies: Option<Arc<Policies>>,
+    namespaces: Option<Store<Namespace>>,
+    /// The bridge controllers' caches (one per watched namespace, or one for all).
+    bridges: RwLock<Vec<Store<DeserializeGuard<WebhookBridge>>>>,
+    triggers: broadcast::Sender<Trigger>,
+    /// Gateways to look at again (namespace, name): a bridge attached, changed or left, so its
+    /// capacity figures change.
+    gateway_triggers: broadcast::Sender<(String, String)>,
+    missing: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for GatewayWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayWatch").field("missing", &*self.missing.borrow()).finish_non_exhaustive()
+    }
+}
+
+fn ns_of<K: kube::Resource>(k: &K) -> String {
+    k.meta().namespace.clone().unwrap_or_else(|| "default".into())
+}
+
+impl GatewaySource for GatewayWatch {
+    fn gateway(&self, namespace: &str, name: &str) -> Result<WebhookBridgeGateway, Error> {
+        if *self.missing.borrow() {
+            return Err(Error::GatewayNotFound(GATEWAY_CRD_MISSING.to_string()));
+        }
+        let at = ObjectRef::new(name).within(namespace);
+        self.gateways.iter().find_map(|s| s.get(&at)).map(|g| (*g).clone()).ok_or_else(|| {
+            Error::GatewayNotFound(format!(
+                "WebhookBridgeGateway {namespace}/{name} not found; the bridge attaches once it exists"
+            ))
+        })
+    }
+
+    fn namespace_labels(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
+        if let Some(p) = &self.policies {
+            return p.namespace_labels(namespace);
+        }
+        let ns = self.namespaces.as_ref()?.get(&ObjectRef::new(namespace))?;
+        Some(ns.labels().clone())
+    }
+
+    fn verdict(&self, gw: &WebhookBridgeGateway, bridge: &WebhookBridge) -> arbiter::Verdict {
+        let attached = self.attached(gw);
+        let refs: Vec<&WebhookBridge> = attached.iter().collect();
+        let (verdicts, _) = arbiter::arbitrate(gw, &refs);
+        bridge.metadata.uid.as_ref().and_then(|uid| verdicts.get(uid).cloned()).unwrap_or_default()
+    }
+}
+
+impl GatewayWatch {
+    /// Start watching gateways (and namespaces, without a policy cache); the future drives the
+    /// watches for the operator's lifetime.
+    pub fn watch(
+        client: kube::Client,
+        policies: Option<Arc<Policies>>,
+        namespaces_watched: &[String],
+    ) -> (Arc<GatewayWatch>, BoxFuture<'static, ()>) {
+        let (triggers, _) = broadcast::channel(1024);
+        let (missing, _) = watch::channel(false);
+        let (namespaces, namespace_drive) = if policies.is_none() {
+            let (reader, writer) = reflector::store();
+            let drive = watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default())
+                .default_backoff()
+                .modify(|ns| ns.managed_fields_mut().clear())
+                .reflect(writer)
+                .for_each(|event| async move {
+                    if let Err(e) = event {
+                        warn!(error = %e, "watching Namespaces");
+                    }
+                });
+            let drive: BoxFuture<'static, ()> = Box::pin(drive);
+            (Some(reader), Some(drive))
+        } else {
+            (None, None)
+        };
+        let apis: Vec<Api<WebhookBridgeGateway>> = if namespaces_watched.is_empty() {
+            vec![Api::all(client)]
+        } else {
+            namespaces_watched.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect()
+        };
+        let mut stores = Vec::new();
+        let mut drives = Vec::new();
+        for api in apis {
+            let (reader, writer) = reflector::store();
+            stores.push(reader);
+            let (triggers, missing) = (triggers.clone(), missing.clone());
+            let drive = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .modify(|g| g.managed_fields_mut().clear())
+                .reflect(writer)
+                .for_each(move |event| {
+                    let (triggers, missing) = (triggers.clone(), missing.clone());
+                    async move {
+                        let not_served = |e: &watcher::Error| match e {
+                            watcher::Error::InitialListFailed(kube::Error::Api(s))
+                            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) => s.code == 404,
+                            _ => false,
+                        };
+                        match event {
+                            Ok(watcher::Event::InitDone) => {
+                                if missing.send_if_modified(|m| std::mem::replace(m, false)) {
+                                    info!("WebhookBridgeGateways are served again: reconciling attached bridges");
+                                    let _ = triggers.send(Trigger::AllAttached);
+                                }
+                            }
+                            // A gateway's status (ids, Ready) or spec (allowedRoutes, quotas) changed.
+                            Ok(watcher::Event::Apply(g) | watcher::Event::Delete(g)) => {
+                                let _ = triggers.send(Trigger::Gateway(ns_of(&g), g.name_any()));
+                            }
+                            Ok(_) => {}
+                            Err(e) if not_served(&e) => {
+                                if missing.send_if_modified(|m| !std::mem::replace(m, true)) {
+                                    error!("{GATEWAY_CRD_MISSING}");
+                                    let _ = triggers.send(Trigger::AllAttached);
+                                }
+                            }
+                            Err(e) => warn!(error = %e, "watching WebhookBridgeGateways"),
+                        }
+                    }
+                });
+            drives.push(drive);
+        }
+        let this = Arc::new(GatewayWatch {
+            gateways: stores,
+            policies,
+            namespaces,
+            bridges: RwLock::new(Vec::new()),
+            triggers,
+            gateway_triggers: broadcast::channel(1024).0,
+            missing,
+        });
+        let drive_gateways = futures::future::join_all(drives);
+        let drive = async move {
+            match namespace_drive {
+                Some(ns) => {
+                    futures::join!(drive_gateways, ns);
+                }
+                None => {
+                    drive_gateways.await;
+                }
+            }
+        };
+        (this, Box::pin(drive))
+    }
+
+    /// The bridge controllers' caches, once they exist.
+    pub fn set_bridges(&self, stores: Vec<Store<DeserializeGuard<WebhookBridge>>>) {
+        if let Ok(mut b) = self.bridges.write() {
+            *b = stores;
+        }
+    }
+
+    /// Every cached bridge naming `gw` (not being deleted), valid ones only, which the gateway
+    /// accepts (its namespace rule).
+    pub fn attached(&self, gw: &WebhookBridgeGateway) -> Vec<WebhookBridge> {
+        let key = (ns_of(gw), gw.name_any());
+        let Ok(stores) = self.bridges.read() else { return Vec::new() };
+        stores
+            .iter()
+            .flat_map(|s| s.state())
+            .filter_map(|b| b.0.as_ref().ok().cloned())
+            .filter(|b| gateway::key_of(b).as_ref() == Some(&key))
+            .filter(|b| b.metadata.deletion_timestamp.is_none())
+            .filter(|b| {
+                let ns = ns_of(b);
+                gateway::admission::namespace_allowed(gw, &ns, self.namespace_labels(&ns).as_ref())
+            })
+            .collect()
+    }
+
+    /// Every cached bridge naming `gw`, deleting or not (a gateway's delete waits for them).
+    pub fn referencing(&self, namespace: &str, name: &str) -> Vec<String> {
+        let key = (namespace.to_string(), name.to_string());
+        let Ok(stores) = self.bridges.read() else { return Vec::new() };
+        let mut found: Vec<String> = stores
+            .iter()
+            .flat_map(|s| s.state())
+            .filter_map(|b| b.0.as_ref().ok().cloned())
+            .filter(|b| gateway::key_of(b).as_ref() == Some(&key))
+            .map(|b| format!("{}/{}", ns_of(&b), b.name_any()))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// `bridge` waits for a route key another bridge holds: look again at the newer bridges the
+    /// arbiter says must give a key up to it, so they release it now rather than at their next
+    /// resync.
+    pub fn yield_to(&self, bridge: &WebhookBridge) {
+        let Some((ns, name)) = gateway::key_of(bridge) else { return };
+        let Ok(gw) = self.gateway(&ns, &name) else { return };
+        let attached = self.attached(&gw);
+        let refs: Vec<&WebhookBridge> = attached.iter().collect();
+        let (verdicts, _) = arbiter::arbitrate(&gw, &refs);
+        let me = format!("{}/{}", ns_of(bridge), bridge.name_any());
+        for b in &attached {
+            let loses = b
+                .metadata
+                .uid
+                .as_ref()
+                .and_then(|u| verdicts.get(u))
+                .is_some_and(|v| v.lost_routes.iter().any(|(_, _, holder)| *holder == me));
+            if loses {
+                self.trigger(Trigger::Bridge(ns_of(b), b.name_any()));
+            }
+        }
+    }
+
+    /// A bridge on `bridge`'s gateway attached, changed or left: the gateway recounts.
+    pub fn bridge_changed(&self, bridge: &WebhookBridge) {
+        if let Some(key) = gateway::key_of(bridge) {
+            let _ = self.gateway_triggers.send(key);
+        }
+    }
+
+    /// The gateways of `reader` the bridges point at.
+    pub fn gateways_retriggered(
+        &self,
+        reader: Store<WebhookBridgeGateway>,
+    ) -> impl futures::Stream<Item = ObjectRef<WebhookBridgeGateway>> + Send + 'static {
+        futures::stream::unfold(self.gateway_triggers.subscribe(), |mut rx| async move {
+            match rx.recv().await {
+                Ok(key) => Some((Some(key), rx)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some((None, rx)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .flat_map(move |key| {
+            let refs: Vec<ObjectRef<WebhookBridgeGateway>> = reader
+                .state()
+                .iter()
+                .filter(|g| key.as_ref().is_none_or(|(ns, name)| ns_of(g.as_ref()) == *ns && g.name_any() == *name))
+                .map(|g| ObjectRef::from_obj(g.as_ref()))
+                .collect();
+            futures::stream::iter(refs)
+        })
+    }
+
+    /// Ask for bridges to be looked at again.
+    pub fn trigger(&self, t: Trigger) {
+        let _ = self.triggers.send(t);
+    }
+
+    /// Whether the gateway CRD is missing.
+    pub fn missing(&self) -> bool {
+        *self.missing.borrow()
+    }
+
+    /// Wait until the gateway cache holds a full list, or the CRD turns out to be missing.
+    pub async fn ready(&self) {
+        let mut missing = self.missing.subscribe();
+        let all = futures::future::join_all(self.gateways.iter().map(|s| s.wait_until_ready()));
+        tokio::select! {
+            _ = all => {}
+            _ = missing.wait_for(|m| *m) => {}
+        }
+        if let Some(ns) = &self.namespaces {
+            let _ = ns.wait_until_ready().await;
+        }
+    }
+
+    /// The bridges of `reader` the triggers point at.
+    pub fn retriggered(
+        &self,
+        reader: Store<DeserializeGuard<WebhookBridge>>,
+    ) -> impl futures::Stream<Item = ObjectRef<DeserializeGuard<WebhookBridge>>> + Send + 'static {
+        futures::stream::unfold(self.triggers.subscribe(), |mut rx| async move {
+            match rx.recv().await {
+                Ok(t) => Some((t, rx)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some((Trigger::AllAttached, rx)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .flat_map(move |t| {
+            let refs: Vec<_> = reader
+                .state()
+                .iter()
+                .filter(|b| {
+                    let Ok(bridge) = &b.0 else { return false };
+                    match &t {
+                        Trigger::AllAttached => bridge.spec.gateway_ref.is_some(),
+                        Trigger::Gateway(ns, name) => {
+                            gateway::key_of(bridge).as_ref() == Some(&(ns.clone(), name.clone()))
+                        }
+                        Trigger::Bridge(ns, name) => {
+                            ns_of(bridge) == *ns && bridge.metadata.name.as_deref() == Some(name.as_str())
+                        }
+                    }
+                })
+                .map(|b| ObjectRef::from_obj(b.as_ref()))
+                .collect();
+            futures::stream::iter(refs)
+        })
+    }
+}
