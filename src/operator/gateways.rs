@@ -84,7 +84,10 @@ impl GatewaySource for GatewayWatch {
     }
 
     fn verdict(&self, gw: &WebhookBridgeGateway, bridge: &WebhookBridge) -> arbiter::Verdict {
-        let attached = self.attached(gw);
+        // The bridges admitted before, and this one (the cache may not show its finalizer yet).
+        let mut attached = self.attached(gw);
+        attached.retain(|b| b.metadata.uid != bridge.metadata.uid);
+        attached.push(bridge.clone());
         let refs: Vec<&WebhookBridge> = attached.iter().collect();
         let (verdicts, _) = arbiter::arbitrate(gw, &refs);
         bridge.metadata.uid.as_ref().and_then(|uid| verdicts.get(uid).cloned()).unwrap_or_default()
@@ -194,8 +197,10 @@ impl GatewayWatch {
         }
     }
 
-    /// Every cached bridge naming `gw` (not being deleted), valid ones only, which the gateway
-    /// accepts (its namespace rule).
+    /// Every cached bridge naming `gw` that the operator admitted (it holds our finalizer, which
+    /// only a bridge its policy and the gateway both allowed gets), is not being deleted, and
+    /// the gateway still accepts (its namespace rule). A bridge its policy denies never takes a
+    /// route key or room from one that may attach.
     pub fn attached(&self, gw: &WebhookBridgeGateway) -> Vec<WebhookBridge> {
         let key = (ns_of(gw), gw.name_any());
         let Ok(stores) = self.bridges.read() else { return Vec::new() };
@@ -205,6 +210,7 @@ impl GatewayWatch {
             .filter_map(|b| b.0.as_ref().ok().cloned())
             .filter(|b| gateway::key_of(b).as_ref() == Some(&key))
             .filter(|b| b.metadata.deletion_timestamp.is_none())
+            .filter(|b| b.finalizers().iter().any(|f| f == super::reconcile::FINALIZER))
             .filter(|b| {
                 let ns = ns_of(b);
                 gateway::admission::namespace_allowed(gw, &ns, self.namespace_labels(&ns).as_ref())

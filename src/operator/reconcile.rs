@@ -346,7 +346,8 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 role_usable_after,
                 ..outcome.status
             };
-            let dns = bridge.spec.domain.is_some() || previous.domain.is_some();
+            // A bridge on a gateway shows the gateway's domain; its DNS record is the gateway's.
+            let dns = bridge.spec.domain.is_some() || (previous.domain.is_some() && bridge.spec.gateway_ref.is_none());
             let dns_status = next.clone();
             write_status(&api, bridge, &previous, next).await?;
             if dns {
