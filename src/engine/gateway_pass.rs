@@ -21,7 +21,15 @@ impl Engine {
         let owner = self.owner(&shape);
         let governance = self.tenancy.governance(&owner.namespace)?;
         if check {
-            tenancy::check(&governance, &shape, &region)?;
+            tenancy::check(&governance, &shape, &region).map_err(|e| match e {
+                Error::PolicyDenied { policy, mut denials } => {
+                    for d in &mut denials {
+                        d.field = gateway::gateway_field(&d.field);
+                    }
+                    Error::PolicyDenied { policy, denials }
+                }
+                other => other,
+            })?;
         }
         let clients = match governance.assume_role() {
             Some(arn) => self.aws.clients_as(&region, &self.session(arn, &owner.namespace)).await,

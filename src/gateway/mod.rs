@@ -10,8 +10,8 @@ pub mod status;
 use std::collections::BTreeMap;
 
 use crate::api::{
-    ApiSpec, Authorization, AuthorizationType, EventMapping, HttpMethod, RouteSpec, WebhookBridge,
-    WebhookBridgeGateway, WebhookBridgeSpec,
+    Authorization, AuthorizationType, EventMapping, HttpMethod, RouteSpec, WebhookBridge, WebhookBridgeGateway,
+    WebhookBridgeSpec,
 };
 use crate::error::Error;
 use crate::owner;
@@ -66,7 +66,7 @@ pub fn as_bridge(gw: &WebhookBridgeGateway) -> WebhookBridge {
         spec: WebhookBridgeSpec {
             gateway_ref: None,
             region: spec.region.clone(),
-            api: ApiSpec { ..spec.api.clone() },
+            api: spec.api.clone(),
             event_bus: spec.event_bus.clone(),
             routes,
             rules: Vec::new(),
@@ -76,6 +76,18 @@ pub fn as_bridge(gw: &WebhookBridgeGateway) -> WebhookBridge {
             tags: spec.tags.clone(),
         },
         status: None,
+    }
+}
+
+/// A field of [`as_bridge`]'s shape as the gateway's spec names it: the placeholder route
+/// `spec.routes[i].authorization...` carries `spec.jwtAuthorizers[i]`.
+pub fn gateway_field(field: &str) -> String {
+    match field.strip_prefix("spec.routes[").and_then(|rest| rest.split_once(']')) {
+        Some((i, rest)) => {
+            let rest = rest.strip_prefix(".authorization").unwrap_or(rest);
+            format!("spec.jwtAuthorizers[{i}]{rest}")
+        }
+        None => field.to_string(),
     }
 }
 

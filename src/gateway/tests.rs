@@ -268,3 +268,9 @@ fn a_gateway_without_status_is_not_ready() {
     }
     assert_eq!(attachment(&with_auth, None).expect("ready").authorizers["whb-jwt-x"], "au1");
 }
+
+#[test]
+fn a_policy_denial_on_the_gateway_names_the_gateways_field() {
+    assert_eq!(gateway_field("spec.routes[2].authorization.issuer"), "spec.jwtAuthorizers[2].issuer");
+    assert_eq!(gateway_field("spec.domain.name"), "spec.domain.name");
+}
