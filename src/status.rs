@@ -203,6 +203,33 @@ fn condition(type_: &str, status: bool, reason: &str, message: &str, generation:
     }
 }
 
+/// Gateway API conditions of a bridge on a gateway, next to the kstatus ones: `ResolvedRefs`
+/// (its gateway exists and is Ready) and `Accepted` (the gateway and the policy take it, and it
+/// fits the gateway's quotas). `error`: why the last pass failed, if it did; `lost`: route keys
+/// an older bridge holds (accepted, but partly: reason `RouteConflict`).
+pub fn gateway_conditions(generation: Option<i64>, error: Option<&Error>, lost: &[String]) -> Vec<Condition> {
+    let reason = error.map(Error::reason);
+    let message = error.map(Error::tenant_message).unwrap_or_default();
+    let resolved = !matches!(reason, Some("GatewayNotFound" | "GatewayNotReady"));
+    let refused = matches!(reason, Some("NotAllowedByGateway" | "PolicyDenied" | "NoPolicy" | "QuotaExceeded"));
+    let (accepted_reason, accepted_message) = match (resolved, refused) {
+        (false, _) => ("Pending", "waiting for the gateway".to_string()),
+        (true, true) => (reason.unwrap_or("NotAllowed"), message.clone()),
+        (true, false) if !lost.is_empty() => ("RouteConflict", lost.join("; ")),
+        _ => ("Accepted", String::new()),
+    };
+    vec![
+        condition(
+            "ResolvedRefs",
+            resolved,
+            if resolved { "ResolvedRefs" } else { reason.unwrap_or("GatewayNotFound") },
+            if resolved { "" } else { &message },
+            generation,
+        ),
+        condition("Accepted", resolved && !refused, accepted_reason, &accepted_message, generation),
+    ]
+}
+
 /// kstatus conditions for a successful reconcile.
 pub fn ready(generation: Option<i64>, message: &str) -> Vec<Condition> {
     vec![
@@ -264,6 +291,22 @@ mod tests {
     fn stage_url_handles_default_stage() {
         assert_eq!(stage_url("https://x.example/", "$default"), "https://x.example");
         assert_eq!(stage_url("https://x.example", "dev"), "https://x.example/dev");
+    }
+
+    #[test]
+    fn a_bridge_on_a_gateway_says_whether_it_is_resolved_and_accepted() {
+        let get =
+            |cs: &[Condition], t: &str| cs.iter().find(|c| c.type_ == t).map(|c| (c.status.clone(), c.reason.clone()));
+        let ok = gateway_conditions(Some(1), None, &[]);
+        assert_eq!(get(&ok, "Accepted"), Some(("True".into(), "Accepted".into())));
+        assert_eq!(get(&ok, "ResolvedRefs"), Some(("True".into(), "ResolvedRefs".into())));
+        let missing = gateway_conditions(Some(1), Some(&Error::GatewayNotFound("x".into())), &[]);
+        assert_eq!(get(&missing, "ResolvedRefs"), Some(("False".into(), "GatewayNotFound".into())));
+        assert_eq!(get(&missing, "Accepted").map(|c| c.0), Some("False".into()));
+        let refused = gateway_conditions(Some(1), Some(&Error::NotAllowedByGateway("x".into())), &[]);
+        assert_eq!(get(&refused, "Accepted"), Some(("False".into(), "NotAllowedByGateway".into())));
+        let partly = gateway_conditions(Some(1), None, &["route a".into()]);
+        assert_eq!(get(&partly, "Accepted"), Some(("True".into(), "RouteConflict".into())));
     }
 
     #[test]

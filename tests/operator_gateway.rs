@@ -146,6 +146,12 @@ async fn three_namespaces_attach_under_one_domain_and_the_gateway_goes_last() {
         let urls = &b["status"]["domain"]["routeUrls"];
         assert_eq!(urls[0], format!("https://hooks.example.com/{ns}/events"), "{b:#?}");
         assert_eq!(b["status"]["gateway"], format!("{platform}/hooks"));
+        // Gateway API conditions next to kstatus's.
+        assert!(
+            common::kube_wait::is(Some(&b), "Accepted", "True")
+                && common::kube_wait::is(Some(&b), "ResolvedRefs", "True"),
+            "{b:#?}"
+        );
     }
     let inv = inventory(&c).await;
     assert_eq!(inv.apis, before.apis + 1, "no API per bridge");
@@ -173,6 +179,10 @@ async fn three_namespaces_attach_under_one_domain_and_the_gateway_goes_last() {
     .await
     .expect("stranger");
     assert!(s["metadata"]["finalizers"].is_null(), "{s:#?}");
+    assert!(
+        condition(Some(&s), "Accepted").is_some_and(|c| c["status"] == "False" && c["reason"] == "NotAllowedByGateway"),
+        "{s:#?}"
+    );
 
     // A newer bridge on team A's key: the older keeps it; the newer is told why.
     let mut b = bridge_json("copycat", &teams[0], &format!("/{}/events", teams[0]), 0);

@@ -334,6 +334,9 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 None => status::ready(generation, "AWS matches the spec"),
             };
             let mut conditions = conditions;
+            if bridge.spec.gateway_ref.is_some() {
+                conditions.extend(status::gateway_conditions(generation, None, &outcome.lost_routes));
+            }
             conditions.extend(status::dead_letter_condition(
                 &outcome.no_dead_letter_queue,
                 outcome.targets,
@@ -426,7 +429,17 @@ async fn report_failure(
     let generation = bridge.metadata.generation;
     let next = WebhookBridgeStatus {
         observed_generation: generation,
-        conditions: status::stamp(&previous.conditions, status::failed(generation, &e), &status::now()),
+        conditions: status::stamp(
+            &previous.conditions,
+            {
+                let mut c = status::failed(generation, &e);
+                if bridge.spec.gateway_ref.is_some() {
+                    c.extend(status::gateway_conditions(generation, Some(&e), &[]));
+                }
+                c
+            },
+            &status::now(),
+        ),
         ..previous.clone()
     };
     write_status(api, bridge, previous, next).await?;
