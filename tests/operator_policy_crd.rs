@@ -55,6 +55,7 @@ fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 const POLICY_CRD: &str = "webhookbridgepolicies.webhookbridge.io";
+const GATEWAY_CRD: &str = "webhookbridgegateways.webhookbridge.io";
 
 async fn readyz(op: &Operator) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,16 +73,19 @@ async fn a_missing_policy_crd_is_said_plainly_and_bridges_go_on_once_it_is_insta
     let admin = cluster.client().await;
     let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
     let policy_crd = crds.get(POLICY_CRD).await.expect("the harness installed it");
-    crds.delete(POLICY_CRD, &DeleteParams::default()).await.expect("delete the policy CRD");
-    let mut gone = false;
-    for _ in 0..100 {
-        if crds.get_opt(POLICY_CRD).await.expect("get").is_none() {
-            gone = true;
-            break;
+    // That chart had no gateway CRD either (issue #21 added it).
+    for name in [POLICY_CRD, GATEWAY_CRD] {
+        crds.delete(name, &DeleteParams::default()).await.expect("delete the CRD");
+        let mut gone = false;
+        for _ in 0..100 {
+            if crds.get_opt(name).await.expect("get").is_none() {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(gone, "{name} did not go");
     }
-    assert!(gone, "the policy CRD did not go");
 
     let ns = cluster.namespace("upgrade").await;
     let release_ns = cluster.namespace("upgrade-release").await;
@@ -168,6 +172,16 @@ async fn a_missing_policy_crd_is_said_plainly_and_bridges_go_on_once_it_is_insta
             .iter()
             .any(|m| m.manager.as_deref() == Some("webhook-bridge-crds")),
         "applied by the operator"
+    );
+    let gateway_crd = crds.get(GATEWAY_CRD).await.expect("the operator applied the gateway CRD");
+    assert!(
+        gateway_crd
+            .metadata
+            .managed_fields
+            .unwrap_or_default()
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("webhook-bridge-crds")),
+        "the gateway CRD applied by the operator"
     );
     until(&admin, &ns, "orders", "NoPolicy: the CRD is served, no policy yet", |o| {
         condition(o, "Stalled").is_some_and(|c| c["status"] == "True" && c["reason"] == "NoPolicy")
