@@ -12,7 +12,7 @@
 mod common;
 
 use aws_sdk_apigatewayv2::types::{
-    AuthorizerType, DomainNameConfiguration, EndpointType, IntegrationType, JwtConfiguration,
+    AuthorizerType, DomainNameConfiguration, EndpointType, IntegrationType, JwtConfiguration, ProtocolType,
 };
 use aws_sdk_eventbridge::types::Target;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -51,6 +51,12 @@ fn refusal<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
     let err = result.expect_err("AWS refuses this call");
     let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
     (status, err.code().unwrap_or("<none>").to_string(), err.message().unwrap_or("<none>").to_string())
+}
+
+/// A new HTTP API's id.
+async fn http_api(c: &Clients, name: &str) -> String {
+    let api = c.apigateway.create_api().name(name).protocol_type(ProtocolType::Http).send().await.expect("CreateApi");
+    api.api_id().expect("api id").to_string()
 }
 
 /// How many times moto committed `call` ("service.Op") since the last reset of the stats.
@@ -216,10 +222,8 @@ async fn http_api_routes_integrations_authorizers_and_stages_stop_at_their_quota
     let moto = Moto::start();
     let c = clients(&moto).await;
     let gw = &c.apigateway;
-    let api =
-        |name: &str| gw.create_api().name(name).protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http).send();
-    let id = api("quota-api").await.expect("CreateApi").api_id().expect("api id").to_string();
-    let other = api("quota-other").await.expect("CreateApi").api_id().expect("api id").to_string();
+    let id = http_api(&c, "quota-api").await;
+    let other = http_api(&c, "quota-other").await;
     moto.set_quotas(&json!({
         "apigatewayv2.routes_per_api": 2,
         "apigatewayv2.integrations_per_api": 1,
@@ -278,7 +282,7 @@ async fn http_api_routes_integrations_authorizers_and_stages_stop_at_their_quota
 
     // Deleting the API takes its routes with it: a new API starts from none.
     gw.delete_api().api_id(&id).send().await.expect("DeleteApi");
-    let again = api("quota-again").await.expect("CreateApi").api_id().expect("api id").to_string();
+    let again = http_api(&c, "quota-again").await;
     route(&again, "GET /a").await.expect("CreateRoute");
     route(&again, "GET /b").await.expect("CreateRoute");
     assert_eq!(refusal(route(&again, "GET /c").await), apigw_limit("Routes", "this API"));
@@ -303,14 +307,8 @@ async fn custom_domain_names_and_api_mappings_stop_at_their_quotas() {
     assert_eq!(refusal(domain("b.quota.example.com").await), apigw_limit("DomainNames", "this account"));
     assert_eq!(committed(&moto, "apigatewayv2.CreateDomainName"), 0);
 
-    let api = gw
-        .create_api()
-        .name("quota-mapped")
-        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
-        .send()
-        .await
-        .expect("CreateApi");
-    let api = api.api_id().expect("api id");
+    let api = http_api(&c, "quota-mapped").await;
+    let api = api.as_str();
     gw.create_stage().api_id(api).stage_name("$default").send().await.expect("CreateStage");
     let map = |key: &str| {
         gw.create_api_mapping()
@@ -340,14 +338,7 @@ async fn concurrent_creates_never_pass_a_quota_together() {
     let moto = Moto::start();
     let c = clients(&moto).await;
     let gw = &c.apigateway;
-    let api = gw
-        .create_api()
-        .name("quota-race")
-        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
-        .send()
-        .await
-        .expect("CreateApi");
-    let api = api.api_id().expect("api id").to_string();
+    let api = http_api(&c, "quota-race").await;
     moto.set_quotas(&json!({"apigatewayv2.routes_per_api": 3}));
     let calls = (0..12).map(|i| {
         let (gw, api) = (gw.clone(), api.clone());

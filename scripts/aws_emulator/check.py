@@ -478,3 +478,11 @@ def check_rest_json(model, method, raw_path, query_pairs, headers, body):
     validate(model, ref, params, "", c.problems)
     return c
 
+
+def json_object(body):
+    """A request body that is a JSON object, or None."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -45,6 +45,7 @@ import uuid
 from urllib.parse import parse_qsl, quote
 
 from . import answers
+from .check import json_object
 
 SERVICE = "apigatewayv2"
 
@@ -525,7 +526,7 @@ def update_api_mapping(h, c, body, dechunked):
 def route_conflict(h, c, body):
     """CreateRoute with a route key the API already has: AWS refuses (409 ConflictException), moto
     makes a second route with that key."""
-    doc = _json_object(body)
+    doc = json_object(body)
     if doc is None:
         return None
     key = doc.get("routeKey")
@@ -541,7 +542,7 @@ def mapping_key_conflict(h, c, body):
     ConflictException "ApiMapping key already exists for this domain name", as AWS answered in
     aws/aws-cdk#22660 and aws-cloudformation/cloudformation-coverage-roadmap#1151), moto overwrites
     the mapping of the same stage and key (same id) or adds a second mapping with that key."""
-    doc = _json_object(body)
+    doc = json_object(body)
     if doc is None:
         return None
     key = doc.get("apiMappingKey", "")  # moto's default too: no key is the empty key
@@ -549,14 +550,6 @@ def mapping_key_conflict(h, c, body):
     if not any(isinstance(x, dict) and x.get("apiMappingKey", "") == key for x in items):
         return None
     return answers.rest_error(409, "ConflictException", MAPPING_KEY_TAKEN)
-
-
-def _json_object(body):
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
 
 
 def forward(h, c, body, dechunked):

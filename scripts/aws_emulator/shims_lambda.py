@@ -10,6 +10,7 @@ import json
 from urllib.parse import unquote
 
 from . import answers
+from .check import json_object
 
 SERVICE = "lambda"
 
@@ -44,11 +45,8 @@ def add_permission_refusal(h, c, body):
     would take the function's resource policy past 20 KB: AWS refuses (400
     PolicyLengthExceededException "The final policy size (N) is bigger than the limit (20480).";
     Lambda quotas, "Function resource-based policy: 20 KB"), moto has no cap."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict):
+    doc = json_object(body)
+    if doc is None:
         return None
     existing = h._upstream_get_json()
     sid = doc.get("StatementId")

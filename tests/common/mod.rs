@@ -25,7 +25,9 @@ pub const ACCOUNT: &str = "123456789012";
 /// A moto server process behind the model-check proxy (scripts/aws_emulator), both killed on
 /// drop. `endpoint` is the proxy: every request is checked against AWS's own service model
 /// (botocore's service-2.json) before moto sees it; a request the model forbids is answered with
-/// AWS's 400 and recorded, and dropping a `Moto` with recorded violations fails the test.
+/// AWS's 400 and recorded, and dropping a `Moto` with recorded violations fails the test. AWS's
+/// default quotas are enforced (scripts/aws_emulator/quotas.py): `set_quotas` changes them, and the
+/// environment variable `AWS_EMULATOR_QUOTAS` (JSON, inherited by the emulator) sets other start-up values.
 /// `MODEL_CHECK=off` runs moto alone on the public port (to measure the proxy's cost).
 pub struct Moto {
     moto: Child,
