@@ -1,4 +1,4 @@
-//! What scripts/aws_model_proxy.py answers in moto's place, as AWS does: the calls moto 5.2.5
+//! What scripts/aws_emulator answers in moto's place, as AWS does: the calls moto 5.2.5
 //! lacks (UpdateStage, DeleteAccessLogSettings, UpdateDomainName, UpdateApiMapping), the members
 //! it leaves out (a custom domain's DNS target), and the behaviour it gets wrong (DeleteDomainName
 //! with mappings, CreateApiMapping on a taken key, DeleteApi of an API a mapping points at,

@@ -1,4 +1,4 @@
-//! The operator under injected AWS faults (scripts/aws_model_proxy.py, in front of moto): writes
+//! The operator under injected AWS faults (scripts/aws_emulator, in front of moto): writes
 //! that AWS made but whose answer was lost or replaced by a 500, throttling. Every bridge must
 //! still converge to exactly one set of objects, delete to an empty account, and the calls it
 //! takes must stay bounded (retries, not a hot loop).

@@ -1,5 +1,5 @@
 //! The model check bites: requests that moto would accept but AWS's own service model forbids are
-//! answered by scripts/aws_model_proxy.py with AWS's error for that protocol, never reach moto,
+//! answered by scripts/aws_emulator with AWS's error for that protocol, never reach moto,
 //! and are recorded; valid requests go through untouched.
 
 mod common;

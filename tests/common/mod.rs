@@ -22,10 +22,12 @@ use webhook_bridge::engine::Engine;
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
-/// A moto server process behind the model-check proxy (scripts/aws_model_proxy.py), both killed on
+/// A moto server process behind the model-check proxy (scripts/aws_emulator), both killed on
 /// drop. `endpoint` is the proxy: every request is checked against AWS's own service model
 /// (botocore's service-2.json) before moto sees it; a request the model forbids is answered with
-/// AWS's 400 and recorded, and dropping a `Moto` with recorded violations fails the test.
+/// AWS's 400 and recorded, and dropping a `Moto` with recorded violations fails the test. AWS's
+/// default quotas are enforced (scripts/aws_emulator/quotas.py): `set_quotas` changes them, and the
+/// environment variable `AWS_EMULATOR_QUOTAS` (JSON, inherited by the emulator) sets other start-up values.
 /// `MODEL_CHECK=off` runs moto alone on the public port (to measure the proxy's cost).
 pub struct Moto {
     moto: Child,
@@ -54,8 +56,17 @@ fn python_binary() -> PathBuf {
     if python.exists() { python } else { PathBuf::from("python3") }
 }
 
-fn proxy_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/aws_model_proxy.py")
+/// The directory holding the emulator's package (`scripts/aws_emulator`), for PYTHONPATH.
+fn emulator_path() -> OsString {
+    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    match std::env::var_os("PYTHONPATH") {
+        Some(more) if !more.is_empty() => {
+            let mut paths = vec![scripts];
+            paths.extend(std::env::split_paths(&more));
+            std::env::join_paths(paths).unwrap_or_else(|_| OsString::from(env!("CARGO_MANIFEST_DIR")))
+        }
+        _ => scripts.into_os_string(),
+    }
 }
 
 /// Whether requests are checked against the AWS models (`MODEL_CHECK=off` turns it off).
@@ -114,7 +125,8 @@ impl Moto {
             let mut proxy = check.then(|| {
                 let log = std::fs::File::create(&proxy_log).expect("proxy log");
                 Command::new(python_binary())
-                    .arg(proxy_script())
+                    .args(["-m", "aws_emulator"])
+                    .env("PYTHONPATH", emulator_path())
                     .args(["--port", &public.to_string(), "--upstream", &format!("127.0.0.1:{internal}")])
                     .arg("--violations")
                     .arg(&violations)
@@ -123,7 +135,7 @@ impl Moto {
                     .stdout(Stdio::null())
                     .stderr(log)
                     .spawn()
-                    .expect("start scripts/aws_model_proxy.py")
+                    .expect("start the emulator (python -m aws_emulator)")
             });
             let deadline = Instant::now() + Duration::from_secs(30);
             let (mut moto_up, mut proxy_up) = (false, proxy.is_none());
@@ -151,7 +163,7 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(50 * (attempt + 1)));
         }
         let log = std::fs::read_to_string(&proxy_log).unwrap_or_default();
-        panic!("moto_server / aws_model_proxy did not start (proxy log: {log})");
+        panic!("moto_server / aws_emulator did not start (proxy log: {log})");
     }
 
     pub fn port(&self) -> u16 {
@@ -211,7 +223,7 @@ impl Moto {
         (status, body)
     }
 
-    /// Inject faults in front of moto from now on (see scripts/aws_model_proxy.py): requests still
+    /// Inject faults in front of moto from now on (see scripts/aws_emulator): requests still
     /// pass the model check first. Replaces any earlier configuration and reseeds the RNG.
     pub fn set_faults(&self, faults: &FaultConfig) {
         let (status, body) = self.proxy_call("POST", "/__faults", Some(&faults.to_json()));
@@ -251,6 +263,33 @@ impl Moto {
     pub fn release_hold(&self) {
         let (status, body) = self.proxy_call("DELETE", "/__faults/hold", None);
         assert_eq!(status, 204, "DELETE /__faults/hold: {body}");
+    }
+
+    /// Quotas other than AWS's defaults from now on, e.g. `{"apigatewayv2.routes_per_api": 600}`
+    /// (the keys given change, the others stay; see scripts/aws_emulator/quotas.py). Every key's
+    /// value after the change.
+    pub fn set_quotas(&self, quotas: &serde_json::Value) -> serde_json::Value {
+        let (status, body) = self.proxy_call("POST", "/__quotas", Some(quotas));
+        assert_eq!(status, 200, "POST /__quotas refused: {body}");
+        serde_json::from_str(&body).expect("quotas JSON")
+    }
+
+    /// Every quota the emulator enforces, `{key: n}`.
+    pub fn quotas(&self) -> serde_json::Value {
+        let (status, body) = self.proxy_call("GET", "/__quotas", None);
+        assert_eq!(status, 200, "GET /__quotas: {body}");
+        serde_json::from_str(&body).expect("quotas JSON")
+    }
+
+    /// Back to the quotas the emulator started with (AWS's defaults unless AWS_EMULATOR_QUOTAS).
+    pub fn reset_quotas(&self) {
+        let (status, body) = self.proxy_call("DELETE", "/__quotas", None);
+        assert_eq!(status, 204, "DELETE /__quotas: {body}");
+    }
+
+    /// One request to the emulator's own endpoints: status and body (for tests of them).
+    pub fn emulator_call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
+        self.proxy_call(method, path, body)
     }
 
     /// Zero the counts of `fault_stats`.
@@ -372,7 +411,7 @@ pub async fn prerequisites(moto: &Moto, file: &str) {
 }
 
 /// Faults the proxy injects in front of moto, each mode with a rate in 0..1 (drawn once per
-/// request; the rates add up to at most 1). See scripts/aws_model_proxy.py.
+/// request; the rates add up to at most 1). See scripts/aws_emulator.
 #[derive(Clone, Debug, Default)]
 pub struct FaultConfig {
     /// Forward (the write is made), then reset the connection without an answer.
@@ -450,7 +489,7 @@ impl Drop for Moto {
         }
         let test = std::thread::current().name().unwrap_or("?").to_string();
         let report = format!(
-            "{} request(s) in test `{test}` broke AWS's service model (scripts/aws_model_proxy.py):\n{}",
+            "{} request(s) in test `{test}` broke AWS's service model (scripts/aws_emulator):\n{}",
             violations.len(),
             describe(&violations)
         );
@@ -563,7 +602,7 @@ pub async fn inventory(c: &Clients) -> Inventory {
         inv.stages += c.apigateway.get_stages().api_id(id).send().await.expect("GetStages").items().len();
         inv.integrations +=
             c.apigateway.get_integrations().api_id(id).send().await.expect("GetIntegrations").items().len();
-        // moto 5.2.5 lacks GetAuthorizers; scripts/aws_model_proxy.py answers it from moto's state.
+        // moto 5.2.5 lacks GetAuthorizers; scripts/aws_emulator answers it from moto's state.
         match c.apigateway.get_authorizers().api_id(id).send().await {
             Ok(out) => inv.authorizers += out.items().len(),
             Err(e) => assert!(!model_check_enabled(), "GetAuthorizers: {e:?}"),
