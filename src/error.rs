@@ -260,6 +260,15 @@ pub fn redact_principals(text: &str) -> String {
 /// codes of its own (ThrottlingException, TooManyRequestsException), so these are terminal.
 const QUOTA_CODES: &[&str] = &["LimitExceededException", "LimitExceeded", "PolicyLengthExceededException"];
 
+/// API Gateway answers a per-API or per-account quota (routes, integrations, authorizers,
+/// stages per API; domain names; API mappings) with `ConflictException` "Maximum number of
+/// <objects> for this API has been reached. Please contact AWS ..." (HTTP 429; quoted in
+/// anomalyco/sst#4522 for authorizers and serverless/serverless-websockets-plugin#22 for
+/// integrations): a quota, not the race other ConflictExceptions are.
+fn is_api_gateway_quota(code: &str, message: &str) -> bool {
+    code == "ConflictException" && message.starts_with("Maximum number of")
+}
+
 /// Error codes that mean "try again later" whatever the HTTP status.
 const RETRYABLE_CODES: &[&str] = &[
     "Throttling",
@@ -332,7 +341,7 @@ where
             let message = ctx.err().message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
             if ACCESS_DENIED_CODES.contains(&code.as_str()) || (status == 403 && code == "Unknown") {
                 Error::AccessDenied { service, operation, message }
-            } else if QUOTA_CODES.contains(&code.as_str()) {
+            } else if QUOTA_CODES.contains(&code.as_str()) || is_api_gateway_quota(&code, &message) {
                 Error::QuotaExceeded { service, operation, message }
             } else if status >= 500 || status == 429 || RETRYABLE_CODES.contains(&code.as_str()) {
                 Error::Transient { service, operation, code, message }

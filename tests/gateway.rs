@@ -188,3 +188,34 @@ async fn three_namespaces_share_one_gateway_and_each_owns_only_its_objects() {
     platform.delete_gateway(&gw).await.expect("gateway delete");
     assert_eq!(inventory(&c).await, before, "left behind");
 }
+
+/// AWS's own refusal when a gateway's API is full (a gateway the arbiter cannot see, e.g. one a
+/// CLI without the other bridges' files shares): API Gateway's 429 ConflictException "Maximum
+/// number of Integrations for this API has been reached" (quoted in
+/// serverless/serverless-websockets-plugin#22; the emulator answers it, scripts/aws_emulator/
+/// quotas.py) is QuotaExceeded, terminal, not a race retried three times, and leaves no half-made
+/// route behind.
+#[tokio::test]
+async fn a_full_gateway_api_is_quota_exceeded_with_nothing_half_made() {
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    eventbridge_queue(&moto, "invoices-paid").await;
+    moto.set_quotas(&serde_json::json!({"apigatewayv2.integrations_per_api": 1}));
+    let c = moto.clients().await;
+    let mut gw = gateway_file();
+    let platform = moto.engine("c1").await;
+    let made = platform.reconcile_gateway(&gw, None).await.expect("gateway");
+    gw.status = Some(gateway::status::ready(&made, None));
+    let blind = with_gateways(moto.engine("c1").await, &gw, &[]);
+    blind.reconcile(&attached("orders.yaml")).await.expect("orders fits");
+    let before = inventory(&c).await;
+    let e = blind.reconcile(&attached("billing.yaml")).await.expect_err("the API is full");
+    assert_eq!(e.reason(), "QuotaExceeded", "{e}");
+    assert!(!e.is_retryable(), "{e}");
+    let after = inventory(&c).await;
+    assert_eq!(
+        (after.routes.len(), after.integrations),
+        (before.routes.len(), before.integrations),
+        "nothing half-made"
+    );
+}

@@ -296,6 +296,11 @@ impl GatewayWatch {
         *self.missing.borrow()
     }
 
+    /// Wait until the apiserver serves gateways (every cache holds a full list).
+    pub async fn served(&self) {
+        futures::future::join_all(self.gateways.iter().map(|s| s.wait_until_ready())).await;
+    }
+
     /// Wait until the gateway cache holds a full list, or the CRD turns out to be missing.
     pub async fn ready(&self) {
         let mut missing = self.missing.subscribe();

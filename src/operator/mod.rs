@@ -202,7 +202,18 @@ fn controllers(
                     }
                 }
             });
-        runs.push(run.boxed());
+        // Only once the gateway CRD is served (a controller on an API that answers 404 would
+        // not stop on shutdown); the watch says loudly while it is missing.
+        let (served, stop) = (gateways.clone(), shutdown.clone());
+        runs.push(
+            async move {
+                tokio::select! {
+                    _ = served.served() => run.await,
+                    _ = stop => {}
+                }
+            }
+            .boxed(),
+        );
     }
     let ready = async move {
         if let Some(p) = policies {
