@@ -192,7 +192,9 @@ pub fn denials(g: &Governance, bridge: &WebhookBridge, region: &str) -> Vec<Deni
             }
         }
     }
-    if let Some(max) = &p.max_throttling {
+    // A bridge on a gateway has no stage of its own: the gateway's throttling is checked under
+    // the gateway's namespace's policy.
+    if let Some(max) = p.max_throttling.as_ref().filter(|_| spec.gateway_ref.is_none()) {
         match &spec.api.throttling {
             None => deny(
                 "maxThrottling",

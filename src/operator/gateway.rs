@@ -2,7 +2,7 @@
 //! the arbiter's capacity figures, and a delete that waits until no bridge is attached.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -30,7 +30,20 @@ const IN_USE_RECHECK: Duration = Duration::from_secs(10);
 pub struct GatewayContext {
     pub ctx: Arc<Context>,
     pub watch: Arc<GatewayWatch>,
+    /// Per gateway (uid): when its last AWS pass ended and its last recount ran. Bridges that
+    /// attach, change or leave trigger a recount of the gateway's capacity: that reads no AWS
+    /// (the pass runs on its resync) and runs at most once per [`RECOUNT_EVERY`].
+    pub passes: std::sync::Mutex<std::collections::HashMap<String, (Instant, Instant)>>,
 }
+
+impl GatewayContext {
+    pub fn new(ctx: Arc<Context>, watch: Arc<GatewayWatch>) -> GatewayContext {
+        GatewayContext { ctx, watch, passes: Default::default() }
+    }
+}
+
+/// A gateway's capacity figures are recounted at most this often while bridges come and go.
+const RECOUNT_EVERY: Duration = Duration::from_secs(2);
 
 fn key(gw: &WebhookBridgeGateway) -> (String, String) {
     (gw.namespace().unwrap_or_else(|| "default".into()), gw.name_any())
@@ -125,6 +138,9 @@ pub async fn reconcile(gw: Arc<WebhookBridgeGateway>, gctx: Arc<GatewayContext>)
                 )
                 .await;
                 patch_finalizers(&api, &gw, finalizers.into_iter().filter(|f| f != FINALIZER).collect()).await?;
+                if let (Ok(mut p), Some(uid)) = (gctx.passes.lock(), gw.metadata.uid.as_ref()) {
+                    p.remove(uid);
+                }
                 Ok(Action::await_change())
             }
             Err(e) => {
@@ -143,6 +159,29 @@ pub async fn reconcile(gw: Arc<WebhookBridgeGateway>, gctx: Arc<GatewayContext>)
         let mut list = finalizers.clone();
         list.push(FINALIZER.to_string());
         patch_finalizers(&api, &gw, list).await?;
+    }
+    // In sync and passed over AWS within the resync interval: a bridge's trigger only recounts.
+    let uid = gw.metadata.uid.clone().unwrap_or_default();
+    let last = gctx.passes.lock().ok().and_then(|p| p.get(&uid).copied());
+    if let (Some((passed, recounted)), Some(_)) = (last, crate::gateway::known(&gw))
+        && passed.elapsed() < ctx.settings.resync
+    {
+        if recounted.elapsed() < RECOUNT_EVERY {
+            return Ok(Action::requeue(RECOUNT_EVERY - recounted.elapsed()));
+        }
+        let attached = watch.attached(&gw);
+        let refs: Vec<_> = attached.iter().collect();
+        let (verdicts, capacity) = arbiter::arbitrate(&gw, &refs);
+        let next = WebhookBridgeGatewayStatus {
+            attached_bridges: verdicts.values().filter(|v| v.over_quota.is_none()).count() as u32,
+            capacity,
+            ..previous.clone()
+        };
+        write_status(&api, &gw, &previous, next).await?;
+        if let Ok(mut p) = gctx.passes.lock() {
+            p.insert(uid, (passed, Instant::now()));
+        }
+        return Ok(Action::requeue(ctx.settings.resync.saturating_sub(passed.elapsed())));
     }
     match ctx.engine.reconcile_gateway(&gw, crate::gateway::known(&gw).as_ref()).await {
         Ok(outcome) => {
@@ -168,6 +207,9 @@ pub async fn reconcile(gw: Arc<WebhookBridgeGateway>, gctx: Arc<GatewayContext>)
                 ) != (&next.api_id, &next.stage, &next.event_bus, &next.role, &next.authorizers, &next.url)
                     || previous.observed_generation != generation;
             write_status(&api, &gw, &previous, next).await?;
+            if let Ok(mut p) = gctx.passes.lock() {
+                p.insert(uid, (Instant::now(), Instant::now()));
+            }
             if !outcome.actions.is_empty() {
                 let summary: Vec<String> = outcome.actions.iter().map(ToString::to_string).collect();
                 publish(

@@ -33,6 +33,8 @@ pub enum Trigger {
     Bridge(String, String),
     /// Every bridge with a gatewayRef (the gateway CRD came back).
     AllAttached,
+    /// The bridges with a gatewayRef in this namespace (its labels changed).
+    Namespace(String),
 }
 
 /// The cached gateways, namespaces and bridges.
@@ -60,6 +62,14 @@ impl std::fmt::Debug for GatewayWatch {
 
 fn ns_of<K: kube::Resource>(k: &K) -> String {
     k.meta().namespace.clone().unwrap_or_else(|| "default".into())
+}
+
+/// Whether `bridge`'s gatewayRef names `namespace/name` (no allocation).
+fn names(bridge: &WebhookBridge, namespace: &str, name: &str) -> bool {
+    bridge.spec.gateway_ref.as_ref().is_some_and(|r| {
+        r.name == name
+            && r.namespace.as_deref().or(bridge.metadata.namespace.as_deref()).unwrap_or("default") == namespace
+    })
 }
 
 impl GatewaySource for GatewayWatch {
@@ -110,9 +120,20 @@ impl GatewayWatch {
                 .default_backoff()
                 .modify(|ns| ns.managed_fields_mut().clear())
                 .reflect(writer)
-                .for_each(|event| async move {
-                    if let Err(e) = event {
-                        warn!(error = %e, "watching Namespaces");
+                .for_each({
+                    let triggers = triggers.clone();
+                    move |event| {
+                        let triggers = triggers.clone();
+                        async move {
+                            match event {
+                                // Relabelled: a gateway's `from: Selector` may take or drop it.
+                                Ok(watcher::Event::Apply(ns) | watcher::Event::Delete(ns)) => {
+                                    let _ = triggers.send(Trigger::Namespace(ns.name_any()));
+                                }
+                                Ok(_) => {}
+                                Err(e) => warn!(error = %e, "watching Namespaces"),
+                            }
+                        }
                     }
                 });
             let drive: BoxFuture<'static, ()> = Box::pin(drive);
@@ -202,13 +223,16 @@ impl GatewayWatch {
     /// the gateway still accepts (its namespace rule). A bridge its policy denies never takes a
     /// route key or room from one that may attach.
     pub fn attached(&self, gw: &WebhookBridgeGateway) -> Vec<WebhookBridge> {
-        let key = (ns_of(gw), gw.name_any());
+        let (ns, name) = (ns_of(gw), gw.name_any());
         let Ok(stores) = self.bridges.read() else { return Vec::new() };
+        // Every reconcile of an attached bridge asks: compare in place, clone only the matches.
         stores
             .iter()
             .flat_map(|s| s.state())
-            .filter_map(|b| b.0.as_ref().ok().cloned())
-            .filter(|b| gateway::key_of(b).as_ref() == Some(&key))
+            .filter_map(|b| {
+                let bridge = b.0.as_ref().ok()?;
+                names(bridge, &ns, &name).then(|| bridge.clone())
+            })
             .filter(|b| b.metadata.deletion_timestamp.is_none())
             .filter(|b| b.finalizers().iter().any(|f| f == super::reconcile::FINALIZER))
             .filter(|b| {
@@ -220,14 +244,14 @@ impl GatewayWatch {
 
     /// Every cached bridge naming `gw`, deleting or not (a gateway's delete waits for them).
     pub fn referencing(&self, namespace: &str, name: &str) -> Vec<String> {
-        let key = (namespace.to_string(), name.to_string());
         let Ok(stores) = self.bridges.read() else { return Vec::new() };
         let mut found: Vec<String> = stores
             .iter()
             .flat_map(|s| s.state())
-            .filter_map(|b| b.0.as_ref().ok().cloned())
-            .filter(|b| gateway::key_of(b).as_ref() == Some(&key))
-            .map(|b| format!("{}/{}", ns_of(&b), b.name_any()))
+            .filter_map(|b| {
+                let bridge = b.0.as_ref().ok()?;
+                names(bridge, namespace, name).then(|| format!("{}/{}", ns_of(bridge), bridge.name_any()))
+            })
             .collect();
         found.sort();
         found
@@ -334,6 +358,7 @@ impl GatewayWatch {
                     let Ok(bridge) = &b.0 else { return false };
                     match &t {
                         Trigger::AllAttached => bridge.spec.gateway_ref.is_some(),
+                        Trigger::Namespace(ns) => bridge.spec.gateway_ref.is_some() && ns_of(bridge) == *ns,
                         Trigger::Gateway(ns, name) => {
                             gateway::key_of(bridge).as_ref() == Some(&(ns.clone(), name.clone()))
                         }

@@ -184,7 +184,7 @@ fn controllers(
     });
     let mut runs: Vec<BoxFuture<'static, ()>> = runs.map(|r| r.boxed()).collect();
     gateways.set_bridges(readers);
-    let gctx = Arc::new(gateway::GatewayContext { ctx: ctx.clone(), watch: gateways.clone() });
+    let gctx = Arc::new(gateway::GatewayContext::new(ctx.clone(), gateways.clone()));
     for api in gateway_apis {
         let controller = Controller::new(api, watcher::Config::default());
         let reader = controller.store();
