@@ -9,7 +9,7 @@ use super::Cli;
 use super::batch::{Batch, Warnings, worst};
 use crate::api::DeletionPolicy;
 
-pub(super) async fn run(cli: &Cli, files: &[PathBuf]) -> ExitCode {
+pub(super) async fn run(cli: &Cli, files: &[PathBuf], keep_gateways: bool) -> ExitCode {
     let mut batch = match Batch::open(cli, files, Warnings::Quiet).await {
         Ok(b) => b,
         Err(code) => return code,
@@ -27,6 +27,9 @@ pub(super) async fn run(cli: &Cli, files: &[PathBuf]) -> ExitCode {
             Ok(())
         })
         .await;
+    if keep_gateways {
+        return batch.finish(worst(observed, code));
+    }
     let (gw_code, _) = batch
         .each_gateway(async |engine, gw, name| {
             let actions = engine.delete_gateway(gw).await?;

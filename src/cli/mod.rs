@@ -93,6 +93,10 @@ pub enum Command {
         /// (WebhookBridgeGateway) and the bridges on them may be given together.
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         files: Vec<PathBuf>,
+        /// Delete only the bridges: the gateways given are read for their ids, never deleted
+        /// (detach some bridges from a gateway others still use).
+        #[arg(long)]
+        keep_gateways: bool,
     },
     /// Show a bridge at a glance, as AWS holds it now: URL, custom domain and its DNS target,
     /// archive, access-log group, dead-letter queue coverage, route URLs, rules and their
@@ -186,7 +190,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Crd { kind } => crd::run(*kind),
         Command::Plan { files, delete } => plan::run(&cli, files, *delete).await,
         Command::Apply { files } => apply::run(&cli, files).await,
-        Command::Delete { files } => delete::run(&cli, files).await,
+        Command::Delete { files, keep_gateways } => delete::run(&cli, files, *keep_gateways).await,
         Command::Status { files, output } => status::run(&cli, files, *output).await,
         Command::Replay(args) => replay::run(&cli, args).await,
         Command::Run(args) => operator::run(&cli, args).await,
