@@ -140,7 +140,11 @@ fn sample(text: &str, series: &str) -> f64 {
 }
 
 fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
-    after.iter().map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0))).filter(|(_, v)| *v > 0.0).collect()
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect()
 }
 
 fn reads_writes(c: &BTreeMap<String, f64>) -> (f64, f64) {
@@ -162,7 +166,13 @@ struct Run {
     apis: usize,
 }
 
-fn spawn_operator(cluster: &common::k8s::Cluster, moto: &Moto, namespaces: &[String], addr: SocketAddr, resync: u64) -> KillOnDrop {
+fn spawn_operator(
+    cluster: &common::k8s::Cluster,
+    moto: &Moto,
+    namespaces: &[String],
+    addr: SocketAddr,
+    resync: u64,
+) -> KillOnDrop {
     let log = std::fs::File::create(std::env::temp_dir().join(format!("whb-bench-gateway-{}.log", addr.port())))
         .expect("log file");
     KillOnDrop(
@@ -360,8 +370,9 @@ fn main() {
 }
 
 async fn bench() {
-    let cluster = common::k8s::cluster("bench-gateway")
-        .unwrap_or_else(|| panic!("the gateway bench needs a real kube-apiserver: set TEST_ASSET_KUBE_APISERVER and TEST_ASSET_ETCD"));
+    let cluster = common::k8s::cluster("bench-gateway").unwrap_or_else(|| {
+        panic!("the gateway bench needs a real kube-apiserver: set TEST_ASSET_KUBE_APISERVER and TEST_ASSET_ETCD")
+    });
     let client = cluster.client().await;
     assert!(common::model_check_enabled(), "quotas live in the emulator in front of moto: do not set MODEL_CHECK=off");
     let mut runs = Vec::new();
@@ -372,7 +383,9 @@ async fn bench() {
         runs.push(attached(cluster, &client, n).await);
     }
     println!();
-    println!("| run | bridges | gateways | all Ready | per bridge | writes / bridge | reads / bridge | reads / in-sync resync | peak RSS | CPU | buses / 100 | roles / 1,000 | APIs |");
+    println!(
+        "| run | bridges | gateways | all Ready | per bridge | writes / bridge | reads / bridge | reads / in-sync resync | peak RSS | CPU | buses / 100 | roles / 1,000 | APIs |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &runs {
         println!(

@@ -1,26 +1,47 @@
 //! What the apiserver checks at admission, run client-side: the generated CRD's OpenAPI schema
 //! (types, patterns, lengths, enums) and its CEL rules. The CLI gets the same answers as
-//! `kubectl apply`, and the engine never sends to AWS a spec an older CRD let through.
+//! `kubectl apply`, and the engine never sends to AWS a spec an older CRD let through. Each CRD
+//! kind the CLI reads ([`Kind`]) has its own schema and rules, compiled once.
 
 use std::sync::OnceLock;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::api::{self, WebhookBridge};
+use crate::api::{self, WebhookBridge, WebhookBridgeGateway};
 use crate::error::FieldError;
 
-fn schema() -> &'static Value {
-    static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let crd = api::crd();
-        let schema = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
-        serde_json::to_value(schema).unwrap_or(Value::Null)
-    })
+/// The CRD an object is admitted against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bridge,
+    Gateway,
 }
 
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).ok()).as_ref()
+/// A CRD's schema, its compiled validator and its CEL rules.
+struct Compiled {
+    schema: Value,
+    validator: Option<jsonschema::Validator>,
+    rules: kube::core::cel::CompiledSchema,
+}
+
+fn compile(
+    crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> Compiled {
+    let schema = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+    let schema = serde_json::to_value(schema).unwrap_or(Value::Null);
+    let validator = jsonschema::validator_for(&schema).ok();
+    let rules = kube::core::cel::compile_schema(&schema);
+    Compiled { schema, validator, rules }
+}
+
+fn compiled(kind: Kind) -> &'static Compiled {
+    static BRIDGE: OnceLock<Compiled> = OnceLock::new();
+    static GATEWAY: OnceLock<Compiled> = OnceLock::new();
+    match kind {
+        Kind::Bridge => BRIDGE.get_or_init(|| compile(api::crd())),
+        Kind::Gateway => GATEWAY.get_or_init(|| compile(api::gateway_crd())),
+    }
 }
 
 /// `/spec/routes/0/path` → `spec.routes[0].path`.
@@ -51,9 +72,15 @@ fn without_nulls(value: &Value) -> Value {
     }
 }
 
-/// Check a raw object (as the user wrote it) against the CRD's OpenAPI schema.
+/// Check a raw object (as the user wrote it) against the WebhookBridge CRD's OpenAPI schema.
 pub fn check_schema(object: &Value) -> Vec<FieldError> {
-    let Some(validator) = validator() else {
+    check_schema_of(Kind::Bridge, object)
+}
+
+/// Check a raw object (as the user wrote it) against the OpenAPI schema of `kind`'s CRD.
+pub fn check_schema_of(kind: Kind, object: &Value) -> Vec<FieldError> {
+    let compiled = compiled(kind);
+    let Some(validator) = compiled.validator.as_ref() else {
         return vec![FieldError::new("spec", "the generated CRD schema does not compile (a bug)")];
     };
     let mut object = without_nulls(object);
@@ -70,7 +97,7 @@ pub fn check_schema(object: &Value) -> Vec<FieldError> {
             FieldError::new(if field.is_empty() { "spec".to_string() } else { field }, e.to_string())
         })
         .collect();
-    check_list_map_keys(schema(), &object, "", &mut errors);
+    check_list_map_keys(&compiled.schema, &object, "", &mut errors);
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     errors.dedup();
     errors
@@ -114,19 +141,19 @@ fn check_list_map_keys(schema: &Value, value: &Value, pointer: &str, errors: &mu
     }
 }
 
-/// The CRD's CEL rules, compiled once (this runs on every reconcile).
-fn compiled_rules() -> &'static kube::core::cel::CompiledSchema {
-    static RULES: OnceLock<kube::core::cel::CompiledSchema> = OnceLock::new();
-    RULES.get_or_init(|| kube::core::cel::compile_schema(schema()))
+/// Check a parsed (defaulted) bridge against the WebhookBridge CRD's CEL rules (compiled once:
+/// this runs on every reconcile).
+pub fn check_cel(bridge: &WebhookBridge) -> Vec<FieldError> {
+    check_cel_of(Kind::Bridge, bridge)
 }
 
-/// Check a parsed (defaulted) object against the CRD's CEL rules.
-pub fn check_cel(bridge: &WebhookBridge) -> Vec<FieldError> {
-    let object = match serde_json::to_value(bridge) {
+/// Check a parsed (defaulted) object against the CEL rules of `kind`'s CRD.
+pub fn check_cel_of(kind: Kind, parsed: &impl serde::Serialize) -> Vec<FieldError> {
+    let object = match serde_json::to_value(parsed) {
         Ok(v) => v,
         Err(e) => return vec![FieldError::new("spec", e.to_string())],
     };
-    match kube::core::cel::validate_compiled(compiled_rules(), &object, None) {
+    match kube::core::cel::validate_compiled(&compiled(kind).rules, &object, None) {
         Ok(()) => Vec::new(),
         Err(errors) => errors
             .into_vec()
@@ -142,14 +169,23 @@ pub fn check_cel(bridge: &WebhookBridge) -> Vec<FieldError> {
 /// Parse a raw object into a WebhookBridge, with every admission rule applied: schema first (for
 /// messages naming the field), then serde (defaults), then CEL.
 pub fn admit(object: &Value) -> Result<WebhookBridge, Vec<FieldError>> {
-    let errors = check_schema(object);
+    admit_as(Kind::Bridge, object)
+}
+
+/// [`admit`] for a WebhookBridgeGateway, against the gateway CRD.
+pub fn admit_gateway(object: &Value) -> Result<WebhookBridgeGateway, Vec<FieldError>> {
+    admit_as(Kind::Gateway, object)
+}
+
+/// Parse a raw object of `kind`: schema, then serde, then CEL.
+fn admit_as<T: DeserializeOwned + serde::Serialize>(kind: Kind, object: &Value) -> Result<T, Vec<FieldError>> {
+    let errors = check_schema_of(kind, object);
     if !errors.is_empty() {
         return Err(errors);
     }
-    let bridge: WebhookBridge =
-        serde_json::from_value(object.clone()).map_err(|e| vec![FieldError::new("spec", e.to_string())])?;
-    let errors = check_cel(&bridge);
-    if errors.is_empty() { Ok(bridge) } else { Err(errors) }
+    let parsed: T = serde_json::from_value(object.clone()).map_err(|e| vec![FieldError::new("spec", e.to_string())])?;
+    let errors = check_cel_of(kind, &parsed);
+    if errors.is_empty() { Ok(parsed) } else { Err(errors) }
 }
 
 #[cfg(test)]

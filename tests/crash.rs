@@ -5,7 +5,8 @@
 //! authorizers) and delete plan of each example: the re-run succeeds and AWS holds exactly what
 //! an uninterrupted run leaves (one of each object, no orphan), or nothing after a delete.
 //! The kill points survived per plan are printed as a table. examples/production.yaml adds the
-//! custom domain and its mapping, the access-log group and the bus archive.
+//! custom domain and its mapping, the access-log group and the bus archive. On a shared gateway
+//! (examples/gateway): a bridge's attach, update and detach, and the gateway's delete.
 
 mod common;
 
@@ -265,4 +266,139 @@ async fn jwt_survives_a_kill_at_every_write_of_every_plan() {
 #[tokio::test(flavor = "multi_thread")]
 async fn production_survives_a_kill_at_every_write_of_every_plan() {
     survives_every_kill("production.yaml").await;
+}
+
+/// What a gateway kill-point run starts from and runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum GatewayPlan {
+    /// orders attaches to a gateway billing already uses.
+    Attach,
+    /// orders' route path changes, a rule goes, another comes.
+    Update,
+    /// orders is deleted; the gateway and billing stay.
+    Detach,
+    /// The gateway is deleted after its bridges.
+    GatewayDelete,
+}
+
+/// A clean account with what the gateway example's bridges send to.
+async fn fresh_gateway(moto: &Moto) {
+    moto.reset();
+    moto.seed_lambdas(&["createOrder", "cancelOrder", "refundOrder"]).await;
+    common::eventbridge_queue(moto, "invoices-paid").await;
+}
+
+/// A gateway example file as JSON, changed by `edit`.
+fn gateway_variant(dir: &Path, file: &str, tag: &str, edit: impl FnOnce(&mut Value)) -> String {
+    variant(dir, &format!("gateway/{file}"), tag, edit).to_str().expect("utf-8 path").to_string()
+}
+
+/// Every kill point of one gateway plan (see [`every_kill_point`]): the re-run converges to
+/// exactly what the uninterrupted run leaves; the sibling (billing) is never touched.
+async fn every_gateway_kill_point(plan: GatewayPlan) -> (usize, usize, Vec<String>) {
+    let moto = Moto::start();
+    let dir = common::TempDir::new(&format!("whb-crash-gateway-{plan:?}"));
+    for tag in ["all", "base", "update"] {
+        std::fs::create_dir_all(dir.path().join(format!("{tag}-gateway"))).expect("dir");
+    }
+    // The CLI labels a namespace only by its name: the gateway accepts every namespace here.
+    let gw = gateway_variant(dir.path(), "gateway.yaml", "all", |d| {
+        d["spec"]["allowedRoutes"]["namespaces"] = json!({"from": "All"});
+        // moto 5.2.5 neither reads back nor updates stage throttling.
+        if let Some(api) = d["spec"]["api"].as_object_mut() {
+            api.remove("throttling");
+        }
+    });
+    let orders = gateway_variant(dir.path(), "orders.yaml", "base", |_| {});
+    let billing = gateway_variant(dir.path(), "billing.yaml", "base", |_| {});
+    let updated = gateway_variant(dir.path(), "orders.yaml", "update", |d| {
+        d["spec"]["routes"][0]["path"] = json!("/payments/orders-v2");
+        let rules = d["spec"]["rules"].as_array_mut().expect("rules");
+        rules.retain(|r| r["name"] != "cancel-order");
+        rules.push(json!({"name": "refund", "pattern": {"source": ["source.refunds"]},
+            "targets": [{"arn": "arn:aws:lambda:us-east-1:123456789012:function:refundOrder"}]}));
+    });
+    let (gw, orders, billing, updated) = (gw.as_str(), orders.as_str(), billing.as_str(), updated.as_str());
+    let setup: Vec<Vec<&str>> = match plan {
+        GatewayPlan::Attach => vec![vec!["apply", "-f", gw, billing]],
+        GatewayPlan::Update | GatewayPlan::Detach => vec![vec!["apply", "-f", gw, billing, orders]],
+        GatewayPlan::GatewayDelete => {
+            vec![vec!["apply", "-f", gw, billing, orders], vec!["delete", "--keep-gateways", "-f", gw, billing, orders]]
+        }
+    };
+    let args: Vec<&str> = match plan {
+        GatewayPlan::Attach => vec!["apply", "-f", gw, orders],
+        GatewayPlan::Update => vec!["apply", "-f", gw, updated],
+        GatewayPlan::Detach => vec!["delete", "--keep-gateways", "-f", gw, orders],
+        GatewayPlan::GatewayDelete => vec!["delete", "-f", gw],
+    };
+    let prepare = async || {
+        fresh_gateway(&moto).await;
+        for s in &setup {
+            run(&moto, s);
+        }
+    };
+
+    prepare().await;
+    let before = inventory(&moto.clients().await).await;
+    moto.reset_fault_stats();
+    run(&moto, &args);
+    let writes = committed_writes(&moto);
+    let reference = inventory(&moto.clients().await).await;
+    assert!(writes > 0, "{plan:?}: no writes");
+    assert_ne!(reference, before, "{plan:?}: the plan changed nothing");
+    if plan == GatewayPlan::GatewayDelete {
+        assert_eq!(reference, Inventory::default(), "the gateway's delete leaves nothing");
+    } else {
+        // The sibling keeps its route (and the gateway its API, bus and role).
+        assert!(reference.routes.iter().any(|r| r.contains("/billing/stripe")), "{plan:?}: {reference:#?}");
+        assert_eq!((reference.apis, reference.buses.len(), reference.roles.len()), (1, 1, 1), "{plan:?}");
+    }
+
+    let (mut survived, mut failures) = (0, Vec::new());
+    for k in 1..=writes {
+        prepare().await;
+        let held = match kill_at_write(&moto, &args, k) {
+            Ok(held) => held,
+            Err(e) => {
+                failures.push(format!("{plan:?}: kill at write {k}: {e}"));
+                continue;
+            }
+        };
+        let rerun = command(&moto, &args).output().expect("re-run");
+        if !rerun.status.success() {
+            failures.push(format!(
+                "{plan:?}: killed after write {k} ({held}): re-run failed: {}",
+                String::from_utf8_lossy(&rerun.stderr)
+            ));
+            continue;
+        }
+        let after = inventory(&moto.clients().await).await;
+        if after == reference {
+            survived += 1;
+        } else {
+            failures
+                .push(format!("{plan:?}: killed after write {k} ({held}): AWS holds {after:#?}\nnot {reference:#?}"));
+        }
+    }
+    eprintln!(
+        "kill -9 | gateway | {:<13} | {writes:>2} writes | {survived:>2}/{writes} kill points survived",
+        format!("{plan:?}")
+    );
+    (writes, survived, failures)
+}
+
+/// Issue #21: kill -9 after every write of a bridge's attach to a shared gateway, its update,
+/// its detach (the sibling untouched) and the gateway's delete after its bridges.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_and_its_bridges_survive_a_kill_at_every_write() {
+    let mut failures = Vec::new();
+    for plan in [GatewayPlan::Attach, GatewayPlan::Update, GatewayPlan::Detach, GatewayPlan::GatewayDelete] {
+        let (writes, _, f) = every_gateway_kill_point(plan).await;
+        if plan == GatewayPlan::Attach {
+            assert_eq!(writes, 8, "issue #21: orders attaches to an existing gateway in 8 writes");
+        }
+        failures.extend(f);
+    }
+    assert!(failures.is_empty(), "{} kill point(s) not survived:\n{}", failures.len(), failures.join("\n\n"));
 }

@@ -44,6 +44,11 @@ pub struct Cli {
     /// operator IAM policy (docs/iam-policy.json) allows CreateRole only with it.
     #[arg(long, global = true, env = "WEBHOOK_BRIDGE_ROLE_PERMISSIONS_BOUNDARY")]
     pub role_permissions_boundary: Option<String>,
+    /// A label of a namespace, as `NAMESPACE:KEY=VALUE` (repeatable), for gateways that accept
+    /// namespaces by selector (`allowedRoutes.namespaces.from: Selector`). Every namespace
+    /// also has `kubernetes.io/metadata.name=<namespace>`, as in a cluster.
+    #[arg(long = "namespace-label", global = true, value_parser = namespace_label)]
+    pub namespace_labels: Vec<(String, String, String)>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -66,28 +71,41 @@ pub enum Command {
     },
     /// Print the AWS writes a reconcile (or with --delete, a delete) would make now. No writes.
     Plan {
-        #[arg(short = 'f', long = "filename")]
-        file: PathBuf,
+        /// Manifest files or directories (their *.yaml, *.yml, *.json); gateways
+        /// (WebhookBridgeGateway) and the bridges on them may be given together.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// Plan the removal instead.
         #[arg(long)]
         delete: bool,
     },
-    /// Reconcile once and print the resulting status as YAML.
+    /// Reconcile once and print the resulting status as YAML: gateways first, then bridges.
     Apply {
-        #[arg(short = 'f', long = "filename")]
-        file: PathBuf,
+        /// Manifest files or directories (their *.yaml, *.yml, *.json); gateways
+        /// (WebhookBridgeGateway) and the bridges on them may be given together.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
     },
-    /// Remove what the bridge owns in AWS (honouring deletionPolicy).
+    /// Remove what the bridge owns in AWS (honouring deletionPolicy): bridges first, then
+    /// gateways (a gateway is kept while routes of bridges remain on its API).
     Delete {
-        #[arg(short = 'f', long = "filename")]
-        file: PathBuf,
+        /// Manifest files or directories (their *.yaml, *.yml, *.json); gateways
+        /// (WebhookBridgeGateway) and the bridges on them may be given together.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Delete only the bridges: the gateways given are read for their ids, never deleted
+        /// (detach some bridges from a gateway others still use).
+        #[arg(long)]
+        keep_gateways: bool,
     },
     /// Show a bridge at a glance, as AWS holds it now: URL, custom domain and its DNS target,
     /// archive, access-log group, dead-letter queue coverage, route URLs, rules and their
     /// targets, and whether AWS is in sync with the file. No writes.
     Status {
-        #[arg(short = 'f', long = "filename")]
-        file: PathBuf,
+        /// Manifest files or directories (their *.yaml, *.yml, *.json); gateways
+        /// (WebhookBridgeGateway) and the bridges on them may be given together.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// `json`: an array with one object per bridge: name, inSync, changes, actions, status.
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
@@ -157,13 +175,23 @@ fn cluster_name(s: &str) -> Result<String, String> {
     }
 }
 
+/// `NAMESPACE:KEY=VALUE` → (namespace, key, value).
+fn namespace_label(s: &str) -> Result<(String, String, String), String> {
+    let (ns, label) = s.split_once(':').ok_or("expected NAMESPACE:KEY=VALUE")?;
+    let (key, value) = label.split_once('=').ok_or("expected NAMESPACE:KEY=VALUE")?;
+    if ns.is_empty() || key.is_empty() {
+        return Err("expected NAMESPACE:KEY=VALUE (namespace and key not empty)".into());
+    }
+    Ok((ns.to_string(), key.to_string(), value.to_string()))
+}
+
 pub async fn run(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Crd { kind } => crd::run(*kind),
-        Command::Plan { file, delete } => plan::run(&cli, file, *delete).await,
-        Command::Apply { file } => apply::run(&cli, file).await,
-        Command::Delete { file } => delete::run(&cli, file).await,
-        Command::Status { file, output } => status::run(&cli, file, *output).await,
+        Command::Plan { files, delete } => plan::run(&cli, files, *delete).await,
+        Command::Apply { files } => apply::run(&cli, files).await,
+        Command::Delete { files, keep_gateways } => delete::run(&cli, files, *keep_gateways).await,
+        Command::Status { files, output } => status::run(&cli, files, *output).await,
         Command::Replay(args) => replay::run(&cli, args).await,
         Command::Run(args) => operator::run(&cli, args).await,
         Command::Simulate(args) => simulate::run(args),

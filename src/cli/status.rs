@@ -1,7 +1,7 @@
 //! `webhook-bridge status`: each bridge at a glance, as AWS holds it now, and whether AWS is in
 //! sync with the file. No writes.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::Value;
@@ -14,13 +14,52 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::status;
 
-pub(super) async fn run(cli: &Cli, file: &Path, output: Output) -> ExitCode {
-    let batch = match Batch::open(cli, file, Warnings::Quiet).await {
+pub(super) async fn run(cli: &Cli, files: &[PathBuf], output: Output) -> ExitCode {
+    let mut batch = match Batch::open(cli, files, Warnings::Quiet).await {
         Ok(b) => b,
         Err(code) => return code,
     };
+    let file = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" -f ");
+    let file = file.as_str();
     let mut statuses: Vec<Value> = Vec::new();
-    let mut code = batch
+    // Gateways: what AWS holds (reads only) and whether it matches the file.
+    let (gw_code, _) = batch
+        .each_gateway(async |engine, gw, name| {
+            let outcome = engine.observe_gateway(gw).await?;
+            let st = crate::gateway::status::describe(&outcome, 0, Vec::new());
+            let plan = engine.plan_gateway(gw).await;
+            if output == Output::Json {
+                let mut v = serde_json::json!({ "name": name, "kind": "WebhookBridgeGateway", "status": st });
+                match &plan {
+                    Ok(actions) => {
+                        v["inSync"] = Value::Bool(actions.is_empty());
+                        v["changes"] = Value::from(actions.len());
+                        v["actions"] = Value::from(actions.iter().map(ToString::to_string).collect::<Vec<_>>());
+                    }
+                    Err(e) => {
+                        v["inSync"] = Value::Null;
+                        v["error"] = Value::String(e.to_string());
+                    }
+                }
+                statuses.push(v);
+            } else {
+                println!("gateway {name}");
+                println!("  {:<15}{}", "URL", st.url.as_deref().unwrap_or("not created yet (no API)"));
+                println!("  {:<15}{}", "API", st.api_id.as_deref().unwrap_or("not created yet"));
+                println!("  {:<15}{}", "bus", st.event_bus.as_ref().map_or("not created yet", |b| b.arn.as_str()));
+                println!("  {:<15}{}", "role", st.role.as_ref().map_or("not created yet", |r| r.arn.as_str()));
+                let sync = match &plan {
+                    Ok(a) if a.is_empty() => "in sync".to_string(),
+                    Ok(a) => format!("{} change(s) pending: `webhook-bridge plan -f {file}` lists them", a.len()),
+                    Err(e) => format!("unknown: the plan was refused: {e}"),
+                };
+                println!("  {:<15}{sync}", "AWS");
+            }
+            plan.map(|_| ())
+        })
+        .await;
+    let observed = batch.observe_gateways().await;
+    let code = batch
         .each(async |engine, bridge, name| {
             let g = glance(engine, bridge).await?;
             if output == Output::Json {
@@ -31,6 +70,7 @@ pub(super) async fn run(cli: &Cli, file: &Path, output: Output) -> ExitCode {
             g.plan.map(|_| ())
         })
         .await;
+    let mut code = super::batch::worst(super::batch::worst(gw_code, observed), code);
     if output == Output::Json {
         match serde_json::to_string_pretty(&statuses) {
             Ok(json) => println!("{json}"),
@@ -72,7 +112,7 @@ impl Glance {
         v
     }
 
-    fn text(&self, name: &str, bridge: &WebhookBridge, file: &Path) -> String {
+    fn text(&self, name: &str, bridge: &WebhookBridge, file: &str) -> String {
         use std::fmt::Write as _;
         let st = &self.status;
         let spec = &bridge.spec;
@@ -134,7 +174,7 @@ impl Glance {
             Ok(actions) => format!(
                 "{} change(s) pending: `webhook-bridge plan -f {}` lists them, `apply` makes them",
                 actions.len(),
-                file.display()
+                file
             ),
             Err(e) => format!("unknown: the plan was refused: {e}"),
         };

@@ -64,6 +64,17 @@ impl Engine {
         plan::plan(&d, &o)
     }
 
+    /// The writes a gateway delete would make now (no writes; nothing under Retain). Routes of
+    /// attached bridges still on its API are not counted: `delete_gateway` refuses while any is.
+    pub async fn plan_delete_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Vec<Action>, Error> {
+        if gw.spec.deletion_policy == DeletionPolicy::Retain {
+            return Ok(Vec::new());
+        }
+        let (c, d) = self.prepare_gateway(gw, false).await?;
+        let o = self.observe(&c, &d).await?;
+        Ok(plan::plan_delete(&d, &o))
+    }
+
     /// The gateway's objects as AWS holds them now (reads only): its status without a reconcile
     /// (the CLI attaches bridges to a gateway it did not apply in this run).
     pub async fn observe_gateway(&self, gw: &WebhookBridgeGateway) -> Result<Outcome, Error> {
