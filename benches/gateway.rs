@@ -164,6 +164,8 @@ struct Run {
     buses: usize,
     roles: usize,
     apis: usize,
+    /// Bridges refused (Stalled), by reason.
+    stuck: BTreeMap<String, usize>,
 }
 
 fn spawn_operator(
@@ -196,8 +198,16 @@ fn spawn_operator(
     )
 }
 
-/// Wait until every object of `api`s is Ready; the peak RSS seen on the way.
-async fn all_ready(apis: &[Api<DynamicObject>], n: usize, pid: u32, what: &str) -> u64 {
+/// Whether a bridge is Stalled (terminal: e.g. QuotaExceeded, the account is full).
+fn stalled(o: &DynamicObject) -> Option<String> {
+    let v = serde_json::to_value(o).ok()?;
+    let c = v["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Stalled" && c["status"] == "True")?;
+    Some(c["reason"].as_str().unwrap_or_default().to_string())
+}
+
+/// Wait until every object of `api`s is Ready or Stalled; the peak RSS seen on the way and the
+/// reasons of the Stalled ones (reason → count).
+async fn all_ready(apis: &[Api<DynamicObject>], n: usize, pid: u32, what: &str) -> (u64, BTreeMap<String, usize>) {
     let start = Instant::now();
     let poll = Duration::from_millis((n as u64 / 2).clamp(200, 5000));
     let mut said = Instant::now();
@@ -205,13 +215,20 @@ async fn all_ready(apis: &[Api<DynamicObject>], n: usize, pid: u32, what: &str) 
     loop {
         peak = peak.max(rss_kib(pid).0);
         let mut done = 0;
+        let mut stuck: BTreeMap<String, usize> = BTreeMap::new();
         for api in apis {
             if let Ok(list) = api.list(&ListParams::default()).await {
-                done += list.items.iter().filter(|o| ready(serde_json::to_value(o).ok().as_ref())).count();
+                for o in &list.items {
+                    if ready(serde_json::to_value(o).ok().as_ref()) {
+                        done += 1;
+                    } else if let Some(reason) = stalled(o) {
+                        *stuck.entry(reason).or_default() += 1;
+                    }
+                }
             }
         }
-        if done >= n {
-            return peak;
+        if done + stuck.values().sum::<usize>() >= n {
+            return (peak, stuck);
         }
         assert!(start.elapsed() < Duration::from_secs(3600), "{what}: {done}/{n} Ready after an hour");
         if said.elapsed() > Duration::from_secs(30) {
@@ -260,7 +277,7 @@ async fn standalone(cluster: &common::k8s::Cluster, client: &kube::Client, n: us
     let op = spawn_operator(cluster, &moto, std::slice::from_ref(&ns), addr, 600);
     let pid = op.0.id();
     let start = Instant::now();
-    let peak = all_ready(&[api_of::<WebhookBridge>(client, &ns)], n, pid, "standalone").await;
+    let (peak, stuck) = all_ready(&[api_of::<WebhookBridge>(client, &ns)], n, pid, "standalone").await;
     let ready_in = start.elapsed();
     let (reads, writes) = reads_writes(&settled(addr).await);
     let (buses, roles, apis) = account(&moto).await;
@@ -277,6 +294,7 @@ async fn standalone(cluster: &common::k8s::Cluster, client: &kube::Client, n: us
         buses,
         roles,
         apis,
+        stuck,
     }
 }
 
@@ -311,7 +329,8 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
     let resync = if n <= 1000 { 60 } else { 300 };
     let op = spawn_operator(cluster, &moto, &watched, addr, resync);
     let pid = op.0.id();
-    all_ready(std::slice::from_ref(&gateways), g, pid, "gateways").await;
+    let (_, gw_stuck) = all_ready(std::slice::from_ref(&gateways), g, pid, "gateways").await;
+    assert!(gw_stuck.is_empty(), "gateways Stalled: {gw_stuck:?}");
     let before = settled(addr).await;
     let start = Instant::now();
     futures::stream::iter(0..n)
@@ -325,7 +344,7 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
         .collect::<Vec<()>>()
         .await;
     let apis: Vec<Api<DynamicObject>> = teams.iter().map(|ns| api_of::<WebhookBridge>(client, ns)).collect();
-    let peak = all_ready(&apis, n, pid, "attached").await;
+    let (peak, stuck) = all_ready(&apis, n, pid, "attached").await;
     let ready_in = start.elapsed();
     let after = settled(addr).await;
     let (reads, writes) = reads_writes(&delta(&before, &after));
@@ -350,6 +369,7 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
         buses,
         roles,
         apis: api_count,
+        stuck,
     }
 }
 
@@ -386,15 +406,16 @@ async fn bench() {
     println!(
         "| run | bridges | gateways | all Ready | per bridge | writes / bridge | reads / bridge | reads / in-sync resync | peak RSS | CPU | buses / 100 | roles / 1,000 | APIs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &runs {
         println!(
-            "| {} | {} | {} | {:.1} s | {:.0} ms | {:.2} | {:.2} | {} | {:.1} MiB | {:.1} s | {} | {} | {} |",
+            "| {} | {} | {} | {:.1} s | {:.0} ms | {} | {:.2} | {:.2} | {} | {:.1} MiB | {:.1} s | {} | {} | {} |",
             r.label,
             r.n,
             r.gateways,
             r.ready.as_secs_f64(),
             r.ready.as_secs_f64() * 1e3 / r.n as f64,
+            if r.stuck.is_empty() { "0".to_string() } else { format!("{:?}", r.stuck) },
             r.writes,
             r.reads,
             r.resync_reads.map_or("-".to_string(), |x| format!("{x:.2}")),
