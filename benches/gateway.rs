@@ -148,7 +148,13 @@ fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTree
 }
 
 fn reads_writes(c: &BTreeMap<String, f64>) -> (f64, f64) {
-    c.iter().fold((0.0, 0.0), |(r, w), (op, n)| if is_read(op) { (r + n, w) } else { (r, w + n) })
+    // Keys are `service.Operation`; reads by their operation (Get*, List*, Describe*).
+    c.iter().fold(
+        (0.0, 0.0),
+        |(r, w), (op, n)| {
+            if is_read(op.rsplit('.').next().unwrap_or(op)) { (r + n, w) } else { (r, w + n) }
+        },
+    )
 }
 
 struct Run {
@@ -255,7 +261,16 @@ async fn settled(addr: SocketAddr) -> BTreeMap<String, f64> {
 
 async fn account(moto: &Moto) -> (usize, usize, usize) {
     let c = moto.clients().await;
-    let buses = c.events.list_event_buses().send().await.map(|o| o.event_buses().len()).unwrap_or(0);
+    let mut buses = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let Ok(out) = c.events.list_event_buses().limit(100).set_next_token(token.take()).send().await else { break };
+        buses += out.event_buses().len();
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
     let roles = c.iam.list_roles().max_items(1000).send().await.map(|o| o.roles().len()).unwrap_or(0);
     let apis = c.apigateway.get_apis().max_results("500").send().await.map(|o| o.items().len()).unwrap_or(0);
     (buses, roles, apis)
@@ -404,7 +419,7 @@ async fn bench() {
     }
     println!();
     println!(
-        "| run | bridges | gateways | all Ready | per bridge | writes / bridge | reads / bridge | reads / in-sync resync | peak RSS | CPU | buses / 100 | roles / 1,000 | APIs |"
+        "| run | bridges | gateways | all settled | per bridge | refused (Stalled) | writes / bridge | reads / bridge | reads / in-sync resync | peak RSS | CPU | buses / 100 | roles / 1,000 | APIs |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &runs {
