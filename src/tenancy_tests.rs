@@ -261,3 +261,72 @@ fn namespace_selectors_follow_kubernetes_semantics() {
     assert!(sel(&[], vec![req("owner", LabelOperator::DoesNotExist, &[])]).matches(&labels));
     assert!(!sel(&[], vec![req("owner", LabelOperator::Exists, &[])]).matches(&labels));
 }
+
+fn on_gateway() -> WebhookBridge {
+    bridge(include_str!("../examples/gateway/orders.yaml"))
+}
+
+/// `team_a` widened to what examples/gateway/orders.yaml needs, except gateways.
+fn payments(gateways: &[&str]) -> Governance {
+    with(team_a(), |p| {
+        p.target_arns = vec!["arn:aws:lambda:us-east-1:123456789012:function:*".into()];
+        p.gateways = gateways.iter().map(|g| g.to_string()).collect();
+    })
+}
+
+#[test]
+fn gateways_fail_closed_and_name_the_field_and_the_rule() {
+    let b = on_gateway(); // namespace payments, gatewayRef platform/hooks
+    let d = denials(&payments(&[]), &b, "us-east-1");
+    assert_eq!(rules(&d), [("gateways", "spec.gatewayRef")], "an empty list allows no gateway");
+    assert!(d[0].message.contains("gateway platform/hooks is not allowed; the policy allows no gateway"), "{d:?}");
+    assert_eq!(denials(&payments(&["platform/*"]), &b, "us-east-1"), []);
+    assert_eq!(denials(&payments(&["platform/hooks"]), &b, "us-east-1"), []);
+    let d = denials(&payments(&["platform/other", "{namespace}/*"]), &b, "us-east-1");
+    assert_eq!(rules(&d), [("gateways", "spec.gatewayRef")]);
+    assert!(d[0].message.contains("allowed: platform/other, {namespace}/*"), "the patterns as written: {d:?}");
+    // A bridge without gatewayRef is not governed by `gateways` at all.
+    assert_eq!(denials(&payments(&[]), &orders(), "us-east-1"), []);
+}
+
+#[test]
+fn a_namespace_pattern_allows_only_the_bridges_own_namespace() {
+    let mut b = on_gateway();
+    let own = payments(&["{namespace}/*"]);
+    assert_eq!(rules(&denials(&own, &b, "us-east-1")), [("gateways", "spec.gatewayRef")], "platform is not payments");
+    // A gatewayRef without a namespace means the bridge's own.
+    b.spec.gateway_ref = Some(crate::api::GatewayRef { name: "hooks".into(), namespace: None });
+    assert_eq!(denials(&own, &b, "us-east-1"), []);
+    b.spec.gateway_ref = Some(crate::api::GatewayRef { name: "hooks".into(), namespace: Some("payments".into()) });
+    assert_eq!(denials(&own, &b, "us-east-1"), []);
+    // `{namespace}` is the bridge's namespace, not a wildcard: team-b's gateway stays out of reach,
+    // and so does a namespace that merely starts with it.
+    for ns in ["team-b", "payments-b"] {
+        b.spec.gateway_ref = Some(crate::api::GatewayRef { name: "hooks".into(), namespace: Some(ns.into()) });
+        assert_eq!(rules(&denials(&own, &b, "us-east-1")), [("gateways", "spec.gatewayRef")], "{ns}");
+    }
+    // The whole `namespace/name` must match: a pattern naming only the gateway's name does not.
+    b.spec.gateway_ref = Some(crate::api::GatewayRef { name: "hooks".into(), namespace: Some("platform".into()) });
+    assert_eq!(rules(&denials(&payments(&["hooks"]), &b, "us-east-1")), [("gateways", "spec.gatewayRef")]);
+    assert_eq!(denials(&payments(&["platform/h?oks"]), &b, "us-east-1"), []);
+}
+
+#[test]
+fn withdrawing_a_gateway_takes_back_every_route_and_rule() {
+    let b = on_gateway();
+    assert!(!b.spec.routes.is_empty() && !b.spec.rules.is_empty());
+    let g = payments(&["platform/other"]);
+    let d = denials(&g, &b, "us-east-1");
+    let w = crate::withdraw::withdraw(&b, &d, None, None, None);
+    assert!(w.bridge.spec.routes.is_empty(), "every route is cut: {:?}", w.bridge.spec.routes);
+    assert!(w.bridge.spec.rules.is_empty(), "every rule is cut: {:?}", w.bridge.spec.rules);
+    assert_eq!(
+        w.bridge.spec.gateway_ref, b.spec.gateway_ref,
+        "the reference stays: the gateway's objects are not the bridge's"
+    );
+    let summary = w.summary();
+    assert!(summary.contains("spec.routes[0] (route POST /payments/orders)"), "{summary}");
+    assert!(summary.contains("spec.rules[0] (rule create-order and its targets)"), "{summary}");
+    assert!(summary.contains("spec.rules[1] (rule cancel-order and its targets)"), "{summary}");
+    assert!(summary.contains("still live: spec.gatewayRef (gateway platform/hooks is not allowed"), "{summary}");
+}

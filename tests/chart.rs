@@ -29,7 +29,11 @@ fn root() -> PathBuf {
 
 #[test]
 fn chart_crds_are_identical_to_the_generated_ones() {
-    for file in ["webhookbridges.webhookbridge.io.yaml", "webhookbridgepolicies.webhookbridge.io.yaml"] {
+    for file in [
+        "webhookbridges.webhookbridge.io.yaml",
+        "webhookbridgepolicies.webhookbridge.io.yaml",
+        "webhookbridgegateways.webhookbridge.io.yaml",
+    ] {
         let top = std::fs::read_to_string(root().join("crds").join(file)).expect("crds/");
         let chart = std::fs::read_to_string(root().join("charts/webhook-bridge/crds").join(file)).expect("chart crds/");
         assert!(top == chart, "charts/webhook-bridge/crds/{file} differs from crds/: copy it over");
@@ -130,16 +134,32 @@ fn rbac_grants_what_the_operator_uses_and_no_more() {
         std::fs::read_to_string(root().join("charts/webhook-bridge/templates/deployment.yaml")).expect("read");
     assert!(deployment.contains("- --lease-name={{ include \"webhook-bridge.fullname\" . }}-leader"));
     // --install-crds: create (a missing CRD; it cannot be limited to a name), then get and patch
-    // of our two CRDs only.
+    // of our three CRDs only (src/operator/crds.rs applies the gateway CRD too).
     assert!(rbac.contains("resources: [\"customresourcedefinitions\"]\n    verbs: [\"create\"]"));
-    assert!(rbac.contains("resources: [\"customresourcedefinitions\"]\n    resourceNames: [\"webhookbridges.webhookbridge.io\", \"webhookbridgepolicies.webhookbridge.io\"]\n    verbs: [\"get\", \"patch\"]"));
+    assert!(rbac.contains("resources: [\"customresourcedefinitions\"]\n    resourceNames: [\"webhookbridges.webhookbridge.io\", \"webhookbridgepolicies.webhookbridge.io\", \"webhookbridgegateways.webhookbridge.io\"]\n    verbs: [\"get\", \"patch\"]"));
+    // Gateways are reconciled like bridges: listed and watched, finalizers by JSON patch, status
+    // by merge patch; and the namespace labels their allowedRoutes select by are read (list and
+    // watch, cluster scoped) in single-tenant mode too, not only with the policies.
+    assert!(helpers.contains("resources: [\"webhookbridgegateways\"]\n  verbs: [\"list\", \"watch\", \"patch\"]"));
+    assert!(helpers.contains("resources: [\"webhookbridgegateways/status\"]\n  verbs: [\"patch\"]"));
+    assert!(rbac.contains(
+        "name: {{ $fullname }}-namespaces\n  labels:\n    {{- include \"webhook-bridge.labels\" . | nindent 4 }}\nrules:\n  - apiGroups: [\"\"]\n    resources: [\"namespaces\"]\n    verbs: [\"list\", \"watch\"]"
+    ));
     // spec.domain.dnsEndpoint: the operator applies the external-dns DNSEndpoint next to a
     // bridge and deletes it when the spec stops asking (one it owns; see src/operator/dns.rs).
     let dns = "resources: [\"dnsendpoints\"]\n  verbs: [\"get\", \"create\", \"patch\", \"delete\"]";
     assert!(helpers.contains(dns));
     let helpers = helpers.replace(dns, "");
     let (helpers, rbac) = (without_comments(&helpers), without_comments(&rbac));
-    for forbidden in ["\"*\"", "secrets", "\"get\", \"list", "\"update\"", "\"delete\"", "webhookbridges/finalizers"] {
+    for forbidden in [
+        "\"*\"",
+        "secrets",
+        "\"get\", \"list",
+        "\"update\"",
+        "\"delete\"",
+        "webhookbridges/finalizers",
+        "webhookbridgegateways/finalizers",
+    ] {
         assert!(!helpers.contains(forbidden) && !rbac.contains(forbidden), "RBAC grants {forbidden}");
     }
 }
@@ -474,6 +494,10 @@ async fn replicas_rbac_lets_the_operator_create_take_and_hand_over_its_lease() {
         ("RoleBinding".to_string(), release_ns.clone(), election.clone()),
         ("ClusterRole".to_string(), String::new(), format!("{full}-crds")),
         ("ClusterRoleBinding".to_string(), String::new(), format!("{full}-crds")),
+        // Single-tenant mode: the namespace labels a gateway's allowedRoutes select by (in
+        // multi-tenant mode the -policies ClusterRole grants them).
+        ("ClusterRole".to_string(), String::new(), format!("{full}-namespaces")),
+        ("ClusterRoleBinding".to_string(), String::new(), format!("{full}-namespaces")),
     ];
     expected.sort();
     assert_eq!(release.rbac(), expected);

@@ -15,6 +15,38 @@ const ELSEWHERE: &[(&str, &str)] = &[(
      through AWS-exact mocks in tests/aws_exact.rs a_jwt_route_gets_an_authorizer_and_the_route_points_at_it",
 )];
 
+/// examples/gateway/: the gateway and its bridges cannot be applied alone (a bridge's gateway
+/// must exist and accept it): tests/gateway.rs applies all three together on moto.
+const GATEWAY: &[(&str, &str)] = &[
+    ("billing.yaml", "tests/gateway.rs three_namespaces_share_one_gateway_and_each_owns_only_its_objects"),
+    ("gateway.yaml", "tests/gateway.rs three_namespaces_share_one_gateway_and_each_owns_only_its_objects"),
+    ("orders.yaml", "tests/gateway.rs three_namespaces_share_one_gateway_and_each_owns_only_its_objects"),
+];
+
+#[test]
+fn every_gateway_example_is_covered() {
+    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway"))
+        .expect("examples/gateway")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    let covered: Vec<&str> = GATEWAY.iter().map(|(f, _)| *f).collect();
+    assert_eq!(files, covered, "a new gateway example needs a case in tests/gateway.rs and here");
+    let gateway_tests =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/gateway.rs")).expect("read");
+    for (file, by) in GATEWAY {
+        let test = by.rsplit(' ').next().expect("test name");
+        assert!(gateway_tests.contains(&format!("async fn {test}(")), "{file}: {by} is gone");
+        let loads = if *file == "gateway.yaml" {
+            "examples/gateway/gateway.yaml".to_string()
+        } else {
+            format!("attached(\"{file}\")")
+        };
+        assert!(gateway_tests.contains(&loads), "{file}: tests/gateway.rs no longer loads it");
+    }
+}
+
 #[test]
 fn every_example_is_covered() {
     let files: Vec<String> =

@@ -1,5 +1,6 @@
-//! `webhook-bridge simulate`, `test` and `serve` as a user runs them, on every example: no AWS
-//! (except `serve --forward`, against the emulator).
+//! `webhook-bridge simulate`, `test` and `serve` as a user runs them, on every example bridge
+//! (examples/*.yaml and the bridges of examples/gateway/): no AWS (except `serve --forward`,
+//! against the emulator).
 
 mod common;
 
@@ -29,15 +30,59 @@ fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
-fn example_names() -> Vec<String> {
-    common::example_files().iter().filter_map(|p| Some(p.file_stem()?.to_str()?.to_string())).collect()
+/// An example bridge: its file (relative to the repo) and its fixtures directory.
+struct ExampleBridge {
+    file: String,
+    fixtures: String,
+}
+
+impl ExampleBridge {
+    fn bridge(&self) -> webhook_bridge::api::WebhookBridge {
+        common::example(self.file.strip_prefix("examples/").expect("under examples/"))
+    }
+}
+
+/// Every example bridge: examples/<name>.yaml with examples/fixtures/<name>/, and each bridge of
+/// examples/gateway/ (examples/gateway/<name>.yaml) with examples/fixtures/gateway/<name>/. The
+/// gateway itself is no bridge: nothing to simulate (tests/crd.rs and tests/gateway.rs cover it).
+fn example_bridges() -> Vec<ExampleBridge> {
+    let mut out: Vec<ExampleBridge> = common::example_files()
+        .iter()
+        .filter_map(|p| p.file_stem()?.to_str().map(str::to_string))
+        .map(|name| ExampleBridge {
+            file: format!("examples/{name}.yaml"),
+            fixtures: format!("examples/fixtures/{name}"),
+        })
+        .collect();
+    let mut gateway: Vec<PathBuf> = std::fs::read_dir(root().join("examples/gateway"))
+        .expect("examples/gateway")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("yaml"))
+        .collect();
+    gateway.sort();
+    let mut skipped = Vec::new();
+    for path in gateway {
+        let name = path.file_stem().and_then(|s| s.to_str()).expect("name").to_string();
+        let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).expect("read")).expect("yaml");
+        if doc["kind"] == "WebhookBridge" {
+            out.push(ExampleBridge {
+                file: format!("examples/gateway/{name}.yaml"),
+                fixtures: format!("examples/fixtures/gateway/{name}"),
+            });
+        } else {
+            skipped.push(format!("{name}: {}", doc["kind"]));
+        }
+    }
+    assert_eq!(skipped, [r#"gateway: "WebhookBridgeGateway""#], "only the gateway itself is not a bridge");
+    assert!(out.iter().filter(|e| e.file.starts_with("examples/gateway/")).count() >= 2, "the gateway's bridges");
+    out
 }
 
 #[test]
 fn every_route_of_every_example_simulates() {
-    for name in example_names() {
-        let file = format!("examples/{name}.yaml");
-        let bridge = common::example(&format!("{name}.yaml"));
+    for example in example_bridges() {
+        let file = example.file.clone();
+        let bridge = example.bridge();
         for route in &bridge.spec.routes {
             let out = cli(&["simulate", "-f", &file, "--route", &route.name, "--body", "{}", "--output", "json"]);
             let report: Value = serde_json::from_slice(&out.stdout)
@@ -194,14 +239,31 @@ fn simulate_event_runs_a_full_event_through_the_rules_as_test_event_pattern_does
 
 #[test]
 fn every_example_has_fixtures_and_they_pass() {
-    for name in example_names() {
-        let dir = format!("examples/fixtures/{name}");
-        assert!(Path::new(&root().join(&dir)).is_dir(), "examples/{name}.yaml has no {dir}/");
-        let out = cli(&["test", "-f", &format!("examples/{name}.yaml"), &dir]);
+    for ExampleBridge { file, fixtures: dir } in example_bridges() {
+        assert!(Path::new(&root().join(&dir)).is_dir(), "{file} has no {dir}/");
+        let out = cli(&["test", "-f", &file, &dir]);
         let stdout = text(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}{}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{file}: {stdout}{}", text(&out.stderr));
         assert!(stdout.contains(", 0 failed"), "{stdout}");
+        assert!(
+            !stdout.contains("\n0 fixture(s)") && !stdout.starts_with("0 fixture(s)"),
+            "{file}: no fixture ran: {stdout}"
+        );
     }
+}
+
+/// A bridge on a gateway simulates as a standalone one would: its routes and rules are its own;
+/// the gateway's other bridges' paths are not its routes.
+#[test]
+fn a_bridge_on_the_gateway_simulates_its_own_routes_and_rules() {
+    let body = r#"{"event_type": "cancel", "event_time": "2026-11-27T10:05:00Z", "order_id": "o-1"}"#;
+    let out = cli(&["simulate", "-f", "examples/gateway/orders.yaml", "--route", "webhook", "--body", body]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("rule     cancel-order: MATCHED"), "{stdout}");
+    assert!(stdout.contains("rule     create-order: no match: detail-type"), "{stdout}");
+    let out = cli(&["simulate", "-f", "examples/gateway/orders.yaml", "--method", "POST", "--path", "/billing/stripe"]);
+    assert_eq!(out.status.code(), Some(1), "billing's route is not this bridge's: {}", text(&out.stdout));
 }
 
 #[test]
@@ -308,10 +370,11 @@ fn serve_answers_as_api_gateway_would() {
 /// Every example served, every fixture of it sent over HTTP: the status its fixture expects.
 #[test]
 fn serve_answers_every_fixture_of_every_example() {
-    for name in example_names() {
-        let (_served, port) = serve_file(&format!("examples/{name}.yaml"), &[], &[]);
-        let bridge = common::example(&format!("{name}.yaml"));
-        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples/fixtures").join(&name))
+    for example in example_bridges() {
+        let name = example.file.clone();
+        let (_served, port) = serve_file(&example.file, &[], &[]);
+        let bridge = example.bridge();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(&example.fixtures))
             .expect("fixtures")
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
