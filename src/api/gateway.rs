@@ -77,6 +77,11 @@ pub struct WebhookBridgeGatewaySpec {
     ).message("spec.eventBus is immutable: every attached bridge's rules live on it"))]
     pub event_bus: EventBusSpec,
 
+    /// A Custom Event Bus (eventsv2) for attached bridges' `webhookSources` (signed webhooks
+    /// EventBridge verifies). 5 per account by default. Immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_event_bus: Option<super::webhook::CustomEventBusSpec>,
+
     /// The one role API Gateway assumes for every attached route (PutEvents on the bus only).
     #[serde(default)]
     pub role: RoleSpec,
@@ -210,6 +215,9 @@ pub struct WebhookBridgeGatewayStatus {
     pub event_bus: Option<ResourceRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<ResourceRef>,
+    /// The Custom Event Bus (`spec.customEventBus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_event_bus: Option<ResourceRef>,
     /// The JWT authorizers, with their ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<AuthorizerStatus>,

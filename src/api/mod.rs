@@ -5,6 +5,7 @@ pub mod policy;
 pub mod schema;
 pub mod spec;
 pub mod status;
+pub mod webhook;
 
 pub use gateway::{GatewayRef, WebhookBridgeGateway, WebhookBridgeGatewaySpec, WebhookBridgeGatewayStatus};
 pub use policy::{WebhookBridgePolicy, WebhookBridgePolicySpec};

@@ -55,6 +55,9 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 #[x_kube(validation = Rule::new(
     "!has(self.gatewayRef) || (!has(self.domain) && !has(self.region) && !(has(self.api) && (has(self.api.name) || has(self.api.stage) || has(self.api.throttling) || has(self.api.cors) || has(self.api.accessLogs))) && !(has(self.eventBus) && (has(self.eventBus.name) || has(self.eventBus.existingArn) || has(self.eventBus.archive))) && !(has(self.role) && (has(self.role.existingArn) || has(self.role.permissionsBoundaryArn))))"
 ).message("spec.gatewayRef: a bridge on a gateway uses the gateway's region, API, stage, domain, bus and role; remove spec.region, spec.api, spec.domain, spec.eventBus and spec.role (set them on the WebhookBridgeGateway)"))]
+#[x_kube(validation = Rule::new(
+    "has(self.webhookSources) && size(self.webhookSources) > 0 ? (has(self.gatewayRef) && (!has(self.routes) || size(self.routes) == 0)) : (has(self.routes) && size(self.routes) > 0)"
+).message("spec: declare routes (API Gateway) or webhookSources (signed webhooks on a gateway's Custom Event Bus, which need spec.gatewayRef), not both; one of them is required"))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookBridgeSpec {
     /// Attach to a shared WebhookBridgeGateway (Gateway API `parentRefs`) instead of making an
@@ -82,13 +85,26 @@ pub struct WebhookBridgeSpec {
     pub event_bus: EventBusSpec,
 
     /// Webhook routes. Each becomes one `METHOD /path` route with its own PutEvents integration.
-    #[schemars(length(min = 1, max = 300))]
+    /// Empty only on a bridge whose ingress is `webhookSources`.
+    #[serde(default)]
+    #[schemars(length(max = 300))]
     // The route key (method + path) is the list-map key, so the apiserver itself refuses two routes
     // with one key (AWS would answer ConflictException); names are unique by a cheap CEL rule.
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["method", "path"]))]
     #[x_kube(validation = Rule::new("self.all(r, self.exists_one(s, s.name == r.name))")
         .message("spec.routes: route names must be unique"))] // a `reason` would hide this message
     pub routes: Vec<RouteSpec>,
+
+    /// Signed webhooks verified by EventBridge itself (webhook event sources on the gateway's
+    /// Custom Event Bus) instead of API Gateway routes: needs `gatewayRef` to a gateway with
+    /// `customEventBus`, and no `routes`. On this ingress each rule target becomes one subscriber
+    /// (the rule's pattern is its filter); a target's `input`, `inputPath` and `inputTransformer`
+    /// have no subscriber equivalent and are refused, `retryPolicy` and `deadLetterArn` map to
+    /// the subscriber's RetryPolicy and OnFailureConfiguration, `sqsParameters` to SqsParameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub webhook_sources: Vec<super::webhook::WebhookSourceSpec>,
 
     /// EventBridge rules on the bus, each routing matching events to up to 5 targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

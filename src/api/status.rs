@@ -45,6 +45,13 @@ pub struct WebhookBridgeStatus {
     /// One entry per rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleStatus>,
+    /// One entry per webhook event source (`spec.webhookSources`), with the URL to give the
+    /// provider and the Secrets Manager secret of its credential.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_sources: Vec<super::webhook::WebhookSourceStatus>,
+    /// The subscribers of a webhook-source bridge (one per rule target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscribers: Vec<super::webhook::SubscriberStatus>,
     /// The custom domain (`spec.domain`) and what its DNS record must point at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<DomainStatus>,

@@ -69,6 +69,7 @@ pub fn as_bridge(gw: &WebhookBridgeGateway) -> WebhookBridge {
             api: spec.api.clone(),
             event_bus: spec.event_bus.clone(),
             routes,
+            webhook_sources: Vec::new(),
             rules: Vec::new(),
             role: spec.role.clone(),
             domain: spec.domain.clone(),
