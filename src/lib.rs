@@ -24,4 +24,5 @@ pub mod status;
 pub mod target_policy;
 pub mod tenancy;
 pub mod validate;
+pub mod webhook;
 pub mod withdraw;

@@ -40,8 +40,8 @@ type Patch = fn(&mut Value);
 /// (case, patch, field, message fragment). The fragment is part of the rule the field breaks.
 const CASES: &[(&str, Patch, &str, &str)] = &[
     // --- admission: OpenAPI schema ---
-    ("no routes", |v| set(v, "/spec/routes", json!([])), "spec.routes", "[] has less than 1 item"),
-    ("routes missing", |v| remove(v, "/spec/routes"), "spec", "\"routes\" is a required property"),
+    ("no routes", |v| set(v, "/spec/routes", json!([])), "spec", "spec.routes: at least one route is required"),
+    ("routes missing", |v| remove(v, "/spec/routes"), "spec", "spec.routes: at least one route is required"),
     ("unknown method", |v| set(v, "/spec/routes/0/method", json!("FETCH")), "spec.routes[0].method", "is not one of"),
     (
         "path without slash",

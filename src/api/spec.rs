@@ -56,8 +56,11 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     "!has(self.gatewayRef) || (!has(self.domain) && !has(self.region) && !(has(self.api) && (has(self.api.name) || has(self.api.stage) || has(self.api.throttling) || has(self.api.cors) || has(self.api.accessLogs))) && !(has(self.eventBus) && (has(self.eventBus.name) || has(self.eventBus.existingArn) || has(self.eventBus.archive))) && !(has(self.role) && (has(self.role.existingArn) || has(self.role.permissionsBoundaryArn))))"
 ).message("spec.gatewayRef: a bridge on a gateway uses the gateway's region, API, stage, domain, bus and role; remove spec.region, spec.api, spec.domain, spec.eventBus and spec.role (set them on the WebhookBridgeGateway)"))]
 #[x_kube(validation = Rule::new(
-    "has(self.webhookSources) && size(self.webhookSources) > 0 ? (has(self.gatewayRef) && (!has(self.routes) || size(self.routes) == 0)) : (has(self.routes) && size(self.routes) > 0)"
-).message("spec: declare routes (API Gateway) or webhookSources (signed webhooks on a gateway's Custom Event Bus, which need spec.gatewayRef), not both; one of them is required"))]
+    "(has(self.webhookSources) && size(self.webhookSources) > 0) || (has(self.routes) && size(self.routes) > 0)"
+).message("spec.routes: at least one route is required (or spec.webhookSources, for signed webhooks on a gateway's Custom Event Bus)"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.webhookSources) || size(self.webhookSources) == 0 || (has(self.gatewayRef) && (!has(self.routes) || size(self.routes) == 0))"
+).message("spec.webhookSources: a bridge with webhook sources needs spec.gatewayRef (a gateway with spec.customEventBus) and no spec.routes"))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookBridgeSpec {
     /// Attach to a shared WebhookBridgeGateway (Gateway API `parentRefs`) instead of making an
