@@ -170,7 +170,7 @@ pub async fn reconcile(gw: Arc<WebhookBridgeGateway>, gctx: Arc<GatewayContext>)
             return Ok(Action::requeue(RECOUNT_EVERY - recounted.elapsed()));
         }
         let attached = watch.attached(&gw);
-        let refs: Vec<_> = attached.iter().collect();
+        let refs: Vec<_> = attached.iter().filter_map(super::gateways::Attached::bridge).collect();
         let (verdicts, capacity) = arbiter::arbitrate(&gw, &refs);
         let next = WebhookBridgeGatewayStatus {
             attached_bridges: verdicts.values().filter(|v| v.over_quota.is_none()).count() as u32,
@@ -186,7 +186,7 @@ pub async fn reconcile(gw: Arc<WebhookBridgeGateway>, gctx: Arc<GatewayContext>)
     match ctx.engine.reconcile_gateway(&gw, crate::gateway::known(&gw).as_ref()).await {
         Ok(outcome) => {
             let attached = watch.attached(&gw);
-            let refs: Vec<_> = attached.iter().collect();
+            let refs: Vec<_> = attached.iter().filter_map(super::gateways::Attached::bridge).collect();
             let (verdicts, capacity) = arbiter::arbitrate(&gw, &refs);
             let admitted = verdicts.values().filter(|v| v.over_quota.is_none()).count() as u32;
             let mut next = crate::gateway::status::describe(&outcome, admitted, capacity);

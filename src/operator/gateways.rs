@@ -72,6 +72,17 @@ fn names(bridge: &WebhookBridge, namespace: &str, name: &str) -> bool {
     })
 }
 
+/// A bridge of the cache attached to a gateway, shared with the cache (never copied).
+#[derive(Clone)]
+pub struct Attached(Arc<DeserializeGuard<WebhookBridge>>);
+
+impl Attached {
+    /// The bridge ([`GatewayWatch::attached`] keeps only the ones that deserialized).
+    pub fn bridge(&self) -> Option<&WebhookBridge> {
+        self.0.0.as_ref().ok()
+    }
+}
+
 impl GatewaySource for GatewayWatch {
     fn gateway(&self, namespace: &str, name: &str) -> Result<WebhookBridgeGateway, Error> {
         if *self.missing.borrow() {
@@ -95,10 +106,13 @@ impl GatewaySource for GatewayWatch {
 
     fn verdict(&self, gw: &WebhookBridgeGateway, bridge: &WebhookBridge) -> arbiter::Verdict {
         // The bridges admitted before, and this one (the cache may not show its finalizer yet).
-        let mut attached = self.attached(gw);
-        attached.retain(|b| b.metadata.uid != bridge.metadata.uid);
-        attached.push(bridge.clone());
-        let refs: Vec<&WebhookBridge> = attached.iter().collect();
+        let attached = self.attached(gw);
+        let refs: Vec<&WebhookBridge> = attached
+            .iter()
+            .filter_map(Attached::bridge)
+            .filter(|b| b.metadata.uid != bridge.metadata.uid)
+            .chain(std::iter::once(bridge))
+            .collect();
         let (verdicts, _) = arbiter::arbitrate(gw, &refs);
         bridge.metadata.uid.as_ref().and_then(|uid| verdicts.get(uid).cloned()).unwrap_or_default()
     }
@@ -225,23 +239,30 @@ impl GatewayWatch {
     /// only a bridge its policy and the gateway both allowed gets), is not being deleted, and
     /// the gateway still accepts (its namespace rule). A bridge its policy denies never takes a
     /// route key or room from one that may attach.
-    pub fn attached(&self, gw: &WebhookBridgeGateway) -> Vec<WebhookBridge> {
+    ///
+    /// Every reconcile of an attached bridge asks, so this shares the cache's objects rather
+    /// than copying them: a deep copy of each sibling per reconcile made the CPU per bridge grow
+    /// with the gateway's size (perf, benches/gateway.rs at 400 and 1,000 bridges).
+    pub fn attached(&self, gw: &WebhookBridgeGateway) -> Vec<Attached> {
         let (ns, name) = (ns_of(gw), gw.name_any());
         let Ok(stores) = self.bridges.read() else { return Vec::new() };
-        // Every reconcile of an attached bridge asks: compare in place, clone only the matches.
+        let mut labels: BTreeMap<String, Option<BTreeMap<String, String>>> = BTreeMap::new();
         stores
             .iter()
             .flat_map(|s| s.state())
-            .filter_map(|b| {
-                let bridge = b.0.as_ref().ok()?;
-                names(bridge, &ns, &name).then(|| bridge.clone())
-            })
-            .filter(|b| b.metadata.deletion_timestamp.is_none())
-            .filter(|b| b.finalizers().iter().any(|f| f == super::reconcile::FINALIZER))
             .filter(|b| {
-                let ns = ns_of(b);
-                gateway::admission::namespace_allowed(gw, &ns, self.namespace_labels(&ns).as_ref())
+                let Ok(bridge) = &b.0 else { return false };
+                if !names(bridge, &ns, &name)
+                    || bridge.metadata.deletion_timestamp.is_some()
+                    || !bridge.finalizers().iter().any(|f| f == super::reconcile::FINALIZER)
+                {
+                    return false;
+                }
+                let ns = ns_of(bridge);
+                let labels = labels.entry(ns.clone()).or_insert_with(|| self.namespace_labels(&ns));
+                gateway::admission::namespace_allowed(gw, &ns, labels.as_ref())
             })
+            .map(Attached)
             .collect()
     }
 
@@ -267,10 +288,10 @@ impl GatewayWatch {
         let Some((ns, name)) = gateway::key_of(bridge) else { return };
         let Ok(gw) = self.gateway(&ns, &name) else { return };
         let attached = self.attached(&gw);
-        let refs: Vec<&WebhookBridge> = attached.iter().collect();
+        let refs: Vec<&WebhookBridge> = attached.iter().filter_map(Attached::bridge).collect();
         let (verdicts, _) = arbiter::arbitrate(&gw, &refs);
         let me = format!("{}/{}", ns_of(bridge), bridge.name_any());
-        for b in &attached {
+        for b in refs {
             let loses = b
                 .metadata
                 .uid
