@@ -159,6 +159,88 @@ pub async fn serve(
     }
 }
 
+/// Serve a webhook-source bridge on `addr`, each source at `/<name>` (offline stand-in for its
+/// EventBridge URL): each request verified with the source's secret at the wall clock and
+/// logged in one line (never the secret); answered 200 when accepted, 401/403/405 with the
+/// reason when refused, 404 for no source.
+pub async fn serve_webhooks(
+    bridge: WebhookBridge,
+    addr: SocketAddr,
+    secrets: Vec<(String, crate::webhook::secret::SecretValue)>,
+) -> Result<(), Error> {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("--port: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    let urls: Vec<String> =
+        bridge.spec.webhook_sources.iter().map(|s| format!("{} http://{bound}/{}", s.name, s.name)).collect();
+    eprintln!("serving {} webhook sources: {}", bridge.metadata.name.as_deref().unwrap_or(""), urls.join(", "));
+    let shared = std::sync::Arc::new((bridge, secrets));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let shared = shared.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let request = super::webhook::WebhookRequest {
+                        source: parts.uri.path().trim_start_matches('/').to_string(),
+                        method: parts.method.as_str().to_string(),
+                        headers: parts
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                            .collect(),
+                        body: body.to_vec(),
+                    };
+                    let (bridge, secrets) = &*shared;
+                    let empty = crate::webhook::secret::SecretValue::new("");
+                    let secret = secrets.iter().find(|(n, _)| n == &request.source).map(|(_, s)| s).unwrap_or(&empty);
+                    let report = super::webhook::simulate(bridge, &request, secret, super::webhook::wall_clock());
+                    let status = report.status();
+                    let answer = match (&report.source, &report.refused) {
+                        (None, _) => serde_json::json!({"message": "Not Found"}),
+                        (Some(_), Some(r)) => serde_json::json!({"message": r.reason}),
+                        (Some(_), None) => serde_json::json!({"message": "accepted"}),
+                    };
+                    let what = match (&report.source, &report.refused) {
+                        (None, _) => "no webhook source".to_string(),
+                        (Some(s), Some(r)) => format!("source {s}: refused: {}", r.reason),
+                        (Some(s), None) => {
+                            let matched = report.matched_rules();
+                            format!(
+                                "source {s}: accepted -> rules: {}",
+                                if matched.is_empty() { "none matched".to_string() } else { matched.join(", ") }
+                            )
+                        }
+                    };
+                    eprintln!("{} {status} {what}", report.request);
+                    let mut response = hyper::Response::new(Full::new(Bytes::from(answer.to_string())));
+                    *response.status_mut() =
+                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+                    if let Ok(v) = "application/json".parse() {
+                        response.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
 fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())

@@ -82,11 +82,13 @@ pub fn secret_for(bridge: &WebhookBridge, src: &WebhookSourceSpec, from: &Secret
     let (value, what) = if let Some(v) = &from.value {
         (SecretValue::new(v.clone()), "the given secret value".to_string())
     } else if let Some(file) = &from.file {
-        let mut bytes = std::fs::read(file).map_err(|e| Error::Config(format!("secret file {}: {e}", file.display())))?;
+        let mut bytes =
+            std::fs::read(file).map_err(|e| Error::Config(format!("secret file {}: {e}", file.display())))?;
         if bytes.last() == Some(&b'\n') {
             bytes.pop();
         }
-        let v = SecretValue::from_bytes(bytes).map_err(|e| Error::Config(format!("secret file {}: {e}", file.display())))?;
+        let v = SecretValue::from_bytes(bytes)
+            .map_err(|e| Error::Config(format!("secret file {}: {e}", file.display())))?;
         (v, format!("secret file {}", file.display()))
     } else if let Some(manifest) = &from.manifest {
         let Some(r) = &src.secret_ref else {
@@ -104,8 +106,7 @@ pub fn secret_for(bridge: &WebhookBridge, src: &WebhookSourceSpec, from: &Secret
         )));
     };
     let scheme = presets::scheme(src).map_err(|m| Error::invalid(format!("webhook source {}", src.name), m))?;
-    secret::check(&scheme, &value)
-        .map_err(|m| Error::invalid(format!("webhook source {}: {what}", src.name), m))?;
+    secret::check(&scheme, &value).map_err(|m| Error::invalid(format!("webhook source {}: {what}", src.name), m))?;
     Ok(value)
 }
 
@@ -194,8 +195,12 @@ pub fn simulate(bridge: &WebhookBridge, req: &WebhookRequest, secret: &SecretVal
             let time = jiff::Timestamp::from_second(now)
                 .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
-            let placeholders =
-                event::Placeholders { event_id: report::EVENT_ID, account: report::ACCOUNT, region: &region, time: &time };
+            let placeholders = event::Placeholders {
+                event_id: report::EVENT_ID,
+                account: report::ACCOUNT,
+                region: &region,
+                time: &time,
+            };
             let ev = event::event(src, &src.name, &req.headers, &req.body, &placeholders);
             // The rules see Data (a DATA-scope filter) and targets get Data (Transformer RAW).
             out.rules = report::verdicts_on(bridge, &ev.data, &region, CUSTOM_BUS_PLACEHOLDER);
