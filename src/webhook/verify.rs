@@ -300,7 +300,7 @@ fn decode(encoding: HmacEncoding, text: &str) -> Option<Vec<u8>> {
         HmacEncoding::Base64 => BASE64.decode(text.as_bytes()).ok(),
         HmacEncoding::Hex => {
             let b = text.as_bytes();
-            if b.len() % 2 != 0 {
+            if !b.len().is_multiple_of(2) {
                 return None;
             }
             b.chunks(2)
