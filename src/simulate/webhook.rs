@@ -38,7 +38,7 @@ pub struct Refused {
 
 /// Where the secrets of a bridge's sources come from (the fixture's `secret:`, or the CLI's
 /// `--secret-file` / `--secrets`).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SecretSource {
     /// The value itself (test values only).
@@ -51,6 +51,17 @@ pub struct SecretSource {
     /// takes the key its `secretRef` names.
     #[serde(default)]
     pub manifest: Option<PathBuf>,
+}
+
+/// The value is never printed, not even in Debug output.
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretSource")
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .field("file", &self.file)
+            .field("manifest", &self.manifest)
+            .finish()
+    }
 }
 
 impl SecretSource {
@@ -207,6 +218,24 @@ pub fn simulate(bridge: &WebhookBridge, req: &WebhookRequest, secret: &SecretVal
             out.event = serde_json::to_value(&ev).ok();
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixture_secret_value_is_never_in_debug_output() {
+        let s = SecretSource { value: Some("It's a Secret to Everybody".into()), ..Default::default() };
+        assert!(!format!("{s:?}").contains("Secret to"), "{s:?}");
+    }
+
+    #[test]
+    fn now_takes_seconds_or_rfc3339() {
+        assert_eq!(parse_now("1767225600"), Ok(1_767_225_600));
+        assert_eq!(parse_now("2026-01-01T00:00:00Z"), Ok(1_767_225_600));
+        assert!(parse_now("yesterday").is_err());
     }
 }
 
