@@ -471,6 +471,9 @@ fn serve_answers_as_the_webhook_source_endpoint_would() {
     assert!(files.len() >= 5, "{files:?}");
     for file in files {
         let f: Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).expect("read")).expect("fixture");
+        if f.get("event").is_some() {
+            continue; // the event's Data as given, not a request: nothing to send over HTTP
+        }
         let r = &f["request"];
         let body = r["bodyText"].as_str().unwrap_or_default();
         let headers: String = r["headers"]

@@ -30,7 +30,8 @@ pub struct SimulateArgs {
     pub query: Vec<String>,
     /// Instead of a request: a full event (`@file`, `-` for stdin, or the JSON), run through the
     /// rules and targets as is, as AWS's TestEventPattern takes one (id, account, source, time,
-    /// region and detail-type required; any other top-level field allowed).
+    /// region and detail-type required; any other top-level field allowed). For a webhook-source
+    /// bridge: the event's Data (the body) its rules filter, any JSON.
     #[arg(long, value_name = "EVENT", conflicts_with_all = ["route", "method", "path", "body", "headers", "query"])]
     pub event: Option<String>,
     /// A webhook-source bridge: the source called (default: the only one).
@@ -73,7 +74,12 @@ pub(super) fn run(args: &SimulateArgs) -> ExitCode {
     let run = || -> Result<bool, Error> {
         let bridge = one_bridge(&args.file)?;
         if let Some(event) = &args.event {
-            let report = crate::simulate::report::simulate_event(&bridge, &commands::read_event(event)?);
+            let event = if bridge.spec.webhook_sources.is_empty() {
+                commands::read_event(event)?
+            } else {
+                commands::read_data(event)?
+            };
+            let report = crate::simulate::report::simulate_event(&bridge, &event);
             return Ok(commands::print(&report, args.output == Output::Json));
         }
         if !bridge.spec.webhook_sources.is_empty() {
