@@ -167,3 +167,41 @@ fn refusals_never_carry_the_secret_and_have_a_status() {
     assert_eq!(r.status(), 403);
     assert_eq!(Refusal::MissingHeader { header: "X".into() }.status(), 401);
 }
+
+#[test]
+fn custom_sha1_with_a_timestamp_header_of_its_own_and_prefixes() {
+    let scheme = HmacScheme {
+        algorithm: HmacAlgorithm::Sha1,
+        encoding: HmacEncoding::Hex,
+        signature_header: "X-Signature".into(),
+        signature_prefix: Some("sha1=".into()),
+        delimiter: None,
+        timestamp_header: Some("X-Timestamp".into()),
+        timestamp_prefix: Some("ts=".into()),
+        tolerance_seconds: Some(60),
+        message_id_header: None,
+        signed_message: SignedMessage::TimestampDotBody,
+        secret_encoding: crate::api::webhook::SecretEncoding::Raw,
+    };
+    let secret = SecretValue::new("0123456789abcdef0123");
+    let body = b"payload";
+    let signed = sign(&scheme, &secret, body, Some(1000), None).expect("sign");
+    assert_eq!(signed[0], ("X-Timestamp".to_string(), "ts=1000".to_string()));
+    assert!(signed[1].1.starts_with("sha1=") && signed[1].1.len() == 5 + 40, "{signed:?}");
+    let a = AuthScheme::Hmac(scheme);
+    assert_eq!(verify(&a, &secret, &signed, body, 1060), Verdict::Accepted);
+    assert!(matches!(
+        verify(&a, &secret, &signed, body, 1061),
+        Verdict::Refused(Refusal::TimestampOutsideTolerance { tolerance_seconds: 60, .. })
+    ));
+    let no_prefix = h(&[("X-Timestamp", "1000"), ("X-Signature", &signed[1].1)]);
+    assert!(matches!(verify(&a, &secret, &no_prefix, body, 1000), Verdict::Refused(Refusal::MalformedHeader { .. })));
+    let missing = h(&[("X-Signature", &signed[1].1)]);
+    assert_eq!(
+        verify(&a, &secret, &missing, body, 1000),
+        Verdict::Refused(Refusal::MissingHeader { header: "X-Timestamp".into() })
+    );
+    // The signature header repeated: each line's signatures are candidates.
+    let repeated = h(&[("X-Timestamp", "ts=1000"), ("X-Signature", "sha1=00"), ("x-signature", &signed[1].1)]);
+    assert_eq!(verify(&a, &secret, &repeated, body, 1000), Verdict::Accepted);
+}
