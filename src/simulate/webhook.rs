@@ -221,6 +221,9 @@ pub fn simulate(bridge: &WebhookBridge, req: &WebhookRequest, secret: &SecretVal
     }
 }
 
+/// The gateway's Custom Event Bus as the offline commands name it (a bridge file does not say).
+pub const CUSTOM_BUS_PLACEHOLDER: &str = "custom-event-bus";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +241,3 @@ mod tests {
         assert!(parse_now("yesterday").is_err());
     }
 }
-
-/// The gateway's Custom Event Bus as the offline commands name it (a bridge file does not say).
-pub const CUSTOM_BUS_PLACEHOLDER: &str = "custom-event-bus";
