@@ -17,6 +17,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_eventbridgev2::client::Waiters;
 use aws_sdk_eventbridgev2::types::BusState;
 use aws_sdk_eventbridgev2::types::{
     AwsServiceEventsSourceConfiguration, EventSourceConfiguration, EventSourceState, Filter, FilterConfiguration,
@@ -355,6 +356,30 @@ async fn the_sdk_drives_buses_sources_and_subscribers_through_their_documented_s
     assert_eq!(listed.subscribers().len(), 1);
     let buses = c.list_event_buses().send().await.expect("ListEventBuses");
     assert_eq!(buses.event_buses().len(), 1);
+    let sources = c.list_event_sources().event_bus_arn(&arn).send().await.expect("ListEventSources");
+    assert_eq!(sources.event_sources().len(), 1);
+
+    // Updates: "Fields omitted from the request are left unchanged"; a bus update is asynchronous
+    // ("the bus moves to UPDATING and returns to ACTIVE"); a subscriber's State is the customer's.
+    let updated =
+        c.update_event_bus().event_bus_arn(&arn).description("orders bus").send().await.expect("UpdateEventBus");
+    assert_eq!(updated.state(), Some(&BusState::Updating));
+    let d = c.describe_event_bus().event_bus_arn(&arn).send().await.expect("DescribeEventBus");
+    assert_eq!((d.state(), d.description()), (Some(&BusState::Updating), Some("orders bus")));
+    c.update_event_source().event_source_arn(&source_arn).description("s3").send().await.expect("UpdateEventSource");
+    let stopped = c
+        .update_subscriber()
+        .subscriber_arn(&sub_arn)
+        .state(aws_sdk_eventbridgev2::types::SubscriberState::Stopped)
+        .send()
+        .await
+        .expect("UpdateSubscriber");
+    assert_eq!(stopped.state(), Some(&aws_sdk_eventbridgev2::types::SubscriberState::Stopped));
+    let d = c.describe_subscriber().subscriber_arn(&sub_arn).send().await.expect("DescribeSubscriber");
+    assert_eq!(d.invoke_configuration().map(|i| i.target_arn()), Some(invoke.target_arn()), "the target is kept");
+    assert_eq!(d.filter_configuration(), Some(&filter), "the filter is kept");
+    // The SDK's own waiter (DescribeEventBus until ACTIVE) ends on the emulator.
+    c.wait_until_event_bus_active().event_bus_arn(&arn).wait(Duration::from_secs(30)).await.expect("EventBusActive");
 
     // Tags.
     c.tag_resource().resource_arn(&arn).tags("team", "payments").tags("env", "dev").send().await.expect("TagResource");
@@ -591,10 +616,19 @@ async fn webhook_sources_keep_their_secret_and_rotate_it() {
     assert_eq!(status, 200, "the same token and input: the same result");
     let (status, doc) = rotate(Value::Null, "r3");
     assert_eq!((status, code(&doc)), (409, "IdempotentParameterMismatchException"), "{doc}");
+    // "EventBridge also accepts the previous credential for 15 minutes after the rotation ...
+    // If you rotate again within 15 minutes, the older credential stops working immediately."
+    let github = || {
+        let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        http("POST", &url, &[("X-Hub-Signature-256", sig), ("X-GitHub-Event", "push")], b"Hello, World!").0
+    };
+    assert_eq!(github(), 200, "the replaced secret still verifies: {}", last_log(&moto));
     let (status, _) = rotate(Value::Null, "r4");
     assert_eq!(status, 200, "a generated credential");
     let generated = emulator_json(&moto, "GET", &format!("/__eventsv2/secret?arn={secret_arn}"), None);
     assert_ne!(generated["SecretValue"], "a-new-secret-of-32-bytes-length!");
+    assert!(generated["SecretValue"].as_str().is_some_and(|v| v.len() >= 16), "{generated}");
+    assert_eq!(github(), 403, "two rotations later the first secret no longer verifies");
 
     let mut body_ts = github_config("It's a Secret to Everybody");
     body_ts["AuthConfiguration"]["HmacAuthConfiguration"]["TimestampHttpHeader"] = json!("X-Timestamp");
