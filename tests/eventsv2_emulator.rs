@@ -790,7 +790,8 @@ fn b64(data: &[u8]) -> String {
 /// Standard Webhooks (the spec AWS's MESSAGE_ID_DOT_TIMESTAMP_DOT_BODY follows), signed by the
 /// PyPI package `standardwebhooks` 1.1.0 (scripts/requirements.txt): `webhook-signature: v1,<b64>`
 /// over `<webhook-id>.<webhook-timestamp>.<body>`, secret `whsec_<base64>` (SecretEncoding BASE64).
-/// Accepted, and delivered WITH_METADATA through PutEvents' path too; a message id with '.' is
+/// Accepted (a redelivery deduplicated, CONTENT_BASED); PutEvents reaches subscribers too,
+/// delivered WITH_METADATA (eb-custom-bus-addressing, eb-custom-bus-transform); a message id with '.' is
 /// refused ("Requests whose message ID contains a period (.) are rejected").
 #[tokio::test]
 async fn a_standard_webhooks_request_signed_by_the_reference_package_is_accepted() {
@@ -858,7 +859,7 @@ async fn a_standard_webhooks_request_signed_by_the_reference_package_is_accepted
             FilterConfiguration::builder()
                 .filters(
                     Filter::builder()
-                        .pattern(r#"{"type":["user.created"]}"#)
+                        .pattern(r#"{"detail":{"type":["user.created"]}}"#)
                         .scope(FilterScope::Data)
                         .build()
                         .expect("filter"),
@@ -895,7 +896,12 @@ async fn a_standard_webhooks_request_signed_by_the_reference_package_is_accepted
         .expect("receive");
     let message: Value =
         serde_json::from_str(got.messages().first().and_then(|m| m.body()).unwrap_or("null")).expect("JSON");
-    assert_eq!(message["data"]["data"]["id"], "u_1", "{message}");
-    assert_eq!(message["systemMetadata"]["source"], "app.users", "{message}");
+    // "Event structure: data, metadata, and system metadata": PutEvents' Data is the envelope,
+    // the payload under `detail`; WITH_METADATA delivers Data, Metadata and SystemMetadata.
+    assert_eq!(message["Data"]["detail"]["data"]["id"], "u_1", "{message}");
+    assert_eq!(message["Data"]["source"], "app.users", "{message}");
+    assert_eq!(message["SystemMetadata"]["aws:Source"], "app.users", "{message}");
+    assert_eq!(message["SystemMetadata"]["aws:DeliveryType"], "LIVE", "{message}");
+    assert_eq!(message["SystemMetadata"]["ContentType"], "application/eventbridge+json", "{message}");
     assert!(moto.violations().is_empty(), "{:?}", moto.violations());
 }
