@@ -316,6 +316,16 @@ async fn the_sixth_custom_event_bus_is_refused_with_limit_exceeded() {
     for i in 0..5 {
         c.create_event_bus().name(format!("bus-{i}")).send().await.expect("CreateEventBus within the quota");
     }
+    // The paginator (paginators-1.json: NextToken, MaxResults) reads every page.
+    let pages: Vec<_> = c.list_event_buses().max_results(2).into_paginator().send().collect::<Vec<_>>().await;
+    assert_eq!(pages.len(), 3, "5 buses, 2 a page");
+    let names: Vec<String> = pages
+        .into_iter()
+        .flat_map(|p| {
+            p.expect("a page").event_buses().iter().filter_map(|b| b.name().map(String::from)).collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(names, ["bus-0", "bus-1", "bus-2", "bus-3", "bus-4"]);
     moto.reset_fault_stats();
     let refused = refusal(c.create_event_bus().name("bus-5").send().await);
     assert_eq!(refused, (400, "LimitExceededException".into(), LIMIT.into()));
