@@ -1,4 +1,5 @@
-"""eventbridgev2's data plane and its test endpoints (never model-checked, faulted or held):
+"""eventbridgev2's data plane and its test endpoints (never model-checked, faulted or held; a
+delivery's SendMessage goes to moto directly, so it is not blocked by a kill point either):
 
 - `POST /__webhooks/<id>` (a source's WebhookUrl): verified against the source's AuthConfiguration
   (eventsv2_auth.py). Refused: 401 (credential missing) or 403 (wrong, stale, a bad message id),
