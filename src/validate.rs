@@ -154,6 +154,83 @@ fn offline_errors(bridge: &WebhookBridge) -> Vec<FieldError> {
             ),
         );
     }
+    errors.extend(webhook_source_errors(bridge));
+    errors
+}
+
+/// AWS's MetadataHttpHeaders: at most 20 in all.
+const MAX_METADATA_HEADERS: usize = 20;
+
+/// A webhook-source bridge (`spec.webhookSources`): what its CEL rules cannot see, the preset's
+/// scheme and metadata headers together with the source's own, and the targets, each of which
+/// becomes a subscriber.
+pub fn webhook_source_errors(bridge: &WebhookBridge) -> Vec<FieldError> {
+    let spec = &bridge.spec;
+    let mut errors = Vec::new();
+    if spec.webhook_sources.is_empty() {
+        return errors;
+    }
+    for (i, source) in spec.webhook_sources.iter().enumerate() {
+        let at = format!("spec.webhookSources[{i}]");
+        let scheme = match crate::webhook::presets::scheme(source) {
+            Ok(s) => s,
+            Err(message) => {
+                errors.push(FieldError::new(format!("{at}.provider"), message));
+                continue;
+            }
+        };
+        let preset = crate::webhook::presets::metadata_headers(source.provider);
+        for (j, name) in source.metadata_headers.iter().enumerate() {
+            if let Some(p) = preset.iter().find(|p| p.eq_ignore_ascii_case(name)) {
+                errors.push(FieldError::new(
+                    format!("{at}.metadataHeaders[{j}]"),
+                    format!(
+                        "{name}: the {:?} preset already adds {p} (AWS refuses a repeated MetadataHttpHeaders name)",
+                        source.provider
+                    ),
+                ));
+            }
+            if let crate::webhook::AuthScheme::Token { header } = &scheme
+                && header.eq_ignore_ascii_case(name)
+            {
+                errors.push(FieldError::new(
+                    format!("{at}.metadataHeaders[{j}]"),
+                    format!("{name} carries the source's token: AWS refuses it in MetadataHttpHeaders (it would put the secret on every event)"),
+                ));
+            }
+        }
+        let total = crate::webhook::event::metadata_header_names(source).len();
+        if total > MAX_METADATA_HEADERS {
+            errors.push(FieldError::new(
+                format!("{at}.metadataHeaders"),
+                format!(
+                    "{total} metadata headers with the preset's ({}); AWS's MetadataHttpHeaders takes at most {MAX_METADATA_HEADERS}",
+                    preset.join(", ")
+                ),
+            ));
+        }
+    }
+    // Each target becomes one subscriber (the rule's pattern its filter): what a subscriber has no
+    // equivalent for is refused, not dropped.
+    for (i, rule) in spec.rules.iter().enumerate() {
+        for (j, target) in rule.targets.iter().enumerate() {
+            let tat = format!("spec.rules[{i}].targets[{j}]");
+            for (field, set) in [
+                ("input", target.input.is_some()),
+                ("inputPath", target.input_path.is_some()),
+                ("inputTransformer", target.input_transformer.is_some()),
+            ] {
+                if set {
+                    errors.push(FieldError::new(
+                        format!("{tat}.{field}"),
+                        format!(
+                            "not available on a webhook-source bridge: each target becomes an EventBridge subscriber, and a subscriber has no {field} equivalent (its Transformer is RAW, WITH_METADATA or JSONATA); remove it and reshape the event in the target"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     errors
 }
 

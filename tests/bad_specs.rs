@@ -609,3 +609,315 @@ async fn the_real_apiserver_refuses_each_admission_case_naming_the_field_and_rul
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---- webhook sources (spec.webhookSources, on a gateway's Custom Event Bus) ----
+
+/// examples/webhook-sources/hooks.yaml: a GitHub source ([0]) and a Stripe source ([1]).
+fn webhook_base() -> Value {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhook-sources/hooks.yaml"))
+        .expect("example");
+    serde_saphyr::from_str(&yaml).expect("yaml")
+}
+
+/// Source [0] becomes a Custom HMAC source with this `auth.hmac`.
+fn custom_hmac(v: &mut Value, hmac: Value) {
+    set(
+        v,
+        "/spec/webhookSources/0",
+        json!({"name": "custom", "provider": "Custom", "secretRef": {"name": "s"}, "auth": {"hmac": hmac}}),
+    );
+}
+
+fn hmac_fields(extra: Value) -> Value {
+    let mut h =
+        json!({"algorithm": "Sha256", "encoding": "Hex", "signatureHeader": "X-Signature", "signedMessage": "Body"});
+    for (k, val) in extra.as_object().expect("object") {
+        h[k] = val.clone();
+    }
+    h
+}
+
+/// Refused at admission (schema or CEL): (case, patch, field, message fragment).
+const WEBHOOK_CASES: &[(&str, Patch, &str, &str)] = &[
+    (
+        "Slack cannot be expressed",
+        |v| set(v, "/spec/webhookSources/0/provider", json!("Slack")),
+        "spec.webhookSources[0]",
+        "provider Slack cannot be verified by EventBridge: Slack signs \"v0:<timestamp>:<body>\"",
+    ),
+    (
+        "Twilio cannot be expressed",
+        |v| set(v, "/spec/webhookSources/0/provider", json!("Twilio")),
+        "spec.webhookSources[0]",
+        "provider Twilio cannot be verified by EventBridge: Twilio signs the full request URL",
+    ),
+    (
+        "preset with auth",
+        |v| set(v, "/spec/webhookSources/0/auth", json!({"token": {"header": "X-Token"}})),
+        "spec.webhookSources[0]",
+        "auth is set exactly when provider is Custom",
+    ),
+    (
+        "tolerance on a BODY preset",
+        |v| set(v, "/spec/webhookSources/0/timestampToleranceSeconds", json!(60)),
+        "spec.webhookSources[0]",
+        "timestampToleranceSeconds only applies to a scheme that signs a timestamp",
+    ),
+    (
+        "tolerance above 900",
+        |v| set(v, "/spec/webhookSources/1/timestampToleranceSeconds", json!(901)),
+        "spec.webhookSources[1].timestampToleranceSeconds",
+        "is greater than the maximum of 900",
+    ),
+    (
+        "timestamp header with BODY",
+        |v| custom_hmac(v, hmac_fields(json!({"timestampHeader": "X-Timestamp"}))),
+        "spec.webhookSources[0].auth.hmac",
+        "not allowed with signedMessage Body, because BODY does not sign the timestamp",
+    ),
+    (
+        "TIMESTAMP_DOT_BODY without timestamp header",
+        |v| custom_hmac(v, hmac_fields(json!({"signedMessage": "TimestampDotBody"}))),
+        "spec.webhookSources[0].auth.hmac",
+        "timestampHeader: required with signedMessage TimestampDotBody",
+    ),
+    (
+        "message id composition without message id header",
+        |v| {
+            custom_hmac(
+                v,
+                hmac_fields(json!({"signedMessage": "MessageIdDotTimestampDotBody", "timestampHeader": "X-Timestamp"})),
+            )
+        },
+        "spec.webhookSources[0].auth.hmac",
+        "messageIdHeader: required with signedMessage MessageIdDotTimestampDotBody",
+    ),
+    (
+        "same signature and timestamp header without delimiter",
+        |v| {
+            custom_hmac(
+                v,
+                hmac_fields(json!({"signedMessage": "TimestampDotBody", "timestampHeader": "x-signature",
+                                   "signaturePrefix": "v1=", "timestampPrefix": "t="})),
+            )
+        },
+        "spec.webhookSources[0].auth.hmac",
+        "delimiter, signaturePrefix and timestampPrefix are all required",
+    ),
+    (
+        "timestamp prefix without timestamp header",
+        |v| custom_hmac(v, hmac_fields(json!({"timestampPrefix": "t="}))),
+        "spec.webhookSources[0].auth.hmac",
+        "timestampPrefix: only with timestampHeader",
+    ),
+    (
+        "X-Forwarded-* signature header",
+        |v| custom_hmac(v, hmac_fields(json!({"signatureHeader": "X-Forwarded-Signature"}))),
+        "spec.webhookSources[0].auth.hmac.signatureHeader",
+        "a header name AWS reserves",
+    ),
+    (
+        "Host as timestamp header",
+        |v| custom_hmac(v, hmac_fields(json!({"signedMessage": "TimestampDotBody", "timestampHeader": "Host"}))),
+        "spec.webhookSources[0].auth.hmac.timestampHeader",
+        "a header name AWS reserves",
+    ),
+    (
+        "Content-Length as token header",
+        |v| {
+            set(
+                v,
+                "/spec/webhookSources/0",
+                json!({"name": "t", "provider": "Custom", "auth": {"token": {"header": "content-length"}}}),
+            )
+        },
+        "spec.webhookSources[0].auth.token.header",
+        "a header name AWS reserves",
+    ),
+    (
+        "header name with a space",
+        |v| custom_hmac(v, hmac_fields(json!({"signatureHeader": "X Signature"}))),
+        "spec.webhookSources[0].auth.hmac.signatureHeader",
+        "does not match",
+    ),
+    (
+        "basic username without the password",
+        |v| {
+            set(
+                v,
+                "/spec/webhookSources/0",
+                json!({"name": "b", "provider": "Custom", "auth": {"basic": {"username": "hooks"}}}),
+            )
+        },
+        "spec.webhookSources[0]",
+        "auth.basic needs secretRef (the password)",
+    ),
+    (
+        "basic username with a colon",
+        |v| {
+            set(
+                v,
+                "/spec/webhookSources/0",
+                json!({"name": "b", "provider": "Custom", "secretRef": {"name": "s"}, "auth": {"basic": {"username": "a:b"}}}),
+            )
+        },
+        "spec.webhookSources[0].auth.basic.username",
+        "does not match",
+    ),
+    (
+        "metadata header repeated in another case",
+        |v| set(v, "/spec/webhookSources/1/metadataHeaders", json!(["X-Request-Id", "x-request-id"])),
+        "spec.webhookSources[1].metadataHeaders",
+        "case-insensitive and must not repeat",
+    ),
+    (
+        "metadata header carrying credentials",
+        |v| set(v, "/spec/webhookSources/1/metadataHeaders", json!(["Authorization"])),
+        "spec.webhookSources[1].metadataHeaders",
+        "cannot be added to event metadata",
+    ),
+    (
+        "metadata header name too long",
+        |v| set(v, "/spec/webhookSources/1/metadataHeaders", json!(["x".repeat(129)])),
+        "spec.webhookSources[1].metadataHeaders[0]",
+        "is longer than 128 characters",
+    ),
+    (
+        "webhook sources next to routes",
+        |v| set(v, "/spec/routes", json!([route("r", "POST", "/r")])),
+        "spec",
+        "a bridge with webhook sources needs spec.gatewayRef",
+    ),
+];
+
+/// Admitted, then refused by the checks the engine runs before any AWS call (validate.rs).
+const WEBHOOK_ENGINE_CASES: &[(&str, Patch, &str, &str)] = &[
+    (
+        "target input on a webhook-source bridge",
+        |v| set(v, "/spec/rules/0/targets/0/input", json!("{\"a\":1}")),
+        "spec.rules[0].targets[0].input",
+        "not available on a webhook-source bridge: each target becomes an EventBridge subscriber, and a subscriber has no input equivalent",
+    ),
+    (
+        "target inputPath on a webhook-source bridge",
+        |v| set(v, "/spec/rules/1/targets/0/inputPath", json!("$.detail")),
+        "spec.rules[1].targets[0].inputPath",
+        "subscriber has no inputPath equivalent",
+    ),
+    (
+        "target inputTransformer on a webhook-source bridge",
+        |v| set(v, "/spec/rules/0/targets/0/inputTransformer", json!({"inputTemplate": "\"x\""})),
+        "spec.rules[0].targets[0].inputTransformer",
+        "subscriber has no inputTransformer equivalent",
+    ),
+    (
+        "metadata header the preset already adds",
+        |v| set(v, "/spec/webhookSources/0/metadataHeaders", json!(["x-github-event"])),
+        "spec.webhookSources[0].metadataHeaders[0]",
+        "the GitHub preset already adds X-GitHub-Event",
+    ),
+    (
+        "the token header as metadata",
+        |v| {
+            set(
+                v,
+                "/spec/webhookSources/0",
+                json!({"name": "gitlab", "provider": "GitLab", "metadataHeaders": ["X-Gitlab-Token"]}),
+            )
+        },
+        "spec.webhookSources[0].metadataHeaders[0]",
+        "carries the source's token",
+    ),
+    (
+        "more than 20 metadata headers with the preset's",
+        |v| {
+            let names: Vec<String> = (0..19).map(|i| format!("X-H{i}")).collect();
+            set(v, "/spec/webhookSources/0/metadataHeaders", json!(names));
+        },
+        "spec.webhookSources[0].metadataHeaders",
+        "21 metadata headers with the preset's",
+    ),
+];
+
+#[test]
+fn the_webhook_example_is_admitted_and_passes_the_engine_checks() {
+    let bridge = admission::admit(&webhook_base()).expect("the example");
+    webhook_bridge::validate::offline(&bridge).expect("engine checks");
+    // Authorization is allowed as a token header (AWS: "Authorization is allowed").
+    let mut v = webhook_base();
+    set(
+        &mut v,
+        "/spec/webhookSources/0",
+        json!({"name": "t", "provider": "Custom", "auth": {"token": {"header": "Authorization"}}}),
+    );
+    admission::admit(&v).expect("Authorization token header");
+}
+
+#[test]
+fn admission_rejects_each_bad_webhook_source_naming_the_field_and_rule() {
+    let mut failures = Vec::new();
+    for (name, patch, field, fragment) in WEBHOOK_CASES {
+        let mut v = webhook_base();
+        patch(&mut v);
+        match admission::admit(&v) {
+            Ok(_) => failures.push(format!("{name}: accepted")),
+            Err(errors) if has(&errors, field, fragment) => {}
+            Err(errors) => failures.push(format!("{name}: expected {field}: ...{fragment}..., got {errors:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_engine_checks_refuse_each_bad_webhook_bridge_before_any_aws_call() {
+    let mut failures = Vec::new();
+    for (name, patch, field, fragment) in WEBHOOK_ENGINE_CASES {
+        let mut v = webhook_base();
+        patch(&mut v);
+        let bridge = match admission::admit(&v) {
+            Ok(b) => b,
+            Err(e) => {
+                failures.push(format!("{name}: engine case failed admission: {e:?}"));
+                continue;
+            }
+        };
+        // What the engine runs before any AWS call, and the offline commands too.
+        match webhook_bridge::validate::offline(&bridge) {
+            Err(Error::InvalidSpec(errors)) if has(&errors, field, fragment) => {}
+            other => failures.push(format!("{name}: expected InvalidSpec {field}: ...{fragment}..., got {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_real_apiserver_refuses_each_bad_webhook_source_naming_the_field_and_rule() {
+    let cluster = require_cluster!();
+    let ns = cluster.namespace("bad-webhook-sources").await;
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        cluster.client().await,
+        &ns,
+        &kube::api::ApiResource::erase::<webhook_bridge::api::WebhookBridge>(&()),
+    );
+    let mut failures = Vec::new();
+    let mut good = webhook_base();
+    good["metadata"] = json!({"name": "good", "namespace": ns});
+    let object: kube::api::DynamicObject = serde_json::from_value(good).expect("object");
+    if let Err(e) = api.create(&kube::api::PostParams { dry_run: true, ..Default::default() }, &object).await {
+        failures.push(format!("the example: refused: {e}"));
+    }
+    for (i, (name, patch, field, fragment)) in WEBHOOK_CASES.iter().enumerate() {
+        let mut v = webhook_base();
+        patch(&mut v);
+        v["metadata"] = json!({"name": format!("bad-{i}"), "namespace": ns});
+        let object: kube::api::DynamicObject = serde_json::from_value(v).expect("object");
+        let (field, words) = apiserver_words(field, fragment);
+        match api.create(&kube::api::PostParams { dry_run: true, ..Default::default() }, &object).await {
+            Ok(_) => failures.push(format!("{name}: the apiserver accepted it")),
+            Err(kube::Error::Api(e))
+                if e.code == 422 && e.message.contains(&format!("{field}: ")) && e.message.contains(&words) => {}
+            Err(e) => failures.push(format!("{name}: expected 422 naming {field}: ...{words}..., got {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -440,3 +440,125 @@ async fn serve_forward_puts_the_event_on_the_bus() {
     assert!(!id.is_empty() && id != "00000000-0000-0000-0000-000000000000", "a real EventId: {answer}");
     assert_eq!(moto.fault_stats()["calls"]["events.PutEvents"], 1);
 }
+
+/// A webhook-source bridge served: each source at `/<name>`, verified with the secrets of a test
+/// Secret manifest at the wall clock; every fixture of examples/fixtures/webhook-sources sent
+/// over HTTP gets the status it expects (those signed at a fixed past time are stale against
+/// the wall clock: 403), and the secret is never in the log.
+#[test]
+fn serve_answers_as_the_webhook_source_endpoint_would() {
+    let secrets = "examples/fixtures/webhook-sources/secrets/test-secrets.yaml";
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("whb-serve-webhooks-{port}.log"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_webhook-bridge"));
+    cmd.args(["serve", "-f", "examples/webhook-sources/hooks.yaml", "--port", &port.to_string(), "--secrets", secrets])
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"));
+    let served = Served(cmd.spawn().expect("serve"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = root().join("examples/fixtures/webhook-sources");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let f: Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).expect("read")).expect("fixture");
+        if f.get("event").is_some() {
+            continue; // the event's Data as given, not a request: nothing to send over HTTP
+        }
+        let r = &f["request"];
+        let body = r["bodyText"].as_str().unwrap_or_default();
+        let headers: String = r["headers"]
+            .as_object()
+            .map(|h| h.iter().map(|(k, v)| format!("{k}: {}\r\n", v.as_str().unwrap_or_default())).collect())
+            .unwrap_or_default();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            s,
+            "POST /{} HTTP/1.1\r\nHost: localhost\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            r["source"].as_str().expect("source"),
+            body.len()
+        )
+        .expect("write");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        let status: u64 = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        // `now:` pins a fixture's clock; served, the wall clock is far past those timestamps.
+        let (want, reason) = if f.get("now").is_some() {
+            (403, Some("timestamp outside tolerance"))
+        } else {
+            (f["expect"]["status"].as_u64().unwrap_or(200), f["expect"]["refusal"].as_str())
+        };
+        assert_eq!(status, want, "{}: {answer}", file.display());
+        if let Some(reason) = reason {
+            assert!(answer.contains(reason), "{}: {answer}", file.display());
+        }
+    }
+    let (status, _) = http(port, "GET", "/github", "");
+    assert_eq!(status, 405, "webhook sources take POST");
+    drop(served);
+    let logged = std::fs::read_to_string(&log).expect("log");
+    let _ = std::fs::remove_file(&log);
+    assert!(logged.contains("POST /github 200 source github: accepted -> rules: main-pushes"), "{logged}");
+    assert!(logged.contains("403 source github: refused: no signature matches"), "{logged}");
+    assert!(!logged.contains("Secret to Everybody") && !logged.contains("whsec_"), "{logged}");
+}
+
+/// `simulate` on a webhook-source bridge: refused with the reason (exit 1), or accepted with the
+/// event and the matched rule (exit 0); a secret that breaks AWS's rules is refused (exit 3)
+/// naming the Secret, never its value.
+#[test]
+fn simulate_verifies_a_webhook_request_and_checks_the_secret() {
+    let secrets = "examples/fixtures/webhook-sources/secrets/test-secrets.yaml";
+    let base = ["simulate", "-f", "examples/webhook-sources/hooks.yaml", "--source", "github", "--secrets", secrets];
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let forged = cli(&[&base[..], &["-H", "X-Hub-Signature-256: sha256=00", "--body", body]].concat());
+    assert_eq!(forged.status.code(), Some(1), "{}", text(&forged.stderr));
+    assert!(text(&forged.stdout).contains("refused  403: no signature matches"), "{}", text(&forged.stdout));
+    let scheme = match webhook_bridge::webhook::presets::scheme(
+        &common::example("webhook-sources/hooks.yaml").spec.webhook_sources[0],
+    ) {
+        Ok(webhook_bridge::webhook::AuthScheme::Hmac(h)) => h,
+        other => panic!("{other:?}"),
+    };
+    let secret = webhook_bridge::webhook::secret::SecretValue::new("It's a Secret to Everybody");
+    let signed = webhook_bridge::webhook::verify::sign(&scheme, &secret, body.as_bytes(), None, None).expect("sign");
+    let header = format!("{}: {}", signed[0].0, signed[0].1);
+    let ok = cli(&[&base[..], &["-H", &header, "--body", body, "--output", "json"]].concat());
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let report: Value = serde_json::from_str(&text(&ok.stdout)).expect("json");
+    assert_eq!(report["event"]["Data"]["ref"], "refs/heads/main");
+    assert_eq!(report["rules"][0]["matched"], true, "{report}");
+
+    let dir = std::env::temp_dir().join(format!("whb-short-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let short = dir.join("secret");
+    std::fs::write(&short, "tooshort-1\n").expect("write");
+    let out = cli(&[
+        "simulate",
+        "-f",
+        "examples/webhook-sources/hooks.yaml",
+        "--source",
+        "github",
+        "--secret-file",
+        short.to_str().expect("path"),
+        "--body",
+        body,
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the HMAC key is 10 bytes; AWS requires 16 to 512 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("tooshort"), "{}", text(&out.stderr));
+}

@@ -16,11 +16,31 @@ use super::spec::ID_PATTERN;
 /// HTTP header names as AWS's `WebhookHeaderName` takes them (RFC 9110 token characters).
 pub const HEADER_PATTERN: &str = r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,512}$";
 
+/// CEL on a header name the scheme reads: not a name AWS reserves (`WebhookStaticTokenAuthConfiguration.
+/// TokenHttpHeader`: "the names EventBridge's edge writes, such as Host and the X-Forwarded-*
+/// family, and the hop-by-hop and framing names an HTTP intermediary may rewrite, such as
+/// Connection and Content-Length. Authorization is allowed"). Hop-by-hop: RFC 9110 7.6.1.
+pub const RESERVED_HEADER_RULE: &str = "!(self.lowerAscii() in ['host', 'forwarded', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'] || self.lowerAscii().startsWith('x-forwarded-'))";
+pub const RESERVED_HEADER_MESSAGE: &str = "a header name AWS reserves: EventBridge's edge writes Host, Forwarded and X-Forwarded-*, and an intermediary may rewrite the hop-by-hop and framing headers (Connection, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade, Content-Length); Authorization is allowed";
+
+/// CEL on a metadata header name: not one that carries credentials or describes the network
+/// path (`WebhookEventsSourceConfiguration.MetadataHttpHeaders`).
+pub const METADATA_HEADERS_RULE: &str = "self.all(h, !(h.lowerAscii() in ['authorization', 'proxy-authorization', 'cookie', 'host', 'forwarded', 'via', 'x-real-ip', 'content-length', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'] || h.lowerAscii().startsWith('x-forwarded-')))";
+pub const METADATA_HEADER_MESSAGE: &str = "a header that carries credentials (Authorization, Proxy-Authorization, Cookie) or describes the network path (Host, Forwarded, Via, X-Real-IP, X-Forwarded-*, hop-by-hop and framing headers) cannot be added to event metadata (AWS's MetadataHttpHeaders)";
+
 /// One webhook event source of a bridge.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.provider == 'Custom' ? has(self.auth) : !has(self.auth)")
     .message("webhookSources: auth is set exactly when provider is Custom (a preset fixes the scheme)"))]
+#[x_kube(validation = Rule::new("self.provider != 'Slack'").message(SLACK_REFUSED))]
+#[x_kube(validation = Rule::new("self.provider != 'Twilio'").message(TWILIO_REFUSED))]
+#[x_kube(validation = Rule::new(
+    "!has(self.timestampToleranceSeconds) || self.provider in ['Stripe', 'StandardWebhooks'] || (self.provider == 'Custom' && has(self.auth) && has(self.auth.hmac) && has(self.auth.hmac.timestampHeader))"
+).message("webhookSources: timestampToleranceSeconds only applies to a scheme that signs a timestamp (Stripe, StandardWebhooks, or Custom hmac with timestampHeader): AWS's TimestampToleranceInSeconds requires TimestampHttpHeader and is not allowed with SignedMessageComposition BODY (GitHub, Shopify) or a token (GitLab)"))]
+#[x_kube(validation = Rule::new(
+    "!(self.provider == 'Custom' && has(self.auth) && has(self.auth.basic) && !has(self.secretRef))"
+).message("webhookSources: auth.basic needs secretRef (the password): AWS takes Username and Password together or neither (to generate both), and InvalidInputException answers a username alone"))]
 pub struct WebhookSourceSpec {
     /// Stable identifier of the source (a DNS label); the AWS event source name is derived from
     /// it. Part of the webhook URL's identity: renaming it makes a new URL.
@@ -45,7 +65,11 @@ pub struct WebhookSourceSpec {
     /// Request headers added to each event's metadata (lowercased), e.g. `X-GitHub-Event`; a
     /// preset adds its provider's event-type header. At most 20 in all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 20), inner(length(min = 1, max = 512), regex(pattern = HEADER_PATTERN)))]
+    // AWS's WebhookMetadataHttpHeaderName: 1 to 128 token characters; case-insensitive, no repeats.
+    #[schemars(length(max = 20), inner(length(min = 1, max = 128), regex(pattern = HEADER_PATTERN)))]
+    #[x_kube(validation = Rule::new("self.all(h, self.exists_one(g, g.lowerAscii() == h.lowerAscii()))")
+        .message("metadataHeaders: header names are case-insensitive and must not repeat (AWS's MetadataHttpHeaders)"))]
+    #[x_kube(validation = Rule::new(METADATA_HEADERS_RULE).message(METADATA_HEADER_MESSAGE))]
     pub metadata_headers: Vec<String>,
     /// `ContentBased`: EventBridge drops a request whose body it has already put on the bus
     /// (providers redeliver). Default: none.
@@ -53,8 +77,14 @@ pub struct WebhookSourceSpec {
     pub deduplication: Option<Deduplication>,
 }
 
+/// Why Slack is refused (a CEL message; docs/webhook-sources.md says the same).
+pub const SLACK_REFUSED: &str = "webhookSources: provider Slack cannot be verified by EventBridge: Slack signs \"v0:<timestamp>:<body>\" (parts joined by colons, X-Slack-Signature v0=<hex>), and AWS's SignedMessageComposition has only BODY, TIMESTAMP_DOT_BODY and MESSAGE_ID_DOT_TIMESTAMP_DOT_BODY (parts joined by dots); receive Slack on an API Gateway route (spec.routes) and verify the signature in the target";
+/// Why Twilio is refused.
+pub const TWILIO_REFUSED: &str = "webhookSources: provider Twilio cannot be verified by EventBridge: Twilio signs the full request URL followed by the form parameters sorted by name (X-Twilio-Signature, base64 HMAC-SHA1), and AWS's SignedMessageComposition signs only the body (BODY, TIMESTAMP_DOT_BODY, MESSAGE_ID_DOT_TIMESTAMP_DOT_BODY); receive Twilio on an API Gateway route (spec.routes) and verify the signature in the target";
+
 /// Provider presets. Slack (`v0:<timestamp>:<body>`, joined by colons) and Twilio (signs the URL
-/// and form parameters) sign in ways AWS's HMAC scheme cannot express; they are refused.
+/// and form parameters) sign in ways AWS's HMAC scheme cannot express: they are listed so that
+/// admission refuses them saying why ([`SLACK_REFUSED`], [`TWILIO_REFUSED`]).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[schemars(extend("maxLength" = 16))]
 pub enum WebhookProvider {
@@ -71,6 +101,10 @@ pub enum WebhookProvider {
     GitLab,
     /// `auth` says the scheme.
     Custom,
+    /// Refused at admission: [`SLACK_REFUSED`].
+    Slack,
+    /// Refused at admission: [`TWILIO_REFUSED`].
+    Twilio,
 }
 
 /// Exactly one scheme (AWS's WebhookAuthConfiguration union); it cannot change after creation.
@@ -87,13 +121,25 @@ pub struct WebhookAuth {
     pub basic: Option<BasicAuth>,
 }
 
-/// AWS's WebhookHmacAuthConfiguration, field by field.
+/// AWS's WebhookHmacAuthConfiguration, field by field, with the rules its documentation states.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.signedMessage != 'Body' || !has(self.timestampHeader)")
+    .message("auth.hmac.timestampHeader: not allowed with signedMessage Body, because BODY does not sign the timestamp (AWS's TimestampHttpHeader)"))]
+#[x_kube(validation = Rule::new("self.signedMessage == 'Body' || has(self.timestampHeader)")
+    .message("auth.hmac.timestampHeader: required with signedMessage TimestampDotBody or MessageIdDotTimestampDotBody (AWS's TimestampHttpHeader)"))]
+#[x_kube(validation = Rule::new("self.signedMessage != 'MessageIdDotTimestampDotBody' || has(self.messageIdHeader)")
+    .message("auth.hmac.messageIdHeader: required with signedMessage MessageIdDotTimestampDotBody (AWS's MessageIdHttpHeader)"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.timestampHeader) || self.timestampHeader.lowerAscii() != self.signatureHeader.lowerAscii() || (has(self.delimiter) && has(self.signaturePrefix) && has(self.timestampPrefix))"
+).message("auth.hmac: when timestampHeader is the signatureHeader (as Stripe's t=...,v1=...), delimiter, signaturePrefix and timestampPrefix are all required (AWS's SignatureHttpHeader)"))]
+#[x_kube(validation = Rule::new("!has(self.timestampPrefix) || has(self.timestampHeader)")
+    .message("auth.hmac.timestampPrefix: only with timestampHeader (it precedes the timestamp in that header)"))]
 pub struct HmacAuth {
     pub algorithm: HmacAlgorithm,
     pub encoding: HmacEncoding,
     #[schemars(length(min = 1, max = 512), regex(pattern = HEADER_PATTERN))]
+    #[x_kube(validation = Rule::new(RESERVED_HEADER_RULE).message(RESERVED_HEADER_MESSAGE))]
     pub signature_header: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[\x20-\x7E]+$"))]
@@ -103,12 +149,14 @@ pub struct HmacAuth {
     pub delimiter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512), regex(pattern = HEADER_PATTERN))]
+    #[x_kube(validation = Rule::new(RESERVED_HEADER_RULE).message(RESERVED_HEADER_MESSAGE))]
     pub timestamp_header: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[\x20-\x7E]+$"))]
     pub timestamp_prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512), regex(pattern = HEADER_PATTERN))]
+    #[x_kube(validation = Rule::new(RESERVED_HEADER_RULE).message(RESERVED_HEADER_MESSAGE))]
     pub message_id_header: Option<String>,
     pub signed_message: SignedMessage,
     /// `Base64`: the secret is base64 (a leading `whsec_` is dropped), as Standard Webhooks.
@@ -154,6 +202,7 @@ pub enum SecretEncoding {
 #[serde(rename_all = "camelCase")]
 pub struct TokenAuth {
     #[schemars(length(min = 1, max = 512), regex(pattern = HEADER_PATTERN))]
+    #[x_kube(validation = Rule::new(RESERVED_HEADER_RULE).message(RESERVED_HEADER_MESSAGE))]
     pub header: String,
 }
 

@@ -141,6 +141,9 @@ pub enum Command {
         /// Also send each entry with PutEvents (AWS or the emulator, from the environment).
         #[arg(long)]
         forward: bool,
+        /// A webhook-source bridge's secrets (each source at `/<name>`).
+        #[command(flatten)]
+        secrets: simulate::SecretArgs,
     },
     /// Run request fixtures (each: a request and the expected rules, targets, payloads) for CI.
     /// Exit 1 on any mismatch, with a diff.
@@ -195,8 +198,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(&cli, args).await,
         Command::Run(args) => operator::run(&cli, args).await,
         Command::Simulate(args) => simulate::run(args),
-        Command::Serve { file, port, address, forward } => {
-            serve::run(&cli, file, std::net::SocketAddr::new(*address, *port), *forward).await
+        Command::Serve { file, port, address, forward, secrets } => {
+            serve::run(&cli, file, std::net::SocketAddr::new(*address, *port), *forward, secrets).await
         }
         Command::Test { file, fixtures, junit } => test::run(file, fixtures, junit.as_deref()),
     }

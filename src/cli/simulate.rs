@@ -30,11 +30,43 @@ pub struct SimulateArgs {
     pub query: Vec<String>,
     /// Instead of a request: a full event (`@file`, `-` for stdin, or the JSON), run through the
     /// rules and targets as is, as AWS's TestEventPattern takes one (id, account, source, time,
-    /// region and detail-type required; any other top-level field allowed).
+    /// region and detail-type required; any other top-level field allowed). For a webhook-source
+    /// bridge: the event's Data (the body) its rules filter, any JSON.
     #[arg(long, value_name = "EVENT", conflicts_with_all = ["route", "method", "path", "body", "headers", "query"])]
     pub event: Option<String>,
+    /// A webhook-source bridge: the source called (default: the only one).
+    #[arg(long, conflicts_with_all = ["route", "path"])]
+    pub source: Option<String>,
+    /// A webhook-source bridge: when the request arrives (Unix seconds or RFC 3339; default now).
+    #[arg(long)]
+    pub now: Option<String>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// Where a webhook-source bridge's secrets come from offline (test values; never printed).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SecretArgs {
+    /// A webhook-source bridge: a Kubernetes Secret manifest (YAML, one or more Secrets) holding
+    /// what each source's secretRef names.
+    #[arg(long = "secrets", value_name = "MANIFEST")]
+    pub secrets_manifest: Option<PathBuf>,
+    /// A webhook-source bridge: a file holding the secret of the source called (one trailing
+    /// newline dropped).
+    #[arg(long = "secret-file", value_name = "FILE", conflicts_with = "secrets_manifest")]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl SecretArgs {
+    pub fn source(&self) -> crate::simulate::webhook::SecretSource {
+        crate::simulate::webhook::SecretSource {
+            value: None,
+            file: self.secret_file.clone(),
+            manifest: self.secrets_manifest.clone(),
+        }
+    }
 }
 
 pub(super) fn run(args: &SimulateArgs) -> ExitCode {
@@ -42,8 +74,16 @@ pub(super) fn run(args: &SimulateArgs) -> ExitCode {
     let run = || -> Result<bool, Error> {
         let bridge = one_bridge(&args.file)?;
         if let Some(event) = &args.event {
-            let report = crate::simulate::report::simulate_event(&bridge, &commands::read_event(event)?);
+            let event = if bridge.spec.webhook_sources.is_empty() {
+                commands::read_event(event)?
+            } else {
+                commands::read_data(event)?
+            };
+            let report = crate::simulate::report::simulate_event(&bridge, &event);
             return Ok(commands::print(&report, args.output == Output::Json));
+        }
+        if !bridge.spec.webhook_sources.is_empty() {
+            return webhook(&bridge, args);
         }
         let (method, path) =
             commands::request_for(&bridge, args.route.as_deref(), args.method.as_deref(), args.path.as_deref())?;
@@ -58,4 +98,28 @@ pub(super) fn run(args: &SimulateArgs) -> ExitCode {
         Ok(commands::print(&report, args.output == Output::Json))
     };
     verdict(run())
+}
+
+/// `simulate` on a webhook-source bridge: one request to one source, verified and routed.
+fn webhook(bridge: &crate::api::WebhookBridge, args: &SimulateArgs) -> Result<bool, Error> {
+    use crate::simulate::{commands, webhook};
+    let name = match (&args.source, bridge.spec.webhook_sources.as_slice()) {
+        (Some(s), _) => s.clone(),
+        (None, [only]) => only.name.clone(),
+        (None, _) => return Err(Error::Config("the bridge has several webhook sources: give --source NAME".into())),
+    };
+    let src = webhook::source(bridge, &name).map_err(|m| Error::Config(format!("--source {name}: {m}")))?;
+    let secret = webhook::secret_for(bridge, src, &args.secrets.source())?;
+    let now = match &args.now {
+        Some(t) => webhook::parse_now(t).map_err(|e| Error::Config(format!("--now {e}")))?,
+        None => webhook::wall_clock(),
+    };
+    let request = webhook::WebhookRequest {
+        source: name,
+        method: args.method.clone().unwrap_or_else(|| "POST".into()),
+        headers: commands::pairs(&args.headers, ':', "--header")?,
+        body: commands::read_body(args.body.as_deref())?.into_bytes(),
+    };
+    let report = webhook::simulate(bridge, &request, &secret, now);
+    Ok(commands::print(&report, args.output == Output::Json))
 }

@@ -35,6 +35,13 @@ pub fn read_event(arg: &str) -> Result<Value, Error> {
     Ok(event)
 }
 
+/// The event of `--event` for a webhook-source bridge: its `Data` as the subscribers' filters
+/// see it (any JSON; `crate::webhook::event`), not a classic event.
+pub fn read_data(arg: &str) -> Result<Value, Error> {
+    let text = read_body(Some(arg)).map_err(|e| Error::Config(e.to_string().replace("--body", "--event")))?;
+    serde_json::from_str(&text).map_err(|e| Error::Config(format!("--event {arg}: not JSON: {e}")))
+}
+
 /// What TestEventPattern refuses with "Parameter Event is not valid.".
 pub fn check_event(event: &Value) -> Result<(), String> {
     let Value::Object(map) = event else {
@@ -159,6 +166,88 @@ pub async fn serve(
     }
 }
 
+/// Serve a webhook-source bridge on `addr`, each source at `/<name>` (offline stand-in for its
+/// EventBridge URL): each request verified with the source's secret at the wall clock and
+/// logged in one line (never the secret); answered 200 when accepted, 401/403/405 with the
+/// reason when refused, 404 for no source.
+pub async fn serve_webhooks(
+    bridge: WebhookBridge,
+    addr: SocketAddr,
+    secrets: Vec<(String, crate::webhook::secret::SecretValue)>,
+) -> Result<(), Error> {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("--port: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    let urls: Vec<String> =
+        bridge.spec.webhook_sources.iter().map(|s| format!("{} http://{bound}/{}", s.name, s.name)).collect();
+    eprintln!("serving {} webhook sources: {}", bridge.metadata.name.as_deref().unwrap_or(""), urls.join(", "));
+    let shared = std::sync::Arc::new((bridge, secrets));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let shared = shared.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let request = super::webhook::WebhookRequest {
+                        source: parts.uri.path().trim_start_matches('/').to_string(),
+                        method: parts.method.as_str().to_string(),
+                        headers: parts
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                            .collect(),
+                        body: body.to_vec(),
+                    };
+                    let (bridge, secrets) = &*shared;
+                    let empty = crate::webhook::secret::SecretValue::new("");
+                    let secret = secrets.iter().find(|(n, _)| n == &request.source).map(|(_, s)| s).unwrap_or(&empty);
+                    let report = super::webhook::simulate(bridge, &request, secret, super::webhook::wall_clock());
+                    let status = report.status();
+                    let answer = match (&report.source, &report.refused) {
+                        (None, _) => serde_json::json!({"message": "Not Found"}),
+                        (Some(_), Some(r)) => serde_json::json!({"message": r.reason}),
+                        (Some(_), None) => serde_json::json!({"message": "accepted"}),
+                    };
+                    let what = match (&report.source, &report.refused) {
+                        (None, _) => "no webhook source".to_string(),
+                        (Some(s), Some(r)) => format!("source {s}: refused: {}", r.reason),
+                        (Some(s), None) => {
+                            let matched = report.matched_rules();
+                            format!(
+                                "source {s}: accepted -> rules: {}",
+                                if matched.is_empty() { "none matched".to_string() } else { matched.join(", ") }
+                            )
+                        }
+                    };
+                    eprintln!("{} {status} {what}", report.request);
+                    let mut response = hyper::Response::new(Full::new(Bytes::from(answer.to_string())));
+                    *response.status_mut() =
+                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+                    if let Ok(v) = "application/json".parse() {
+                        response.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
 fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())
@@ -241,6 +330,14 @@ pub struct Fixture {
     /// A full event (as TestEventPattern takes), run through the rules and targets as is.
     #[serde(default)]
     pub event: Option<Value>,
+    /// A webhook-source bridge: the secret the request is verified with (`value`, `file`, or a
+    /// Secret `manifest` the source's secretRef names; paths relative to the fixture).
+    #[serde(default)]
+    pub secret: Option<super::webhook::SecretSource>,
+    /// A webhook-source bridge: when the request arrives (Unix seconds or RFC 3339; default the
+    /// wall clock), for timestamp tolerance.
+    #[serde(default)]
+    pub now: Option<Value>,
     pub expect: Expect,
 }
 
@@ -250,6 +347,9 @@ pub struct FixtureRequest {
     /// A route name (its method and path), or `method` and `path`.
     #[serde(default)]
     pub route: Option<String>,
+    /// A webhook-source bridge: the source whose URL is called (default: the only one).
+    #[serde(default)]
+    pub source: Option<String>,
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
@@ -261,8 +361,8 @@ pub struct FixtureRequest {
     /// A JSON body, written as YAML/JSON (sent as its JSON text).
     #[serde(default)]
     pub body: Option<Value>,
-    /// A body sent as is (not JSON).
-    #[serde(default)]
+    /// A body sent as is (not JSON; what a signature covers byte for byte). Also `bodyText`.
+    #[serde(default, alias = "bodyText")]
     pub body_text: Option<String>,
 }
 
@@ -281,6 +381,10 @@ pub struct Expect {
     /// Per target (ARN or id), the payload it receives (compared as JSON when both parse).
     #[serde(default)]
     pub payloads: BTreeMap<String, Value>,
+    /// A webhook-source bridge: the request is refused, for a reason containing this text
+    /// (e.g. `timestamp outside tolerance`, `no signature matches`, `missing header`).
+    #[serde(default)]
+    pub refusal: Option<String>,
 }
 
 /// What one fixture gave.
@@ -322,6 +426,10 @@ pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
     let mut failures = Vec::new();
     let fail = |why: String| Verdict { name: name.clone(), file: file.to_path_buf(), failures: vec![why] };
     let report = match (&f.request, &f.event) {
+        (Some(r), None) if !bridge.spec.webhook_sources.is_empty() => match webhook_report(bridge, file, f, r) {
+            Ok(report) => report,
+            Err(e) => return fail(format!("request: {e}")),
+        },
         (Some(r), None) => {
             let (method, path) = match request_for(bridge, r.route.as_deref(), r.method.as_deref(), r.path.as_deref()) {
                 Ok(mp) => mp,
@@ -341,6 +449,8 @@ pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
             };
             report::simulate(bridge, &request)
         }
+        // A webhook-source bridge's rules see the event's Data: any JSON, as given.
+        (None, Some(event)) if !bridge.spec.webhook_sources.is_empty() => report::simulate_event(bridge, event),
         (None, Some(event)) => match check_event(event) {
             Ok(()) => report::simulate_event(bridge, event),
             Err(e) => return fail(format!("event: {e}")),
@@ -349,8 +459,21 @@ pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
     };
     let want_status = f.expect.status.unwrap_or(200);
     if report.status() != want_status {
-        let why = report.error.clone().unwrap_or_else(|| "no route".into());
+        let why = match (&report.refused, &report.error) {
+            (Some(r), _) => r.reason.clone(),
+            (None, Some(e)) => e.clone(),
+            (None, None) if report.webhook && report.source.is_none() => "no such webhook source".into(),
+            (None, None) if report.webhook => "accepted".into(),
+            (None, None) => "no route".into(),
+        };
         failures.push(format!("status: expected {want_status}, got {} ({why})", report.status()));
+    }
+    if let Some(want) = &f.expect.refusal {
+        match &report.refused {
+            Some(r) if r.reason.contains(want.as_str()) => {}
+            Some(r) => failures.push(format!("refusal: expected one containing {want:?}, got {:?}", r.reason)),
+            None => failures.push(format!("refusal: expected one containing {want:?}, the request was not refused")),
+        }
     }
     if let Some(want) = &f.expect.rules {
         let mut want: Vec<&str> = want.iter().map(String::as_str).collect();
@@ -406,6 +529,41 @@ pub fn check(bridge: &WebhookBridge, file: &Path, f: &Fixture) -> Verdict {
         }
     }
     Verdict { name, file: file.to_path_buf(), failures }
+}
+
+/// A fixture's request to a webhook-source bridge, verified and run through the rules.
+fn webhook_report(bridge: &WebhookBridge, file: &Path, f: &Fixture, r: &FixtureRequest) -> Result<Report, Error> {
+    use super::webhook;
+    let name = match (&r.source, &r.route, bridge.spec.webhook_sources.as_slice()) {
+        (Some(s), _, _) | (None, Some(s), _) => s.clone(),
+        (None, None, [only]) => only.name.clone(),
+        (None, None, _) => return Err(Error::Config("the bridge has several webhook sources: give source:".into())),
+    };
+    let body = match (&r.body, &r.body_text) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => String::new(),
+    };
+    let request = webhook::WebhookRequest {
+        source: name.clone(),
+        method: r.method.clone().unwrap_or_else(|| "POST".into()),
+        headers: r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        body: body.into_bytes(),
+    };
+    let now = match &f.now {
+        None => webhook::wall_clock(),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| Error::Config(format!("now: {n}: not whole seconds")))?,
+        Some(Value::String(t)) => webhook::parse_now(t).map_err(|e| Error::Config(format!("now: {e}")))?,
+        Some(other) => return Err(Error::Config(format!("now: {other}: expected Unix seconds or RFC 3339"))),
+    };
+    let Ok(src) = webhook::source(bridge, &name) else {
+        // No such URL: 404, as a request to it would get.
+        return Ok(webhook::simulate(bridge, &request, &crate::webhook::secret::SecretValue::new(""), now));
+    };
+    let base = file.parent().unwrap_or(Path::new("."));
+    let from = f.secret.clone().unwrap_or_default().relative_to(base);
+    let secret = webhook::secret_for(bridge, src, &from)?;
+    Ok(webhook::simulate(bridge, &request, &secret, now))
 }
 
 /// A minimal line diff: `-` expected lines missing, `+` lines got that were not expected.

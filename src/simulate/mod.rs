@@ -8,3 +8,4 @@ pub mod pattern;
 pub mod report;
 pub mod request;
 pub mod target_input;
+pub mod webhook;

@@ -36,6 +36,17 @@ pub struct Report {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub given_event: bool,
     pub rules: Vec<RuleVerdict>,
+    /// A webhook-source bridge: the source the request reached (None with no route either:
+    /// no such URL, 404). Its event (`event`) is the Custom Event Bus event, Data/Metadata/
+    /// SystemMetadata (`crate::webhook::event`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Why the webhook source refused the request, and its answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<super::webhook::Refused>,
+    /// The request went to a webhook-source bridge (its URLs are the sources', not routes).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub webhook: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -82,6 +93,12 @@ impl Report {
         if self.given_event {
             return 200;
         }
+        if let Some(r) = &self.refused {
+            return r.status;
+        }
+        if self.source.is_some() {
+            return 200;
+        }
         match (&self.route, &self.error) {
             (None, _) => 404,
             (Some(_), Some(_)) => 500,
@@ -120,6 +137,9 @@ pub fn simulate(bridge: &WebhookBridge, req: &Request) -> Report {
         event: None,
         given_event: false,
         rules: Vec::new(),
+        source: None,
+        refused: None,
+        webhook: false,
     };
     let Some((route, params)) = request::route_for(&bridge.spec.routes, &req.method, &req.path) else {
         return report;
@@ -159,7 +179,15 @@ pub fn simulate_event(bridge: &WebhookBridge, event: &Value) -> Report {
         rules: verdicts(bridge, event, &region, &bus_name),
         event: Some(event.clone()),
         given_event: true,
+        source: None,
+        refused: None,
+        webhook: false,
     }
+}
+
+/// [`verdicts`] for a webhook-source bridge: `event` is what its subscribers' filters see.
+pub(crate) fn verdicts_on(bridge: &WebhookBridge, event: &Value, region: &str, bus_name: &str) -> Vec<RuleVerdict> {
+    verdicts(bridge, event, region, bus_name)
 }
 
 /// Each rule's verdict on `event`, and what each matched target receives.
@@ -224,6 +252,10 @@ pub fn render(report: &Report) -> String {
         return out;
     }
     let _ = writeln!(out, "request  {}", report.request);
+    if report.webhook {
+        render_webhook(report, &mut out);
+        return out;
+    }
     let Some(route) = &report.route else {
         let _ = writeln!(out, "route    none: API Gateway answers 404");
         return out;
@@ -243,6 +275,28 @@ pub fn render(report: &Report) -> String {
     }
     render_rules(report, &mut out);
     out
+}
+
+fn render_webhook(report: &Report, out: &mut String) {
+    let Some(source) = &report.source else {
+        let _ = writeln!(out, "source   none: no webhook source at this URL (404)");
+        return;
+    };
+    let _ = writeln!(out, "source   {source}");
+    if let Some(r) = &report.refused {
+        let _ = writeln!(out, "refused  {}: {}\n         (nothing is put on the bus)", r.status, r.reason);
+        return;
+    }
+    let _ = writeln!(out, "verified 200: accepted");
+    if let Some(event) = &report.event {
+        let text = serde_json::to_string_pretty(event).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "event on the Custom Event Bus (rules see Data; id, time and ARNs are placeholders)\n{}",
+            indent(&text)
+        );
+    }
+    render_rules(report, out);
 }
 
 fn render_rules(report: &Report, out: &mut String) {

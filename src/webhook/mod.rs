@@ -2,7 +2,10 @@
 //! WebhookAuthConfiguration, [`presets`]), checked offline exactly as EventBridge documents it
 //! checks each request. No network here.
 
+pub mod event;
 pub mod presets;
+pub mod secret;
+pub mod verify;
 
 use crate::api::webhook::{HmacAlgorithm, HmacEncoding, SecretEncoding, SignedMessage};
 

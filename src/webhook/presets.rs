@@ -6,8 +6,8 @@ use crate::api::webhook::{
     HmacAlgorithm, HmacEncoding, SecretEncoding, SignedMessage, WebhookAuth, WebhookProvider, WebhookSourceSpec,
 };
 
-/// The scheme of a source, or why it has none (a `Custom` source without `auth`, which the CRD
-/// already refuses).
+/// The scheme of a source, or why it has none (a `Custom` source without `auth`, or a provider
+/// AWS cannot verify, Slack and Twilio: the CRD already refuses both).
 pub fn scheme(source: &WebhookSourceSpec) -> Result<AuthScheme, String> {
     let hmac = |algorithm, encoding, header: &str, signed_message| HmacScheme {
         algorithm,
@@ -65,6 +65,8 @@ pub fn scheme(source: &WebhookSourceSpec) -> Result<AuthScheme, String> {
         }),
         // GitLab, "Webhooks": the secret token is sent as X-Gitlab-Token.
         WebhookProvider::GitLab => AuthScheme::Token { header: "X-Gitlab-Token".into() },
+        WebhookProvider::Slack => return Err(crate::api::webhook::SLACK_REFUSED.into()),
+        WebhookProvider::Twilio => return Err(crate::api::webhook::TWILIO_REFUSED.into()),
         WebhookProvider::Custom => match &source.auth {
             Some(WebhookAuth { hmac: Some(h), .. }) => AuthScheme::Hmac(HmacScheme {
                 algorithm: h.algorithm,
@@ -93,6 +95,10 @@ pub fn metadata_headers(provider: WebhookProvider) -> &'static [&'static str] {
         WebhookProvider::GitHub => &["X-GitHub-Event", "X-GitHub-Delivery"],
         WebhookProvider::Shopify => &["X-Shopify-Topic", "X-Shopify-Webhook-Id"],
         WebhookProvider::GitLab => &["X-Gitlab-Event"],
-        WebhookProvider::Stripe | WebhookProvider::StandardWebhooks | WebhookProvider::Custom => &[],
+        WebhookProvider::Stripe
+        | WebhookProvider::StandardWebhooks
+        | WebhookProvider::Custom
+        | WebhookProvider::Slack
+        | WebhookProvider::Twilio => &[],
     }
 }

@@ -2,6 +2,7 @@
 //! on a free 127.0.0.1 port, an engine pointed at it, and helpers to inspect what AWS holds.
 #![allow(dead_code)]
 
+pub mod eventsv2;
 pub mod k8s;
 pub mod kube_wait;
 pub mod mocks;
@@ -54,6 +55,11 @@ fn moto_binary() -> PathBuf {
 fn python_binary() -> PathBuf {
     let python = moto_binary().with_file_name("python");
     if python.exists() { python } else { PathBuf::from("python3") }
+}
+
+/// The emulator's Python (the pinned packages of scripts/requirements.txt: standardwebhooks, ...).
+pub fn python() -> PathBuf {
+    python_binary()
 }
 
 /// The directory holding the emulator's package (`scripts/aws_emulator`), for PYTHONPATH.
