@@ -40,6 +40,7 @@ const BRIDGES_PER_FUNCTION: usize = 20;
 const PER_GATEWAY: usize = 150;
 const IN_FLIGHT: usize = 16;
 const SUCCESS: &str = "webhook_bridge_reconciles_total{result=\"success\"}";
+const RETRYABLE: &str = "webhook_bridge_reconciles_total{result=\"retryable_error\"}";
 
 struct KillOnDrop(Child);
 
@@ -165,6 +166,8 @@ struct Run {
     reads: f64,
     writes: f64,
     resync_reads: Option<f64>,
+    /// Reconciles to all Ready, per bridge: (succeeded, retried).
+    reconciles: (f64, f64),
     rss_peak: u64,
     cpu: f64,
     buses: usize,
@@ -294,7 +297,10 @@ async fn standalone(cluster: &common::k8s::Cluster, client: &kube::Client, n: us
     let start = Instant::now();
     let (peak, stuck) = all_ready(&[api_of::<WebhookBridge>(client, &ns)], n, pid, "standalone").await;
     let ready_in = start.elapsed();
+    let cpu = cpu_secs(pid);
     let (reads, writes) = reads_writes(&settled(addr).await);
+    let m = scrape(addr).await;
+    let reconciles = (sample(&m, SUCCESS) / n as f64, sample(&m, RETRYABLE) / n as f64);
     let (buses, roles, apis) = account(&moto).await;
     Run {
         label: format!("standalone, S = {n}"),
@@ -304,8 +310,9 @@ async fn standalone(cluster: &common::k8s::Cluster, client: &kube::Client, n: us
         reads: reads / n as f64,
         writes: writes / n as f64,
         resync_reads: None,
+        reconciles,
         rss_peak: peak.max(rss_kib(pid).1),
-        cpu: cpu_secs(pid),
+        cpu,
         buses,
         roles,
         apis,
@@ -341,12 +348,14 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
     watched.extend(teams.iter().cloned());
     let addr = free_addr();
     // A short resync, so the in-sync resyncs of the attached bridges can be counted below.
-    let resync = if n <= 1000 { 60 } else { 300 };
+    let resync = if n < 1000 { 60 } else { 300 };
     let op = spawn_operator(cluster, &moto, &watched, addr, resync);
     let pid = op.0.id();
     let (_, gw_stuck) = all_ready(std::slice::from_ref(&gateways), g, pid, "gateways").await;
     assert!(gw_stuck.is_empty(), "gateways Stalled: {gw_stuck:?}");
     let before = settled(addr).await;
+    let counted = |m: &str| (sample(m, SUCCESS), sample(m, RETRYABLE));
+    let reconciles0 = counted(&scrape(addr).await);
     let start = Instant::now();
     futures::stream::iter(0..n)
         .map(|i| {
@@ -361,10 +370,13 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
     let apis: Vec<Api<DynamicObject>> = teams.iter().map(|ns| api_of::<WebhookBridge>(client, ns)).collect();
     let (peak, stuck) = all_ready(&apis, n, pid, "attached").await;
     let ready_in = start.elapsed();
+    let cpu = cpu_secs(pid);
     let after = settled(addr).await;
     let (reads, writes) = reads_writes(&delta(&before, &after));
     // In-sync resyncs: every call over one resync interval and a half, per successful reconcile.
     let metrics = scrape(addr).await;
+    let reconciles1 = counted(&metrics);
+    let reconciles = ((reconciles1.0 - reconciles0.0) / n as f64, (reconciles1.1 - reconciles0.1) / n as f64);
     let (calls0, ok0) = (calls(&metrics), sample(&metrics, SUCCESS));
     tokio::time::sleep(Duration::from_secs(resync * 3 / 2)).await;
     let metrics = scrape(addr).await;
@@ -379,8 +391,9 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
         reads: reads / n as f64,
         writes: writes / n as f64,
         resync_reads,
+        reconciles,
         rss_peak: peak.max(rss_kib(pid).1),
-        cpu: cpu_secs(pid),
+        cpu,
         buses,
         roles,
         apis: api_count,
@@ -419,12 +432,12 @@ async fn bench() {
     }
     println!();
     println!(
-        "| run | bridges | gateways | all settled | per bridge | refused (Stalled) | writes / bridge | reads / bridge | reads / in-sync resync | peak RSS | CPU | buses / 100 | roles / 1,000 | APIs |"
+        "| run | bridges | gateways | all settled | per bridge | refused (Stalled) | writes / bridge | reads / bridge | reconciles / bridge (retried) | reads / in-sync resync | peak RSS | CPU to all settled | buses / 100 | roles / 1,000 | APIs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &runs {
         println!(
-            "| {} | {} | {} | {:.1} s | {:.0} ms | {} | {:.2} | {:.2} | {} | {:.1} MiB | {:.1} s | {} | {} | {} |",
+            "| {} | {} | {} | {:.1} s | {:.0} ms | {} | {:.2} | {:.2} | {:.2} ({:.2}) | {} | {:.1} MiB | {:.1} s | {} | {} | {} |",
             r.label,
             r.n,
             r.gateways,
@@ -433,6 +446,8 @@ async fn bench() {
             if r.stuck.is_empty() { "0".to_string() } else { format!("{:?}", r.stuck) },
             r.writes,
             r.reads,
+            r.reconciles.0,
+            r.reconciles.1,
             r.resync_reads.map_or("-".to_string(), |x| format!("{x:.2}")),
             r.rss_peak as f64 / 1024.0,
             r.cpu,
