@@ -148,6 +148,7 @@ impl Engine {
                 Action::CreateArchive { .. } => archive::create_archive(&c.events, d).await?,
                 Action::UpdateArchive { .. } => archive::update_archive(&c.events, d).await?,
                 Action::DeleteArchive { name } => archive::delete_archive(&c.events, name).await?,
+                Action::V2(a) => self.apply_v2(c, d, a).await?,
             }
             tracing::info!(write = %action, "AWS write applied");
             if self.abort_after_writes == Some(done + 1) {
