@@ -83,7 +83,12 @@ pub trait SecretSource: Send + Sync {
 pub struct NoSecrets;
 
 impl SecretSource for NoSecrets {
-    fn get<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> futures::future::BoxFuture<'a, Result<Option<SecretRead>, Error>> {
+    fn get<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<SecretRead>, Error>> {
         Box::pin(async { Ok(None) })
     }
 }
@@ -260,14 +265,11 @@ pub fn auth_kind_of_member(member: &str) -> Option<&'static str> {
 /// The gateway's bus: `spec.customEventBus.name` or `<namespace>-<gateway>-<hash8>`.
 pub fn gateway_bus(gw: &crate::api::WebhookBridgeGateway, owner: &Owner) -> Option<V2Bus> {
     let spec = gw.spec.custom_event_bus.as_ref()?;
-    let name = spec.name.clone().unwrap_or_else(|| {
-        owner.default_name(256).replacen(&format!("-{}", crate::gateway::OWNER_PREFIX), "-", 1)
-    });
-    Some(V2Bus {
-        client_token: client_token(&["bus", &owner.uid, &name]),
-        name,
-        retention_days: spec.retention_days,
-    })
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| owner.default_name(256).replacen(&format!("-{}", crate::gateway::OWNER_PREFIX), "-", 1));
+    Some(V2Bus { client_token: client_token(&["bus", &owner.uid, &name]), name, retention_days: spec.retention_days })
 }
 
 /// Name of a bridge's event source: `whb-<hash8>-<source>` (at most 64, like rule names).
@@ -307,8 +309,7 @@ pub fn webhook(
     };
     let mut v2_sources = Vec::new();
     for (index, s) in sources.iter().enumerate() {
-        let scheme = presets::scheme(s)
-            .map_err(|m| Error::invalid(format!("spec.webhookSources[{index}]"), m))?;
+        let scheme = presets::scheme(s).map_err(|m| Error::invalid(format!("spec.webhookSources[{index}]"), m))?;
         let read = match &s.secret_ref {
             None => None,
             Some(r) => match secrets.get(&s.name) {
@@ -326,8 +327,7 @@ pub fn webhook(
         let secret_version = read.as_ref().and_then(|r| r.version.clone());
         let secret = read.map(|r| r.value);
         let mut headers: Vec<String> = Vec::new();
-        for h in presets::metadata_headers(s.provider).iter().map(|h| h.to_string()).chain(s.metadata_headers.clone())
-        {
+        for h in presets::metadata_headers(s.provider).iter().map(|h| h.to_string()).chain(s.metadata_headers.clone()) {
             if !headers.iter().any(|x| x.eq_ignore_ascii_case(&h)) {
                 headers.push(h);
             }
@@ -365,13 +365,8 @@ pub fn webhook(
             })
         })
         .collect();
-    d.v2 = DesiredV2 {
-        bus: None,
-        bus_arn: bus_arn.map(str::to_string),
-        webhook: true,
-        sources: v2_sources,
-        subscribers,
-    };
+    d.v2 =
+        DesiredV2 { bus: None, bus_arn: bus_arn.map(str::to_string), webhook: true, sources: v2_sources, subscribers };
     Ok(())
 }
 

@@ -121,9 +121,9 @@ pub fn to_json(v: &Cbor) -> Value {
         Cbor::Bytes(_) | Cbor::Null => Value::Null,
         Cbor::Text(t) => Value::String(t.clone()),
         Cbor::Array(items) => Value::Array(items.iter().map(to_json).collect()),
-        Cbor::Map(pairs) => Value::Object(
-            pairs.iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), to_json(v)))).collect(),
-        ),
+        Cbor::Map(pairs) => {
+            Value::Object(pairs.iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), to_json(v)))).collect())
+        }
         Cbor::Bool(b) => Value::Bool(*b),
         Cbor::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
         Cbor::Tag(_, v) => to_json(v),
@@ -152,7 +152,9 @@ fn tag_map(tags: &Tags) -> Cbor {
 
 async fn tags_of(client: &Client, arn: &str) -> Result<Option<Tags>, Error> {
     match client.list_tags_for_resource().resource_arn(arn).send().await {
-        Ok(out) => Ok(Some(out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default())),
+        Ok(out) => {
+            Ok(Some(out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()))
+        }
         Err(e) if has_code(&e, NOT_FOUND) => Ok(None),
         Err(e) => Err(classify(SVC, "ListTagsForResource", e)),
     }
@@ -317,7 +319,9 @@ async fn list_sources(client: &Client, bus_arn: &str, prefix: Option<&str>) -> R
             Err(e) if has_code(&e, NOT_FOUND) => return Ok(all),
             Err(e) => return Err(classify(SVC, "ListEventSources", e)),
         };
-        all.extend(out.event_sources().iter().filter_map(|s| Some((s.name()?.to_string(), s.event_source_arn()?.to_string()))));
+        all.extend(
+            out.event_sources().iter().filter_map(|s| Some((s.name()?.to_string(), s.event_source_arn()?.to_string()))),
+        );
         token = out.next_token().map(str::to_string);
         if token.is_none() {
             return Ok(all);
@@ -346,7 +350,9 @@ async fn list_subscribers(
             Err(e) if has_code(&e, NOT_FOUND) => return Ok(all),
             Err(e) => return Err(classify(SVC, "ListSubscribers", e)),
         };
-        all.extend(out.subscribers().iter().filter_map(|s| Some((s.name()?.to_string(), s.subscriber_arn()?.to_string()))));
+        all.extend(
+            out.subscribers().iter().filter_map(|s| Some((s.name()?.to_string(), s.subscriber_arn()?.to_string()))),
+        );
         token = out.next_token().map(str::to_string);
         if token.is_none() {
             return Ok(all);
@@ -483,10 +489,7 @@ pub async fn update_source(client: &Client, s: &V2Source, arn: &str) -> Result<(
 /// generates), with a ClientToken for this one change (a retry does not rotate twice). Sent as
 /// an UpdateEventSource request whose operation and body are replaced (see the module doc).
 pub async fn rotate(client: &Client, d: &Desired, s: &V2Source, arn: &str) -> Result<(), Error> {
-    let mut body = vec![
-        ("EventSourceArn", Cbor::text(arn)),
-        ("ClientToken", Cbor::text(s.rotate_token(&d.owner))),
-    ];
+    let mut body = vec![("EventSourceArn", Cbor::text(arn)), ("ClientToken", Cbor::text(s.rotate_token(&d.owner)))];
     if let Some(secret) = &s.secret {
         let (_, _, member) = s.secret_members();
         body.push(("Credential", Cbor::map([(member, Cbor::text(secret.expose()))])));
@@ -546,11 +549,9 @@ pub fn source_ready(s: &ObsV2Source) -> Result<(), Error> {
             state: state.to_string(),
             reason: "see the source in the EventBridge console; rename the source to make a new one".into(),
         }),
-        state => Err(Error::NotYet(format!(
-            "webhook event source {} is {}",
-            s.name,
-            state.unwrap_or("not ACTIVE yet")
-        ))),
+        state => {
+            Err(Error::NotYet(format!("webhook event source {} is {}", s.name, state.unwrap_or("not ACTIVE yet"))))
+        }
     }
 }
 
@@ -601,7 +602,10 @@ async fn describe_subscriber(client: &Client, arn: &str) -> Result<Option<ObsV2S
         state: out.state().map(|s| s.as_str().to_string()),
         retry_policy: out.retry_policy().map(|r| (r.max_retry_attempts(), r.max_event_age_in_seconds())),
         dead_letter_arn: out.on_failure_configuration().and_then(|f| f.arn()).map(str::to_string),
-        message_group_id: invoke.and_then(|i| i.sqs_parameters()).and_then(|p| p.message_group_id()).map(str::to_string),
+        message_group_id: invoke
+            .and_then(|i| i.sqs_parameters())
+            .and_then(|p| p.message_group_id())
+            .map(str::to_string),
         tags,
     }))
 }

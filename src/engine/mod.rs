@@ -481,9 +481,13 @@ fn outcome(d: &Desired, o: &Observed, actions: Vec<Action>, delivery_gaps: Vec<(
     }
     Outcome {
         status: described,
-        custom_event_bus: d.v2.bus.as_ref().and(o.v2.bus.as_ref()).filter(|b| b.state.as_deref() == Some("ACTIVE")).map(
-            |b| crate::api::ResourceRef { name: b.name.clone(), arn: b.arn.clone(), managed: true },
-        ),
+        custom_event_bus: d
+            .v2
+            .bus
+            .as_ref()
+            .and(o.v2.bus.as_ref())
+            .filter(|b| b.state.as_deref() == Some("ACTIVE"))
+            .map(|b| crate::api::ResourceRef { name: b.name.clone(), arn: b.arn.clone(), managed: true }),
         actions,
         delivery_gaps,
         no_dead_letter_queue: status::without_dead_letter_queue(d),

@@ -154,33 +154,31 @@ pub fn webhook_status(
     d: &Desired,
     o: &Observed,
 ) -> (Vec<crate::api::webhook::WebhookSourceStatus>, Vec<crate::api::webhook::SubscriberStatus>) {
-    let sources = d
-        .v2
-        .sources
-        .iter()
-        .map(|w| {
-            let have = o.v2.sources.iter().find(|s| s.name == w.name);
-            crate::api::webhook::WebhookSourceStatus {
-                name: w.spec_name.clone(),
-                url: have.and_then(|s| s.url.clone()),
-                arn: have.map(|s| s.arn.clone()),
-                secret_arn: have.and_then(|s| s.secret_arn.clone()),
-                state: have.and_then(|s| s.state.clone()),
-            }
-        })
-        .collect();
-    let subscribers = d
-        .v2
-        .subscribers
-        .iter()
-        .map(|w| {
-            let have: Option<&ObsV2Subscriber> = o.v2.subscribers.iter().find(|s| s.name == w.name);
-            crate::api::webhook::SubscriberStatus {
-                name: w.name.clone(),
-                arn: have.map(|s| s.arn.clone()),
-                state: have.and_then(|s| s.state.clone()),
-            }
-        })
-        .collect();
+    let sources =
+        d.v2.sources
+            .iter()
+            .map(|w| {
+                let have = o.v2.sources.iter().find(|s| s.name == w.name);
+                crate::api::webhook::WebhookSourceStatus {
+                    name: w.spec_name.clone(),
+                    url: have.and_then(|s| s.url.clone()),
+                    arn: have.map(|s| s.arn.clone()),
+                    secret_arn: have.and_then(|s| s.secret_arn.clone()),
+                    state: have.and_then(|s| s.state.clone()),
+                }
+            })
+            .collect();
+    let subscribers =
+        d.v2.subscribers
+            .iter()
+            .map(|w| {
+                let have: Option<&ObsV2Subscriber> = o.v2.subscribers.iter().find(|s| s.name == w.name);
+                crate::api::webhook::SubscriberStatus {
+                    name: w.name.clone(),
+                    arn: have.map(|s| s.arn.clone()),
+                    state: have.and_then(|s| s.state.clone()),
+                }
+            })
+            .collect();
     (sources, subscribers)
 }

@@ -16,21 +16,53 @@ use crate::owner::Ownership;
 /// One `eventsv2` write.
 #[derive(Clone, Debug, PartialEq)]
 pub enum V2Action {
-    CreateBus { name: String },
-    TagBus { arn: String },
-    DeleteBus { name: String, arn: String },
-    CreateSource { name: String },
+    CreateBus {
+        name: String,
+    },
+    TagBus {
+        arn: String,
+    },
+    DeleteBus {
+        name: String,
+        arn: String,
+    },
+    CreateSource {
+        name: String,
+    },
     /// UpdateEventSource with the spec's configuration (no secret).
-    UpdateSource { name: String, arn: String },
+    UpdateSource {
+        name: String,
+        arn: String,
+    },
     /// RotateWebhookCredentials to the Secret's value (or a generated one).
-    RotateCredential { name: String, arn: String },
+    RotateCredential {
+        name: String,
+        arn: String,
+    },
     /// The ownership, spec and credential tags.
-    TagSource { name: String, arn: String },
-    DeleteSource { name: String, arn: String },
-    CreateSubscriber { name: String },
-    UpdateSubscriber { name: String, arn: String },
-    TagSubscriber { name: String, arn: String },
-    DeleteSubscriber { name: String, arn: String },
+    TagSource {
+        name: String,
+        arn: String,
+    },
+    DeleteSource {
+        name: String,
+        arn: String,
+    },
+    CreateSubscriber {
+        name: String,
+    },
+    UpdateSubscriber {
+        name: String,
+        arn: String,
+    },
+    TagSubscriber {
+        name: String,
+        arn: String,
+    },
+    DeleteSubscriber {
+        name: String,
+        arn: String,
+    },
 }
 
 impl V2Action {
@@ -71,7 +103,12 @@ pub fn json_subset(want: &Value, have: &Value) -> bool {
 }
 
 /// The gateway's bus: create it, tag it, or refuse a name someone else holds.
-pub(super) fn plan_bus(d: &Desired, o: &Observed, actions: &mut Vec<Action>, gc: &mut Vec<Action>) -> Result<(), Error> {
+pub(super) fn plan_bus(
+    d: &Desired,
+    o: &Observed,
+    actions: &mut Vec<Action>,
+    gc: &mut Vec<Action>,
+) -> Result<(), Error> {
     let owner = &d.owner;
     match (&d.v2.bus, &o.v2.bus) {
         (Some(want), None) => actions.push(Action::V2(V2Action::CreateBus { name: want.name.clone() })),
@@ -203,7 +240,8 @@ pub(super) fn plan_webhook(
                     }));
                 }
                 if tags_missing(&d.tags, &have.tags) {
-                    actions.push(Action::V2(V2Action::TagSubscriber { name: have.name.clone(), arn: have.arn.clone() }));
+                    actions
+                        .push(Action::V2(V2Action::TagSubscriber { name: have.name.clone(), arn: have.arn.clone() }));
                 }
             }
         }
