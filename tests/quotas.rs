@@ -85,6 +85,9 @@ async fn the_defaults_are_the_aws_quotas_and_can_be_raised_and_reset() {
         "apigatewayv2.stages_per_api": 10,
         "apigatewayv2.domain_names_per_account": 120,
         "apigatewayv2.api_mappings_per_domain": 200,
+        "eventbridgev2.buses_per_account": 5,
+        "eventbridgev2.event_sources_per_account": 200,
+        "eventbridgev2.subscribers_per_bus": 10000,
     });
     assert_eq!(moto.quotas(), aws);
 

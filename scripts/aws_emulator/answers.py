@@ -4,15 +4,22 @@
 - json (events, logs): `{"__type": code, "message": ...}`, Content-Type `application/x-amz-json-<v>`;
 - query (iam, sts, sns, sqs): `<ErrorResponse><Error><Type>Sender|Receiver</Type><Code>..` XML;
 - rest-json (apigatewayv2, lambda): `{"message": ...}` (lambda: with `"Type"`), the code in
-  `x-amzn-ErrorType`.
+  `x-amzn-ErrorType`;
+- rpc-v2-cbor (eventbridgev2): a CBOR map `{"__type": "<namespace>#<Code>", "Message": ...}` with
+  the status of the error shape's `httpStatusCode`, headers `smithy-protocol: rpc-v2-cbor` and
+  `Content-Type: application/cbor` (Smithy RPC v2 CBOR, "Errors"; aws-sdk-eventbridgev2 1.7's
+  cbor_errors.rs reads `__type` and strips the namespace before `#`, and reads `message` or
+  `Message`). The namespace is not in botocore's model: `com.amazonaws.<service>` is assumed.
 """
 
 import json
 import uuid
 from xml.sax.saxutils import escape as xml_escape
 
+import cbor2
+
 # Internal-error codes per service (what each one's model calls its 500).
-INTERNAL_ERROR = {"events": "InternalException", "iam": "ServiceFailure", "lambda": "ServiceException", "sts": "InternalFailure",
+INTERNAL_ERROR = {"events": "InternalException", "eventbridgev2": "InternalException", "iam": "ServiceFailure", "lambda": "ServiceException", "sts": "InternalFailure",
                   "sns": "InternalError", "sqs": "InternalFailure", "apigatewayv2": "InternalFailure",
                   "logs": "ServiceUnavailableException"}
 # The 503 codes where the model has its own (elsewhere: ServiceUnavailable).
@@ -61,8 +68,26 @@ def query_error(c, code, message, status=400):
     return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)], body, None
 
 
+CBOR_HEADERS = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
+
+
+def cbor_error(c, code, message, status=None):
+    """An rpc-v2-cbor error; `status` defaults to the error shape's httpStatusCode (else 400)."""
+    if status is None:
+        status = c.model.shapes.get(code, {}).get("error", {}).get("httpStatusCode", 400)
+    doc = {"__type": f"com.amazonaws.{c.model.name}#{code}", "Message": message}
+    return status, CBOR_HEADERS + [("x-amzn-RequestId", request_id())], cbor2.dumps(doc), None
+
+
+def cbor_answer(doc, status=200):
+    """A 2xx rpc-v2-cbor answer: `doc` (timestamps already cbor2.CBORTag(1, epoch seconds))."""
+    return status, CBOR_HEADERS + [("x-amzn-RequestId", request_id())], cbor2.dumps(doc or {}), None
+
+
 def error(c, code, message, status=400):
     """An error in the protocol of the checked request `c`."""
+    if c.protocol == "rpc-v2-cbor":
+        return cbor_error(c, code, message, status)
     if c.protocol == "query":
         return query_error(c, code, message, status)
     if c.protocol == "json":

@@ -1,5 +1,6 @@
 """One request -> (service, protocol, operation, problems): the input is rebuilt from where each
-member lives (uri / querystring / header / body, `locationName`) and checked recursively against
+member lives (uri / querystring / header / body, `locationName`; a CBOR body for the Smithy RPC v2
+CBOR protocol, see check_cbor) and checked recursively against
 the operation's input shape: required members, unknown members, types, string length, `pattern`
 (full match, as AWS's Java validators do), `enum`, numeric range, list and map size, and bounds
 that a shape carries only in its name (apigatewayv2's `StringWithLengthBetween1And512`).
@@ -10,9 +11,12 @@ server.py); the violation is appended to the violations file as one JSON line fi
 
 import base64
 import binascii
+import datetime
 import json
 import re
 from urllib.parse import parse_qsl
+
+import cbor2
 
 from .models import DOCUMENTED_ENUMS, PATTERNS, bounds_from_name
 
@@ -293,14 +297,27 @@ class Checked:
     def __init__(self, model=None, protocol=None, op=None):
         self.model, self.protocol, self.op = model, protocol, op
         self.labels = {}  # rest-json: the uri labels ({"apiId": ...}), unquoted
+        self.params = None  # rpc-v2-cbor: the decoded input ({member: value}), for the emulation
         self.problems = Problems()
 
 
 CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
+CBOR_PATH = re.compile(r"/service/([^/]+)/operation/([^/]+)")
+CBOR_PROTOCOL = "smithy-rpc-v2-cbor"
+
+
 def check(models, by_signing, method, raw_path, query_string, headers, body):
     """None: not an AWS request we know (forward unchecked). Otherwise a Checked."""
+    m = CBOR_PATH.fullmatch(raw_path)
+    if m or headers.get("smithy-protocol"):  # rpc-v2-cbor: the path names the service
+        cbor_models = [x for x in models.values() if CBOR_PROTOCOL in x.protocols]
+        model = next((x for x in cbor_models if m and x.target_prefix == m.group(1)), None)
+        if model is None and headers.get("smithy-protocol") and cbor_models:
+            model = cbor_models[0]  # a CBOR request to no known service: refused as an unknown operation
+        if model is not None:
+            return check_cbor(model, method, raw_path, headers, body)
     m = CREDENTIAL.search(headers.get("Authorization", "")) or re.search(
         r"X-Amz-Credential=[^/&]+(?:/|%2F)\d{8}(?:/|%2F)[^/%&]+(?:/|%2F)([^/%&]+)(?:/|%2F)aws4_request", query_string
     )
@@ -357,6 +374,62 @@ def check_json(model, target, body):
         return c
     params = from_json(model, ref, wire, "", c.problems)
     validate(model, ref, params, "", c.problems)
+    return c
+
+
+def from_cbor(value):
+    """cbor2's decoding as check.validate takes it: tag 1 (epoch-seconds timestamps) as a number,
+    byte strings as Blob."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, cbor2.CBORTag):
+        return from_cbor(value.value) if value.tag == 1 else value
+    if isinstance(value, (bytes, bytearray)):
+        return Blob(value)
+    if isinstance(value, dict):
+        return {k: from_cbor(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_cbor(v) for v in value]
+    if value is cbor2.undefined:
+        return None
+    return value
+
+
+def check_cbor(model, method, raw_path, headers, body):
+    """Smithy RPC v2 CBOR (https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html):
+    `POST /service/<ServiceName>/operation/<Op>` (ServiceName: the model's targetPrefix, as
+    aws-sdk-eventbridgev2 1.7 sends `/service/AWSEventsV2/operation/CreateEventBus`), header
+    `smithy-protocol: rpc-v2-cbor`, body the input structure as a CBOR map keyed by member name
+    (empty: an empty input), `Content-Type: application/cbor` when there is a body. The input is
+    then checked like every other protocol's (from_json's unknown members, validate)."""
+    c = Checked(model, "rpc-v2-cbor")
+    m = CBOR_PATH.fullmatch(raw_path)
+    if m is None or m.group(1) != model.target_prefix or m.group(2) not in model.operations:
+        c.problems.add("", f"unknown operation: {method} {raw_path} (expected /service/{model.target_prefix}/operation/<Op>)")
+        return c
+    c.op = m.group(2)
+    if method != "POST":
+        c.problems.add("", f"rpc-v2-cbor requests are POST, not {method}")
+    if headers.get("smithy-protocol") != "rpc-v2-cbor":
+        c.problems.add("smithy-protocol", f"header must be rpc-v2-cbor, is {headers.get('smithy-protocol')!r}")
+    ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if body and ctype != "application/cbor":
+        c.problems.add("Content-Type", f"must be application/cbor for a body, is {ctype!r}")
+    try:
+        wire = from_cbor(cbor2.loads(body)) if body else {}
+    except (cbor2.CBORDecodeError, ValueError, EOFError) as e:
+        c.problems.add("", f"body is not CBOR: {e}")
+        return c
+    if not isinstance(wire, dict):
+        c.problems.add("", f"body must be a CBOR map, got {json_type(wire)}")
+        return c
+    ref = model.operations[c.op].get("input")
+    if ref is None:
+        if wire:
+            c.problems.add("", "operation takes no input, body is not empty")
+        return c
+    c.params = from_json(model, ref, wire, "", c.problems)
+    validate(model, ref, c.params, "", c.problems)
     return c
 
 

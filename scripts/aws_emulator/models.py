@@ -3,7 +3,9 @@ service the emulator checks, the rest-json routes (`requestUri` templates), and 
 `pattern`s translated to Python's re.
 
 The service of a request comes from the SigV4 credential scope (`.../<region>/<service>/aws4_request`),
-the operation from `X-Amz-Target` (json), the form field `Action` (query) or the HTTP method and the
+or for the Smithy RPC v2 CBOR protocol (eventbridgev2, whose signing name `events` it shares with
+events) from its path `/service/<targetPrefix>/operation/<Op>`; the operation from `X-Amz-Target`
+(json), the form field `Action` (query), that path (rpc-v2-cbor) or the HTTP method and the
 model's `requestUri` templates (rest-json): see check.py. Bounds that a shape carries only in its
 name (apigatewayv2's `StringWithLengthBetween1And512`) are read from the name; allowed values AWS
 documents for a shape without `enum` are in DOCUMENTED_ENUMS.
@@ -21,7 +23,7 @@ import unicodedata
 import warnings
 from urllib.parse import parse_qsl, unquote
 
-SERVICES = ("apigatewayv2", "events", "iam", "lambda", "logs", "sts", "sqs", "sns")
+SERVICES = ("apigatewayv2", "events", "eventbridgev2", "iam", "lambda", "logs", "sts", "sqs", "sns")
 
 # ---------------------------------------------------------------------------------------------
 # Java regex -> Python re

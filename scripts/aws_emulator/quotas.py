@@ -25,6 +25,9 @@ nothing, and is never refused by a quota.
 | `apigatewayv2.stages_per_api`            | 10      | CreateStage                   | 429 ConflictException |
 | `apigatewayv2.domain_names_per_account`  | 120     | CreateDomainName              | 429 ConflictException |
 | `apigatewayv2.api_mappings_per_domain`   | 200     | CreateApiMapping              | 429 ConflictException |
+| `eventbridgev2.buses_per_account`        | 5       | eventbridgev2 CreateEventBus  | 400 LimitExceededException |
+| `eventbridgev2.event_sources_per_account`| 200     | CreateEventSource             | 400 LimitExceededException |
+| `eventbridgev2.subscribers_per_bus`      | 10000   | CreateSubscriber              | 400 LimitExceededException |
 
 The defaults are AWS's: "Amazon EventBridge quotas"
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html: event buses 100 per
@@ -33,7 +36,9 @@ account, rules 300 per event bus, targets 5 per rule), "IAM and AWS STS quotas"
 account 1,000), "Amazon API Gateway quotas" for HTTP APIs
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html: routes per API
 300, integrations per API 300, authorizers per API 10, stages per API 10, custom domain names per
-account per Region 120, API mappings per domain 200). (Lambda's 20 KB function-policy cap is a
+account per Region 120, API mappings per domain 200), and the "[EventsV2]" quotas of the same EventBridge page for the Custom
+Event Bus API (5 custom event buses per account, 200 event sources, 10,000 subscribers per bus;
+counted from the emulator's own eventbridgev2 state, shims_eventsv2.py). (Lambda's 20 KB function-policy cap is a
 refusal of shims_lambda.py.)
 
 Other values, e.g. an account whose quota increase was granted, or a test that lowers one to reach
@@ -65,6 +70,20 @@ from .check import json_object
 # request failed because it attempted to create resource beyond the allowed service quota"), and
 # EventBridge's one message for it is used.
 EVENTS_LIMIT = "The requested resource exceeds the maximum number allowed."
+
+
+# eventbridgev2 (rpc-v2-cbor): every create declares LimitExceededException (400, "The request
+# failed because it attempted to create resource beyond the allowed service quota"); no recorded
+# answer was found, EventBridge's one message for it is used.
+def _eventsv2_refusal(c, limit):
+    return answers.cbor_error(c, "LimitExceededException", EVENTS_LIMIT, 400)
+
+
+def _eventsv2_names(kind, parent=None):
+    def held(h, c, doc):
+        match = {"EventBusArn": doc.get("EventBusArn")} if parent else {}
+        return [r["Name"] for r in h.state.eventsv2.all(kind, h._region(), **match)], [doc.get("Name")]
+    return held
 
 
 def _events_refusal(c, limit):
@@ -240,6 +259,11 @@ QUOTAS = [
     Quota("apigatewayv2.stages_per_api", 10, "apigatewayv2", "CreateStage", lambda c, d: c.labels.get("apiId"), _stages, _apigw_refusal("stages")),
     Quota("apigatewayv2.domain_names_per_account", 120, "apigatewayv2", "CreateDomainName", lambda c, d: "", _domain_names,
           _apigw_refusal("domain_names")),
+    Quota("eventbridgev2.buses_per_account", 5, "eventbridgev2", "CreateEventBus", lambda c, d: "", _eventsv2_names("bus"), _eventsv2_refusal),
+    Quota("eventbridgev2.event_sources_per_account", 200, "eventbridgev2", "CreateEventSource", lambda c, d: "", _eventsv2_names("source"),
+          _eventsv2_refusal),
+    Quota("eventbridgev2.subscribers_per_bus", 10000, "eventbridgev2", "CreateSubscriber", lambda c, d: d.get("EventBusArn"),
+          _eventsv2_names("subscriber", parent=True), _eventsv2_refusal),
     Quota("apigatewayv2.api_mappings_per_domain", 200, "apigatewayv2", "CreateApiMapping", lambda c, d: c.labels.get("domainName"), _api_mappings,
           _apigw_refusal("api_mappings")),
 ]
@@ -321,4 +345,6 @@ def _params(c, body):
     """The request's parameters a quota reads: the JSON body (json, rest-json) or the form (query)."""
     if c.protocol == "query":
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    if c.protocol == "rpc-v2-cbor":
+        return c.params
     return json_object(body)

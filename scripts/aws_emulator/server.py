@@ -10,7 +10,8 @@ Endpoints of the emulator's own (never checked, faulted or held):
 - `GET /__model_check/violations` lists the model violations (`DELETE` forgets them),
   `GET /__model_check/stats` counts requests;
 - `/__faults`, `/__faults/stats`, `/__faults/hold`: see faults.py;
-- `/__quotas`: see quotas.py.
+- `/__quotas`: see quotas.py;
+- `/__webhooks/<id>` (eventbridgev2 webhook URLs) and `/__eventsv2/...`: see eventsv2_webhooks.py.
 
     python -m aws_emulator --port PUBLIC --upstream 127.0.0.1:MOTO --violations FILE.jsonl \
         [--trace FILE.jsonl] [--quotas JSON]   (PYTHONPATH=scripts)
@@ -31,8 +32,8 @@ import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
-from . import answers, quotas, shims_apigatewayv2, shims_events, shims_lambda
-from .check import check
+from . import answers, eventsv2_webhooks, quotas, shims_apigatewayv2, shims_events, shims_eventsv2, shims_lambda
+from .check import CBOR_PROTOCOL, check
 from .faults import READ_PREFIXES, Faults, Hold
 from .models import PATTERNS, UNICODE, botocore_data_dir, load_models
 
@@ -49,17 +50,19 @@ REGION_IN_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/")
 # optionally forward(h, c, body, dechunked) -> answer (instead of a plain forward) and
 # after(h, c, body, answer) -> answer (moto's answer as AWS gives it). A service of its own (one
 # moto lacks entirely) is a module whose EMULATIONS answer every operation.
-SHIMS = {m.SERVICE: m for m in (shims_apigatewayv2, shims_events, shims_lambda)}
+SHIMS = {m.SERVICE: m for m in (shims_apigatewayv2, shims_events, shims_eventsv2, shims_lambda)}
 
 
 class State:
     def __init__(self, args, models):
         self.upstream_host, _, port = args.upstream.rpartition(":")
         self.upstream_port = int(port)
+        self.public = f"{args.host}:{args.port}"  # the emulator's own address (eventbridgev2 webhook URLs)
         self.violations_path = args.violations
         self.trace_path = args.trace
         self.models = models
-        self.by_signing = {m.signing_name: m for m in models.values()}
+        # rpc-v2-cbor models are found by their path (eventbridgev2 signs as `events` too).
+        self.by_signing = {m.signing_name: m for m in models.values() if CBOR_PROTOCOL not in m.protocols}
         self.lock = threading.Lock()
         self.stats = {"checked": 0, "rejected": 0, "unchecked": 0, "moto_api": 0, "internal_errors": 0}
         self.memory = []
@@ -137,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._faults_api(raw_path[len(FAULTS_PATH) :], body)
         if raw_path in (QUOTAS_PATH, QUOTAS_PATH + "/"):
             return self._quotas_api(body)
+        if raw_path.startswith(eventsv2_webhooks.PREFIXES):  # eventbridgev2's webhook URLs and test endpoints
+            return self._send(*eventsv2_webhooks.handle(self, raw_path, query, body))
         if raw_path.startswith("/moto-api"):
             st.count("moto_api")
             st.trace(self.command, self.path, None, None, "moto-api")
@@ -184,7 +189,9 @@ class Handler(BaseHTTPRequestHandler):
     def _reject(self, c, message):
         """The protocol's 400 for a request that breaks the model (404 for an unknown rest-json one)."""
         unknown = c.op is None
-        if c.protocol == "query":
+        if c.protocol == "rpc-v2-cbor":  # eventbridgev2 declares InvalidInputException (400), no ValidationException
+            answer = answers.cbor_error(c, "UnknownOperationException" if unknown else "InvalidInputException", message, 404 if unknown else 400)
+        elif c.protocol == "query":
             answer = answers.query_error(c, "InvalidAction" if unknown else "ValidationError", message)
         elif c.protocol == "json":
             code = "UnknownOperationException" if unknown else answers.JSON_VALIDATION_ERROR.get(c.model.name, "ValidationException")
@@ -331,8 +338,8 @@ class Handler(BaseHTTPRequestHandler):
         `unavailable` (503)."""
         service = c.model.name
         if kind == "throttle":
-            status = 429 if c.protocol == "rest-json" else 400
-            code = {"query": "Throttling", "json": "ThrottlingException"}.get(c.protocol, "TooManyRequestsException")
+            status = 429 if c.protocol in ("rest-json", "rpc-v2-cbor") else 400
+            code = {"query": "Throttling", "json": "ThrottlingException", "rpc-v2-cbor": "ThrottlingException"}.get(c.protocol, "TooManyRequestsException")
             message = "Rate exceeded (injected by aws_emulator)"
         elif kind == "unavailable":
             status, message = 503, "Service unavailable (injected by aws_emulator)"

@@ -56,6 +56,11 @@ fn python_binary() -> PathBuf {
     if python.exists() { python } else { PathBuf::from("python3") }
 }
 
+/// The emulator's Python (the pinned packages of scripts/requirements.txt: standardwebhooks, ...).
+pub fn python() -> PathBuf {
+    python_binary()
+}
+
 /// The directory holding the emulator's package (`scripts/aws_emulator`), for PYTHONPATH.
 fn emulator_path() -> OsString {
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts");
