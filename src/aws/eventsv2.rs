@@ -44,6 +44,11 @@ const PAGE: i32 = 100;
 /// to the caller's backoff as "not yet".
 const ACTIVE_POLLS: u32 = 10;
 
+/// 0.2 s, 0.4 s, ... (11 s over the ten polls).
+fn poll_delay(attempt: u32) -> Duration {
+    Duration::from_millis(200 * u64::from(attempt + 1))
+}
+
 /// Replaces a request's body (and optionally its operation) before it is signed, and keeps the
 /// raw answer. The body may carry a webhook secret: it is never logged or printed.
 #[derive(Clone)]
@@ -239,7 +244,7 @@ pub async fn wait_bus(client: &Client, arn: &str) -> Result<ObsV2Bus, Error> {
             Ok(()) => return Ok(bus),
             Err(e @ Error::NotYet(_)) if attempt + 1 < ACTIVE_POLLS => {
                 tracing::debug!(error = %e, "waiting for the Custom Event Bus");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(poll_delay(attempt)).await;
             }
             Err(e) => return Err(e),
         }
@@ -576,7 +581,7 @@ pub async fn wait_sources(client: &Client, sources: &mut [ObsV2Source]) -> Resul
         match waiting {
             None => return Ok(()),
             Some(e) if attempt + 1 == ACTIVE_POLLS => return Err(e),
-            Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            Some(_) => tokio::time::sleep(poll_delay(attempt)).await,
         }
     }
     Ok(())

@@ -173,7 +173,14 @@ fn plan_source(d: &Desired, want: &V2Source, have: &ObsV2Source, actions: &mut V
             ));
         }
     }
-    if !have.config.as_ref().is_some_and(|c| json_subset(&config, c)) {
+    // Reads carry no credential: BASIC's Username is left out of them with the password.
+    let mut compared = config.clone();
+    if let Some(basic) =
+        compared.pointer_mut("/AuthConfiguration/BasicHttpAuthConfiguration").and_then(Value::as_object_mut)
+    {
+        basic.remove("Username");
+    }
+    if !have.config.as_ref().is_some_and(|c| json_subset(&compared, c)) {
         actions.push(Action::V2(V2Action::UpdateSource { name: name.clone(), arn: arn.clone() }));
     }
     let tagged = have.tags.get(TAG_CREDENTIAL);
