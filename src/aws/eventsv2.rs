@@ -289,11 +289,21 @@ pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
 /// `GatewayInUse`, retried.
 pub async fn delete_bus(client: &Client, name: &str, arn: &str) -> Result<(), Error> {
     match client.delete_event_bus().event_bus_arn(arn).send().await {
-        Err(e) if has_code(&e, &["ResourceInUseException"]) => Err(Error::GatewayInUse(format!(
-            "Custom Event Bus {name} still has webhook sources or subscribers of attached bridges; it is deleted once they are gone"
-        ))),
-        other => gone_ok(SVC, "DeleteEventBus", NOT_FOUND, other),
+        Err(e) if has_code(&e, &["ResourceInUseException"]) => {
+            return Err(Error::GatewayInUse(format!(
+                "Custom Event Bus {name} still has webhook sources or subscribers of attached bridges; it is deleted once they are gone"
+            )));
+        }
+        other => gone_ok(SVC, "DeleteEventBus", NOT_FOUND, other)?,
     }
+    // DELETING, then gone: waited for, so a delete that returns leaves nothing behind.
+    for attempt in 0..ACTIVE_POLLS {
+        if describe_bus(client, arn).await?.is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(poll_delay(attempt)).await;
+    }
+    Err(Error::NotYet(format!("Custom Event Bus {name} is still DELETING")))
 }
 
 /// Names of every source and subscriber on a bus (any owner): a gateway is not deleted while
@@ -540,8 +550,17 @@ pub async fn tag_source(client: &Client, d: &Desired, s: &V2Source, arn: &str) -
     Ok(())
 }
 
+/// DeleteEventSource, then Describe until it is gone (DELETING first; its bus cannot be
+/// deleted before).
 pub async fn delete_source(client: &Client, arn: &str) -> Result<(), Error> {
-    gone_ok(SVC, "DeleteEventSource", NOT_FOUND, client.delete_event_source().event_source_arn(arn).send().await)
+    gone_ok(SVC, "DeleteEventSource", NOT_FOUND, client.delete_event_source().event_source_arn(arn).send().await)?;
+    for attempt in 0..ACTIVE_POLLS {
+        if describe_source(client, arn).await?.is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(poll_delay(attempt)).await;
+    }
+    Err(Error::NotYet(format!("webhook event source {arn} is still DELETING")))
 }
 
 /// Whether a source can take requests: ACTIVE (UPDATING still serves); CREATING is "not yet";
