@@ -284,3 +284,27 @@ fn a_missing_secret_names_it() {
     assert!(err.is_retryable());
     assert!(err.to_string().contains("gh-secret"), "{err}");
 }
+
+#[test]
+fn the_policy_checks_a_webhook_source_bridges_targets_and_gateway() {
+    use crate::api::policy::WebhookBridgePolicySpec;
+    use crate::tenancy::{Governance, denials};
+    let policy = |targets: &[&str], gateways: &[&str]| Governance::Policy {
+        name: "team".into(),
+        spec: Box::new(WebhookBridgePolicySpec {
+            allowed_regions: vec!["us-east-1".into()],
+            target_arns: targets.iter().map(|t| t.to_string()).collect(),
+            gateways: gateways.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        }),
+    };
+    let b = bridge();
+    let allowed = policy(&["arn:aws:sqs:us-east-1:123456789012:push*"], &["default/shared"]);
+    assert_eq!(denials(&allowed, &b, "us-east-1"), []);
+    // The subscriber's target is a rule target like any other: a queue the policy does not
+    // name is denied before any AWS call (the managed role's policy would name it).
+    let d = denials(&policy(&["arn:aws:sqs:us-east-1:123456789012:other"], &["default/shared"]), &b, "us-east-1");
+    assert!(d.iter().any(|x| x.field == "spec.rules[0].targets[0].arn"), "{d:?}");
+    let d = denials(&policy(&["arn:aws:sqs:us-east-1:123456789012:push*"], &[]), &b, "us-east-1");
+    assert!(d.iter().any(|x| x.field == "spec.gatewayRef"), "{d:?}");
+}
