@@ -681,7 +681,7 @@ pub async fn create_subscriber(client: &Client, d: &Desired, s: &V2Subscriber) -
         );
     }
     let invoke = invoke.build().map_err(|e| Error::Config(format!("subscriber {}: {e}", s.name)))?;
-    client
+    let request = client
         .create_subscriber()
         .name(&s.name)
         .event_bus_arn(bus_arn)
@@ -692,11 +692,8 @@ pub async fn create_subscriber(client: &Client, d: &Desired, s: &V2Subscriber) -
         .state(run_state(s))
         .description(format!("webhook-bridge rule {} of {}", s.rule, d.owner.key()))
         .set_tags(Some(d.tags.clone().into_iter().collect::<BTreeMap<_, _>>().into_iter().collect()))
-        .client_token(&s.client_token)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| classify(SVC, "CreateSubscriber", e))
+        .client_token(&s.client_token);
+    Box::pin(request.send()).await.map(|_| ()).map_err(|e| classify(SVC, "CreateSubscriber", e))
 }
 
 pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> Result<(), Error> {
@@ -705,18 +702,15 @@ pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> 
         invoke = invoke.set_sqs_parameters(sqs_parameters(s));
     }
     let invoke = invoke.build().map_err(|e| Error::Config(format!("subscriber {}: {e}", s.name)))?;
-    client
+    let request = client
         .update_subscriber()
         .subscriber_arn(arn)
         .invoke_configuration(invoke)
         .filter_configuration(filter(s)?)
         .set_retry_policy(retry(s))
         .set_on_failure_configuration(on_failure(s))
-        .state(run_state(s))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| classify(SVC, "UpdateSubscriber", e))
+        .state(run_state(s));
+    Box::pin(request.send()).await.map(|_| ()).map_err(|e| classify(SVC, "UpdateSubscriber", e))
 }
 
 pub async fn delete_subscriber(client: &Client, arn: &str) -> Result<(), Error> {

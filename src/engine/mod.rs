@@ -295,7 +295,7 @@ impl Engine {
                 )));
             }
             // A delete needs no credential (and must not wait for a Secret deleted first).
-            let secrets = match self.webhook_secrets(bridge).await {
+            let secrets = match Box::pin(self.webhook_secrets(bridge)).await {
                 Ok(found) => found,
                 Err(e) if check => return Err(e),
                 Err(_) => Default::default(),
@@ -393,7 +393,7 @@ impl Engine {
             && plan::plan(d, &o).is_ok_and(|actions| actions.is_empty())
         {
             let mut o = o;
-            self.settle_v2(c, d, &mut o, false).await?;
+            Box::pin(self.settle_v2(c, d, &mut o, false)).await?;
             let delivery_gaps = self.delivery_gaps(c, d).await?;
             return Ok(outcome(d, &o, Vec::new(), delivery_gaps));
         }
@@ -439,7 +439,7 @@ impl Engine {
             }
         };
         let wrote_v2 = actions.iter().any(|a| matches!(a, Action::V2(_)));
-        self.settle_v2(c, d, &mut o, wrote_v2).await?;
+        Box::pin(self.settle_v2(c, d, &mut o, wrote_v2)).await?;
         let delivery_gaps = self.delivery_gaps(c, d).await?;
         Ok(outcome(d, &o, actions, delivery_gaps))
     }

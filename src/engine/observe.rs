@@ -58,7 +58,7 @@ impl Engine {
             Box::pin(archive::observe(&c.events, d, &mut archived)),
         )?;
         let mut o = merged(api, events, role, domains, group, archived);
-        self.observe_v2(c, d, &mut o).await?;
+        Box::pin(self.observe_v2(c, d, &mut o)).await?;
         self.observe_permissions(c, d, o).await
     }
 
@@ -92,7 +92,7 @@ impl Engine {
             return Ok(None);
         }
         let mut o = Observed { bus: events.bus, rules: events.rules, ..api };
-        self.observe_v2(c, d, &mut o).await?;
+        Box::pin(self.observe_v2(c, d, &mut o)).await?;
         self.observe_permissions(c, d, o).await.map(Some)
     }
 
@@ -142,7 +142,7 @@ impl Engine {
             return Ok(None);
         }
         let mut o = merged(api, events, role, domains, group, archived);
-        self.observe_v2(c, d, &mut o).await?;
+        Box::pin(self.observe_v2(c, d, &mut o)).await?;
         self.observe_permissions(c, d, o).await.map(Some)
     }
 

@@ -52,11 +52,11 @@ impl Engine {
     /// and managed role (the role of a bridge on a gateway is otherwise the gateway's).
     pub(super) async fn observe_v2(&self, c: &Clients, d: &Desired, o: &mut Observed) -> Result<(), Error> {
         o.v2 = Default::default();
-        eventsv2::observe_bus(&c.eventsv2, d, o).await?;
+        Box::pin(eventsv2::observe_bus(&c.eventsv2, d, o)).await?;
         if d.v2.webhook {
-            eventsv2::observe_webhook(&c.eventsv2, d, o).await?;
+            Box::pin(eventsv2::observe_webhook(&c.eventsv2, d, o)).await?;
             let mut role = Observed::default();
-            iam::observe(&c.iam, d, &mut role).await?;
+            Box::pin(iam::observe(&c.iam, d, &mut role)).await?;
             o.role = role.role;
         }
         Ok(())
@@ -80,23 +80,29 @@ impl Engine {
         match action {
             V2Action::CreateBus { .. } => {
                 // Waits (a few seconds) for ACTIVE; longer is the caller's retry.
-                eventsv2::create_bus(client, d).await?;
+                Box::pin(eventsv2::create_bus(client, d)).await?;
             }
-            V2Action::TagBus { arn } => eventsv2::tag(client, d, arn).await?,
-            V2Action::DeleteBus { name, arn } => eventsv2::delete_bus(client, name, arn).await?,
+            V2Action::TagBus { arn } => Box::pin(eventsv2::tag(client, d, arn)).await?,
+            V2Action::DeleteBus { name, arn } => Box::pin(eventsv2::delete_bus(client, name, arn)).await?,
             V2Action::CreateSource { name } => {
-                eventsv2::create_source(client, d, source(name)?).await?;
+                Box::pin(eventsv2::create_source(client, d, source(name)?)).await?;
             }
-            V2Action::UpdateSource { name, arn } => eventsv2::update_source(client, source(name)?, arn).await?,
-            V2Action::RotateCredential { name, arn } => eventsv2::rotate(client, d, source(name)?, arn).await?,
-            V2Action::TagSource { name, arn } => eventsv2::tag_source(client, d, source(name)?, arn).await?,
-            V2Action::DeleteSource { arn, .. } => eventsv2::delete_source(client, arn).await?,
-            V2Action::CreateSubscriber { name } => eventsv2::create_subscriber(client, d, subscriber(name)?).await?,
+            V2Action::UpdateSource { name, arn } => {
+                Box::pin(eventsv2::update_source(client, source(name)?, arn)).await?
+            }
+            V2Action::RotateCredential { name, arn } => {
+                Box::pin(eventsv2::rotate(client, d, source(name)?, arn)).await?
+            }
+            V2Action::TagSource { name, arn } => Box::pin(eventsv2::tag_source(client, d, source(name)?, arn)).await?,
+            V2Action::DeleteSource { arn, .. } => Box::pin(eventsv2::delete_source(client, arn)).await?,
+            V2Action::CreateSubscriber { name } => {
+                Box::pin(eventsv2::create_subscriber(client, d, subscriber(name)?)).await?
+            }
             V2Action::UpdateSubscriber { name, arn } => {
-                eventsv2::update_subscriber(client, subscriber(name)?, arn).await?
+                Box::pin(eventsv2::update_subscriber(client, subscriber(name)?, arn)).await?
             }
-            V2Action::TagSubscriber { arn, .. } => eventsv2::tag(client, d, arn).await?,
-            V2Action::DeleteSubscriber { arn, .. } => eventsv2::delete_subscriber(client, arn).await?,
+            V2Action::TagSubscriber { arn, .. } => Box::pin(eventsv2::tag(client, d, arn)).await?,
+            V2Action::DeleteSubscriber { arn, .. } => Box::pin(eventsv2::delete_subscriber(client, arn)).await?,
         }
         Ok(())
     }
