@@ -187,6 +187,22 @@ async fn a_github_source_on_a_gateway_bus_delivers_rotates_and_leaves_nothing() 
     let again = engine.reconcile(&b).await.expect("after the rotation");
     assert!(again.actions.is_empty(), "{:?}", again.actions);
 
+    // A new metadata header and a narrower pattern: both updated in place, then in sync.
+    let mut edited = b.clone();
+    edited.spec.webhook_sources[0].metadata_headers = vec!["X-GitHub-Hook-ID".into()];
+    edited.spec.rules[0].pattern =
+        serde_json::from_value(serde_json::json!({"ref": ["refs/heads/main"]})).expect("pattern");
+    let engine = with(moto.engine("c1").await, &gw, &edited, "a-new-secret-of-32-bytes-length!");
+    let updated = engine.reconcile(&edited).await.expect("update");
+    let names: Vec<String> = updated.actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("update  eventsv2 webhook source")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("update  eventsv2 subscriber")), "{names:?}");
+    assert_eq!(updated.status.webhook_sources[0].url.as_deref(), Some(url.as_str()), "the URL stays");
+    let again = engine.reconcile(&edited).await.expect("after the update");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    // The credential survived the update (UpdateEventSource carries none).
+    assert_eq!(post(&url, &[("X-Hub-Signature-256", &sig), ("X-GitHub-Event", "push")], body), 200);
+
     // The gateway is not deleted while the bridge's source is on its bus.
     let refused = platform.delete_gateway(&gw).await.expect_err("gateway in use");
     assert!(refused.is_retryable(), "{refused}");
