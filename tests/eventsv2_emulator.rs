@@ -13,10 +13,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_eventbridgev2::client::Waiters;
 use aws_sdk_eventbridgev2::types::BusState;
 use aws_sdk_eventbridgev2::types::{
     AwsServiceEventsSourceConfiguration, EventSourceConfiguration, EventSourceState, Filter, FilterConfiguration,
@@ -26,6 +25,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
+use common::eventsv2::{cbor_call, code, http};
 use common::*;
 use serde_json::{Value, json};
 
@@ -54,173 +54,6 @@ fn refusal<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
     let err = result.expect_err("the emulator refuses this call");
     let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
     (status, err.code().unwrap_or("<none>").to_string(), err.message().unwrap_or("<none>").to_string())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Raw HTTP and a small CBOR codec (RFC 8949: the definite-length items the protocol uses)
-
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let m = major << 5;
-    match n {
-        0..=23 => out.push(m | n as u8),
-        24..=0xff => out.extend([m | 24, n as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend((n as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend((n as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend(n.to_be_bytes());
-        }
-    }
-}
-
-fn cbor_encode(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Null => out.push(0xf6),
-        Value::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => head(out, 0, u),
-            (_, Some(i), _) => head(out, 1, (-1 - i) as u64),
-            (_, _, f) => {
-                out.push(0xfb);
-                out.extend(f.unwrap_or(0.0).to_be_bytes());
-            }
-        },
-        Value::String(s) => {
-            head(out, 3, s.len() as u64);
-            out.extend(s.as_bytes());
-        }
-        Value::Array(a) => {
-            head(out, 4, a.len() as u64);
-            a.iter().for_each(|x| cbor_encode(x, out));
-        }
-        Value::Object(m) => {
-            head(out, 5, m.len() as u64);
-            for (k, x) in m {
-                cbor_encode(&Value::String(k.clone()), out);
-                cbor_encode(x, out);
-            }
-        }
-    }
-}
-
-fn take<'a>(b: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], String> {
-    let s = b.get(*pos..*pos + n).ok_or("truncated CBOR")?;
-    *pos += n;
-    Ok(s)
-}
-
-/// One CBOR item as JSON (timestamps, tag 1, as their epoch seconds).
-fn cbor_decode(b: &[u8], pos: &mut usize) -> Result<Value, String> {
-    let first = take(b, pos, 1)?[0];
-    let (major, info) = (first >> 5, first & 31);
-    let arg = |pos: &mut usize| -> Result<u64, String> {
-        Ok(match info {
-            0..=23 => info as u64,
-            24 => take(b, pos, 1)?[0] as u64,
-            25 => u16::from_be_bytes(take(b, pos, 2)?.try_into().map_err(|_| "u16")?) as u64,
-            26 => u32::from_be_bytes(take(b, pos, 4)?.try_into().map_err(|_| "u32")?) as u64,
-            27 => u64::from_be_bytes(take(b, pos, 8)?.try_into().map_err(|_| "u64")?),
-            _ => return Err(format!("unsupported CBOR length {info}")),
-        })
-    };
-    Ok(match major {
-        0 => json!(arg(pos)?),
-        1 => json!(-1 - arg(pos)? as i64),
-        2 | 3 => {
-            let n = arg(pos)? as usize;
-            Value::String(String::from_utf8_lossy(take(b, pos, n)?).into_owned())
-        }
-        4 => Value::Array((0..arg(pos)?).map(|_| cbor_decode(b, pos)).collect::<Result<_, _>>()?),
-        5 => {
-            let mut m = serde_json::Map::new();
-            for _ in 0..arg(pos)? {
-                let k = cbor_decode(b, pos)?;
-                m.insert(k.as_str().ok_or("a non-string map key")?.to_string(), cbor_decode(b, pos)?);
-            }
-            Value::Object(m)
-        }
-        6 => {
-            arg(pos)?;
-            cbor_decode(b, pos)?
-        }
-        _ => match info {
-            20 => json!(false),
-            21 => json!(true),
-            22 | 23 => Value::Null,
-            26 => json!(f32::from_be_bytes(take(b, pos, 4)?.try_into().map_err(|_| "f32")?)),
-            27 => json!(f64::from_be_bytes(take(b, pos, 8)?.try_into().map_err(|_| "f64")?)),
-            _ => return Err(format!("unsupported CBOR simple value {info}")),
-        },
-    })
-}
-
-/// One HTTP/1.1 request to `url` (http://host:port/path): status, headers (lowercased) and body.
-fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let rest = url.strip_prefix("http://").expect("an http:// URL");
-    let (addr, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let mut s = TcpStream::connect(addr).expect("connect the emulator");
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).expect("write");
-    s.write_all(body).expect("write the body");
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
-    let text = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let headers = text
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())))
-        .collect();
-    (status, headers, buf[split + 4..].to_vec())
-}
-
-/// A raw rpc-v2-cbor call (for what aws-sdk-eventbridgev2 1.7 cannot send): status and the
-/// answer as JSON, after checking the protocol's answer headers.
-fn cbor_call(moto: &Moto, op: &str, input: &Value) -> (u16, Value) {
-    let mut body = Vec::new();
-    cbor_encode(input, &mut body);
-    let url = format!("{}/service/AWSEventsV2/operation/{op}", moto.endpoint);
-    let auth =
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0";
-    let (status, headers, answer) = http(
-        "POST",
-        &url,
-        &[
-            ("smithy-protocol", "rpc-v2-cbor"),
-            ("Content-Type", "application/cbor"),
-            ("Accept", "application/cbor"),
-            ("Authorization", auth),
-        ],
-        &body,
-    );
-    let header = |k: &str| headers.iter().find(|(h, _)| h == k).map(|(_, v)| v.as_str());
-    assert_eq!(header("smithy-protocol"), Some("rpc-v2-cbor"), "{op}: the answer names its protocol");
-    assert_eq!(header("content-type"), Some("application/cbor"), "{op}");
-    let doc = cbor_decode(&answer, &mut 0).expect("a CBOR answer");
-    (status, doc)
-}
-
-/// `__type`'s shape name (the SDK strips the namespace before `#` the same way).
-fn code(doc: &Value) -> &str {
-    doc["__type"].as_str().and_then(|t| t.rsplit('#').next()).unwrap_or("<none>")
-}
-
-fn emulator_json(moto: &Moto, method: &str, path: &str, body: Option<&Value>) -> Value {
-    let (status, text) = moto.emulator_call(method, path, body);
-    assert!(status / 100 == 2, "{method} {path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 fn now() -> u64 {
@@ -274,8 +107,7 @@ fn github_config(secret: &str) -> Value {
 }
 
 fn last_log(moto: &Moto) -> Value {
-    let log = emulator_json(moto, "GET", "/__eventsv2/webhook-log", None);
-    log.as_array().and_then(|l| l.last().cloned()).expect("a webhook log entry")
+    moto.webhook_log().last().cloned().expect("a webhook log entry")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,6 +187,30 @@ async fn the_sdk_drives_buses_sources_and_subscribers_through_their_documented_s
     assert_eq!(listed.subscribers().len(), 1);
     let buses = c.list_event_buses().send().await.expect("ListEventBuses");
     assert_eq!(buses.event_buses().len(), 1);
+    let sources = c.list_event_sources().event_bus_arn(&arn).send().await.expect("ListEventSources");
+    assert_eq!(sources.event_sources().len(), 1);
+
+    // Updates: "Fields omitted from the request are left unchanged"; a bus update is asynchronous
+    // ("the bus moves to UPDATING and returns to ACTIVE"); a subscriber's State is the customer's.
+    let updated =
+        c.update_event_bus().event_bus_arn(&arn).description("orders bus").send().await.expect("UpdateEventBus");
+    assert_eq!(updated.state(), Some(&BusState::Updating));
+    let d = c.describe_event_bus().event_bus_arn(&arn).send().await.expect("DescribeEventBus");
+    assert_eq!((d.state(), d.description()), (Some(&BusState::Updating), Some("orders bus")));
+    c.update_event_source().event_source_arn(&source_arn).description("s3").send().await.expect("UpdateEventSource");
+    let stopped = c
+        .update_subscriber()
+        .subscriber_arn(&sub_arn)
+        .state(aws_sdk_eventbridgev2::types::SubscriberState::Stopped)
+        .send()
+        .await
+        .expect("UpdateSubscriber");
+    assert_eq!(stopped.state(), Some(&aws_sdk_eventbridgev2::types::SubscriberState::Stopped));
+    let d = c.describe_subscriber().subscriber_arn(&sub_arn).send().await.expect("DescribeSubscriber");
+    assert_eq!(d.invoke_configuration().map(|i| i.target_arn()), Some(invoke.target_arn()), "the target is kept");
+    assert_eq!(d.filter_configuration(), Some(&filter), "the filter is kept");
+    // The SDK's own waiter (DescribeEventBus until ACTIVE) ends on the emulator.
+    c.wait_until_event_bus_active().event_bus_arn(&arn).wait(Duration::from_secs(30)).await.expect("EventBusActive");
 
     // Tags.
     c.tag_resource().resource_arn(&arn).tags("team", "payments").tags("env", "dev").send().await.expect("TagResource");
@@ -460,6 +316,16 @@ async fn the_sixth_custom_event_bus_is_refused_with_limit_exceeded() {
     for i in 0..5 {
         c.create_event_bus().name(format!("bus-{i}")).send().await.expect("CreateEventBus within the quota");
     }
+    // The paginator (paginators-1.json: NextToken, MaxResults) reads every page.
+    let pages: Vec<_> = c.list_event_buses().max_results(2).into_paginator().send().collect::<Vec<_>>().await;
+    assert_eq!(pages.len(), 3, "5 buses, 2 a page");
+    let names: Vec<String> = pages
+        .into_iter()
+        .flat_map(|p| {
+            p.expect("a page").event_buses().iter().filter_map(|b| b.name().map(String::from)).collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(names, ["bus-0", "bus-1", "bus-2", "bus-3", "bus-4"]);
     moto.reset_fault_stats();
     let refused = refusal(c.create_event_bus().name("bus-5").send().await);
     assert_eq!(refused, (400, "LimitExceededException".into(), LIMIT.into()));
@@ -560,7 +426,7 @@ async fn webhook_sources_keep_their_secret_and_rotate_it() {
     // The SDK can describe it too (the unknown union variant decodes as Unknown).
     let sdk = c.describe_event_source().event_source_arn(&arn).send().await.expect("SDK DescribeEventSource");
     assert_eq!(sdk.state(), Some(&EventSourceState::Active));
-    let secret = emulator_json(&moto, "GET", &format!("/__eventsv2/secret?arn={secret_arn}"), None);
+    let secret = moto.webhook_secret(&secret_arn);
     assert_eq!(secret["SecretValue"], "It's a Secret to Everybody");
 
     let token =
@@ -585,16 +451,25 @@ async fn webhook_sources_keep_their_secret_and_rotate_it() {
     assert_eq!((status, code(&doc)), (400, "InvalidInputException"), "15 bytes: {doc}");
     let (status, doc) = rotate(json!({"HmacSecretValue": "a-new-secret-of-32-bytes-length!"}), "r3");
     assert_eq!((status, doc["SecretArn"].as_str()), (200, Some(secret_arn.as_str())), "{doc}");
-    let secret = emulator_json(&moto, "GET", &format!("/__eventsv2/secret?arn={secret_arn}"), None);
+    let secret = moto.webhook_secret(&secret_arn);
     assert_eq!(secret["SecretValue"], "a-new-secret-of-32-bytes-length!");
     let (status, _) = rotate(json!({"HmacSecretValue": "a-new-secret-of-32-bytes-length!"}), "r3");
     assert_eq!(status, 200, "the same token and input: the same result");
     let (status, doc) = rotate(Value::Null, "r3");
     assert_eq!((status, code(&doc)), (409, "IdempotentParameterMismatchException"), "{doc}");
+    // "EventBridge also accepts the previous credential for 15 minutes after the rotation ...
+    // If you rotate again within 15 minutes, the older credential stops working immediately."
+    let github = || {
+        let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        http("POST", &url, &[("X-Hub-Signature-256", sig), ("X-GitHub-Event", "push")], b"Hello, World!").0
+    };
+    assert_eq!(github(), 200, "the replaced secret still verifies: {}", last_log(&moto));
     let (status, _) = rotate(Value::Null, "r4");
     assert_eq!(status, 200, "a generated credential");
-    let generated = emulator_json(&moto, "GET", &format!("/__eventsv2/secret?arn={secret_arn}"), None);
+    let generated = moto.webhook_secret(&secret_arn);
     assert_ne!(generated["SecretValue"], "a-new-secret-of-32-bytes-length!");
+    assert!(generated["SecretValue"].as_str().is_some_and(|v| v.len() >= 16), "{generated}");
+    assert_eq!(github(), 403, "two rotations later the first secret no longer verifies");
 
     let mut body_ts = github_config("It's a Secret to Everybody");
     body_ts["AuthConfiguration"]["HmacAuthConfiguration"]["TimestampHttpHeader"] = json!("X-Timestamp");
@@ -676,8 +551,8 @@ async fn a_github_signed_request_lands_in_sqs_and_forged_or_unsigned_ones_are_re
     let (status, _, _) =
         http("POST", &url, &[("X-Hub-Signature-256", sig), ("X-GitHub-Event", "ping")], b"Hello, World!");
     assert_eq!(status, 200, "accepted");
-    let deliveries = emulator_json(&moto, "GET", "/__eventsv2/deliveries", None);
-    assert_eq!(deliveries.as_array().map(Vec::len), Some(1), "the ping matched no filter: {deliveries}");
+    let deliveries = moto.eventsv2_deliveries();
+    assert_eq!(deliveries.len(), 1, "the ping matched no filter: {deliveries:?}");
     assert_eq!(deliveries[0]["status"], "delivered");
     assert!(moto.violations().is_empty(), "{:?}", moto.violations());
 }
@@ -732,7 +607,7 @@ async fn stripe_timestamps_expire_and_token_and_basic_auth_compare_the_whole_cre
     // Basic: generated username and password, read where Secrets Manager would hold them.
     let config = json!({"RoleArn": ROLE, "AuthConfiguration": {"BasicHttpAuthConfiguration": {}}});
     let (_, url, secret_arn) = webhook_source(&moto, &bus, "basic", config);
-    let s = emulator_json(&moto, "GET", &format!("/__eventsv2/secret?arn={secret_arn}"), None);
+    let s = moto.webhook_secret(&secret_arn);
     let (user, password) = (s["Username"].as_str().expect("username"), s["SecretValue"].as_str().expect("password"));
     let good = format!("Basic {}", b64(format!("{user}:{password}").as_bytes()));
     assert_eq!(http("POST", &url, &[("Authorization", &good)], b"{}").0, 200);
@@ -756,7 +631,8 @@ fn b64(data: &[u8]) -> String {
 /// Standard Webhooks (the spec AWS's MESSAGE_ID_DOT_TIMESTAMP_DOT_BODY follows), signed by the
 /// PyPI package `standardwebhooks` 1.1.0 (scripts/requirements.txt): `webhook-signature: v1,<b64>`
 /// over `<webhook-id>.<webhook-timestamp>.<body>`, secret `whsec_<base64>` (SecretEncoding BASE64).
-/// Accepted, and delivered WITH_METADATA through PutEvents' path too; a message id with '.' is
+/// Accepted (a redelivery deduplicated, CONTENT_BASED); PutEvents reaches subscribers too,
+/// delivered WITH_METADATA (eb-custom-bus-addressing, eb-custom-bus-transform); a message id with '.' is
 /// refused ("Requests whose message ID contains a period (.) are rejected").
 #[tokio::test]
 async fn a_standard_webhooks_request_signed_by_the_reference_package_is_accepted() {
@@ -824,7 +700,7 @@ async fn a_standard_webhooks_request_signed_by_the_reference_package_is_accepted
             FilterConfiguration::builder()
                 .filters(
                     Filter::builder()
-                        .pattern(r#"{"type":["user.created"]}"#)
+                        .pattern(r#"{"detail":{"type":["user.created"]}}"#)
                         .scope(FilterScope::Data)
                         .build()
                         .expect("filter"),
@@ -861,7 +737,37 @@ async fn a_standard_webhooks_request_signed_by_the_reference_package_is_accepted
         .expect("receive");
     let message: Value =
         serde_json::from_str(got.messages().first().and_then(|m| m.body()).unwrap_or("null")).expect("JSON");
-    assert_eq!(message["data"]["data"]["id"], "u_1", "{message}");
-    assert_eq!(message["systemMetadata"]["source"], "app.users", "{message}");
+    // "Event structure: data, metadata, and system metadata": PutEvents' Data is the envelope,
+    // the payload under `detail`; WITH_METADATA delivers Data, Metadata and SystemMetadata.
+    assert_eq!(message["Data"]["detail"]["data"]["id"], "u_1", "{message}");
+    assert_eq!(message["Data"]["source"], "app.users", "{message}");
+    assert_eq!(message["SystemMetadata"]["aws:Source"], "app.users", "{message}");
+    assert_eq!(message["SystemMetadata"]["aws:DeliveryType"], "LIVE", "{message}");
+    assert_eq!(message["SystemMetadata"]["ContentType"], "application/eventbridge+json", "{message}");
     assert!(moto.violations().is_empty(), "{:?}", moto.violations());
+}
+
+/// The asynchronous states' length is the emulator's choice (AWS gives none): `transition_reads`
+/// reads of the resource (default 1: ACTIVE on the 2nd Describe), or `transition_ms` (default
+/// off); see scripts/aws_emulator/eventsv2_store.py.
+#[tokio::test]
+async fn how_long_creating_lasts_is_configurable() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let c = client(&moto).await;
+    assert_eq!(moto.eventsv2_settings(&json!({})), json!({"transition_reads": 1, "transition_ms": null}));
+    moto.eventsv2_settings(&json!({"transition_reads": 0}));
+    let arn =
+        c.create_event_bus().name("quick").send().await.expect("CreateEventBus").event_bus_arn().map(String::from);
+    let d = c.describe_event_bus().set_event_bus_arn(arn).send().await.expect("DescribeEventBus");
+    assert_eq!(d.state(), Some(&BusState::Active), "0 reads: ACTIVE on the first Describe");
+    moto.eventsv2_settings(&json!({"transition_reads": 100, "transition_ms": 50}));
+    c.create_event_bus().name("timed").send().await.expect("CreateEventBus");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let listed = c.list_event_buses().name_prefix("timed").send().await.expect("ListEventBuses");
+    assert_eq!(listed.event_buses()[0].state(), Some(&BusState::Active), "50 ms passed");
+    let (status, _) = moto.emulator_call("POST", "/__eventsv2/settings", Some(&json!({"transition_reads": -1})));
+    assert_eq!(status, 400);
 }

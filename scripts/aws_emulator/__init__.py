@@ -7,12 +7,19 @@ recorded (a test with recorded violations fails).
 Modules, one per concern:
 
 - models.py: botocore's service models, the rest-json routes, AWS's Java patterns in Python's re;
-- check.py: a request decoded (json, query, rest-json) and validated against its operation's input;
+- check.py: a request decoded (json, query, rest-json, rpc-v2-cbor) and validated against its
+  operation's input;
 - answers.py: the emulator's own answers, in each protocol's error shape;
 - faults.py: fault injection (`/__faults`) and kill points (`/__faults/hold`);
 - quotas.py: AWS's default quotas, enforced before a create reaches moto (`/__quotas`);
 - shims_apigatewayv2.py, shims_events.py, shims_lambda.py: per service, what moto 5.2.5 lacks or
   does unlike AWS, answered as AWS does (the EMULATIONS) and AWS's refusals moto lacks (the GUARDS);
+- shims_eventsv2.py: eventbridgev2 (the Custom Event Bus API, `eventsv2`, Smithy RPC v2 CBOR),
+  which moto lacks entirely: every operation emulated in memory (eventsv2_store.py: the state and
+  its CREATING/ACTIVE/DELETING transitions); eventsv2_auth.py: webhook AuthConfiguration rules and
+  request verification (HMAC, static token, basic); eventsv2_webhooks.py: the data plane
+  (`/__webhooks/<id>`, delivery to subscribers, SQS through moto) and `/__eventsv2/...` test
+  endpoints;
 - server.py: the HTTP server (endpoints, the order of the steps, forwarding to moto) and main.
 
 Adding a service: a module like shims_events.py (SERVICE, EMULATIONS, GUARDS, init, reset, and

@@ -1,4 +1,5 @@
-"""eventbridgev2's data plane and its test endpoints (never model-checked, faulted or held):
+"""eventbridgev2's data plane and its test endpoints (never model-checked, faulted or held; a
+delivery's SendMessage goes to moto directly, so it is not blocked by a kill point either):
 
 - `POST /__webhooks/<id>` (a source's WebhookUrl): verified against the source's AuthConfiguration
   (eventsv2_auth.py). Refused: 401 (credential missing) or 403 (wrong, stale, a bad message id),
@@ -10,23 +11,29 @@
   on that source (entry content on that bus) in the last 300 s is answered 200 and logged
   `deduplicated`, and not published again (the window is an assumption: SQS FIFO's 5 minutes).
 
-The event (an ASSUMPTION: the user guide's openings the emulator could read do not show a
-webhook event; the model's FilterScope DATA | METADATA | SYSTEM_METADATA and Transformer RAW |
-WITH_METADATA name its three parts):
+The event, as the user guide's "Event structure: data, metadata, and system metadata"
+(eb-custom-bus-addressing) and "Transforming events with JSONata" (eb-custom-bus-transform) give
+it: three top-level parts `Data`, `Metadata` and `SystemMetadata`.
 
-    {"data": <the body parsed as JSON, else the body as text>,
-     "metadata": {<each MetadataHttpHeaders header present, lowercased>: <value>},
-     "systemMetadata": {"id", "time" (RFC 3339), "account", "region", "eventBusArn",
-                        "eventSourceArn", "contentType"}}
+- A webhook request: `Data` the body exactly as sent (parsed as JSON for DATA filters and
+  WITH_METADATA, else the text), `Metadata` each MetadataHttpHeaders header present under its
+  lowercase name ("Each header is added under its lowercase name"), `SystemMetadata` strings:
+  `aws:DeliveryType` LIVE, `aws:EventId`, `aws:IngestionTime`, `aws:Source` and `ContentType`.
+  ASSUMPTIONS (not found in the docs the emulator could read): `aws:Source` is the event source's
+  ARN, `ContentType` the request's Content-Type.
+- PutEvents: `Data` the envelope (`version`, `id`, `detail-type`, `source`, `account`, `time`,
+  `region`, `resources`, `detail` = the entry's Detail parsed: "Your payload is the value of
+  detail"), no `Metadata`, `SystemMetadata` with `aws:Source`, `aws:DetailType`, `ContentType`
+  application/eventbridge+json (PutEventsSystemMetadata), EventGroupId / DeduplicationId when set.
 
-PutEvents entries give data = Detail parsed, metadata {}, and systemMetadata with `source`,
-`detailType`, `resources` (and EventGroupId / DeduplicationId when set) instead of the source ARN.
-A Filter matches its scope's part with moto's EventBridge pattern matcher
-(moto.events.models.EventPattern). Transformer RAW (the default) delivers the body as received
-(PutEvents: Detail); WITH_METADATA the whole event as JSON; JSONATA is not emulated (delivered
-RAW, the delivery says so). Targets: an SQS queue ARN gets SendMessage in moto (query protocol;
-a `.fifo` queue with MessageGroupId and MessageDeduplicationId when SqsParameters gives literal
-ones, else the event id); any other target is only recorded.
+A subscriber without FilterConfiguration receives every event; otherwise every Filter must match
+its scope's part (DATA: Data, METADATA: Metadata, SYSTEM_METADATA: SystemMetadata), with moto's
+EventBridge pattern matcher (moto.events.models.EventPattern). Transformer RAW (the default)
+delivers the data unchanged (a webhook's body as received; PutEvents' envelope as JSON);
+WITH_METADATA the JSON envelope of the three parts; JSONATA is not emulated (delivered RAW, the
+delivery says so). Targets: an SQS queue ARN gets SendMessage in moto (query protocol; a `.fifo`
+queue with MessageGroupId and MessageDeduplicationId when SqsParameters gives literal ones, else
+the event id); any other target is only recorded.
 
 Test endpoints: `GET /__eventsv2/webhook-log` (`[{"time", "webhookId", "eventSourceArn",
 "status", "accepted", "reason", "eventId"}]`), `GET /__eventsv2/deliveries` (`[{"time",
@@ -129,12 +136,13 @@ def webhook(h, webhook_id, body):
         if h.headers.get(name) is not None:
             metadata[name.lower()] = h.headers.get(name)
     bus = store.get(res["EventBusArn"], "bus")
-    event = new_event(res["region"], res["EventBusArn"], body, metadata,
-                      {"eventSourceArn": arn, "contentType": h.headers.get("Content-Type")})
-    _log(store, dict(entry, status=200, accepted=True, reason=reason, eventId=event["systemMetadata"]["id"]))
+    text = body.decode("utf-8", "replace")
+    event = new_event(_parsed(text), metadata, {"aws:Source": arn, "ContentType": h.headers.get("Content-Type")})
+    event_id = event["SystemMetadata"]["aws:EventId"]
+    _log(store, dict(entry, status=200, accepted=True, reason=reason, eventId=event_id))
     if bus is not None:
-        deliver(h.state, bus, event, body.decode("utf-8", "replace"))
-    return _json(200, {"EventId": event["systemMetadata"]["id"]})
+        deliver(h.state, bus, event, text)
+    return _json(200, {"EventId": event_id})
 
 
 def _seen(store, scope, digest, now):
@@ -149,16 +157,26 @@ def _seen(store, scope, digest, now):
         return False
 
 
-def new_event(region, bus_arn, raw, metadata, system):
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+def _parsed(text):
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except ValueError:
-        data = text
-    when = system.pop("time", None) or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    sm = {"id": str(uuid.uuid4()), "time": when, "account": ACCOUNT, "region": region, "eventBusArn": bus_arn}
+        return text
+
+
+def _rfc3339(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_event(data, metadata, system, event_id=None):
+    """{"Data", "Metadata" (omitted when None), "SystemMetadata"} (system values: strings, None
+    ones left out)."""
+    sm = {"aws:DeliveryType": "LIVE", "aws:EventId": event_id or str(uuid.uuid4()), "aws:IngestionTime": _rfc3339(time.time())}
     sm.update({k: v for k, v in system.items() if v is not None})
-    return {"data": data, "metadata": metadata, "systemMetadata": sm}
+    event = {"Data": data, "SystemMetadata": sm}
+    if metadata is not None:
+        event["Metadata"] = metadata
+    return event
 
 
 def put_entries(state, bus, entries, dedup_config):
@@ -170,17 +188,19 @@ def put_entries(state, bus, entries, dedup_config):
         detail = e.get("Detail") or "{}"
         key = sysmeta.get("DeduplicationId")
         if key is None and content_based:
-            key = hashlib.sha256(json.dumps([e.get("Source"), e.get("DetailType"), detail]).encode()).hexdigest()
+            key = hashlib.sha256(json.dumps([e.get("Source"), e.get("DetailType"), detail, e.get("Resources")]).encode()).hexdigest()
         if key is not None and _seen(store, bus["arn"], key, now):
             out.append({"EventId": str(uuid.uuid4()), "SuccessCode": "DEDUPLICATED"})
             continue
-        when = e.get("Time")
-        system = {"source": e.get("Source"), "detailType": e.get("DetailType"), "resources": e.get("Resources") or [],
-                  "eventGroupId": sysmeta.get("EventGroupId"), "deduplicationId": sysmeta.get("DeduplicationId"),
-                  "time": datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None}
-        event = new_event(bus["region"], bus["arn"], detail, {}, system)
-        deliver(state, bus, event, detail)
-        out.append({"EventId": event["systemMetadata"]["id"], "SuccessCode": "PUBLISHED"})
+        event_id = str(uuid.uuid4())
+        data = {"version": "0", "id": event_id, "detail-type": e.get("DetailType"), "source": e.get("Source"), "account": ACCOUNT,
+                "time": _rfc3339(e["Time"] if e.get("Time") is not None else now), "region": bus["region"],
+                "resources": e.get("Resources") or [], "detail": _parsed(detail)}
+        system = {"aws:Source": e.get("Source"), "aws:DetailType": e.get("DetailType"), "ContentType": "application/eventbridge+json",
+                  "EventGroupId": sysmeta.get("EventGroupId"), "DeduplicationId": sysmeta.get("DeduplicationId")}
+        event = new_event(data, None, system, event_id)
+        deliver(state, bus, event, json.dumps(data))
+        out.append({"EventId": event_id, "SuccessCode": "PUBLISHED"})
     return out
 
 
@@ -192,7 +212,7 @@ def _matches(pattern, doc):
     return isinstance(doc, dict) and _PATTERNS[pattern].matches_event(doc)
 
 
-SCOPES = {"DATA": "data", "METADATA": "metadata", "SYSTEM_METADATA": "systemMetadata"}
+SCOPES = {"DATA": "Data", "METADATA": "Metadata", "SYSTEM_METADATA": "SystemMetadata"}
 
 
 def deliver(state, bus, event, raw):
@@ -201,7 +221,7 @@ def deliver(state, bus, event, raw):
         if sub.get("State") != "RUNNING" or sub.get("Revoked"):
             continue
         filters = (sub.get("FilterConfiguration") or {}).get("Filters") or []
-        if not all(_matches(f["Pattern"], event[SCOPES[f["Scope"]]]) for f in filters):
+        if not all(_matches(f["Pattern"], event.get(SCOPES[f["Scope"]])) for f in filters):
             continue
         kind = (sub.get("Transformer") or {}).get("Type") or "RAW"
         body = json.dumps(event) if kind == "WITH_METADATA" else raw
@@ -209,7 +229,7 @@ def deliver(state, bus, event, raw):
         status, detail = send(state, sub, body, event)
         with store.lock:
             store.deliveries.append({"time": time.time(), "subscriberArn": sub["arn"], "targetArn": sub["InvokeConfiguration"]["TargetArn"],
-                                     "eventId": event["systemMetadata"]["id"], "body": body, "status": status,
+                                     "eventId": event["SystemMetadata"]["aws:EventId"], "body": body, "status": status,
                                      "detail": "; ".join(x for x in (note, detail) if x) or None})
             del store.deliveries[:-LOG_CAP]
 
@@ -230,7 +250,7 @@ def send(state, sub, body, event):
     form = [("Action", "SendMessage"), ("Version", "2012-11-05"), ("QueueUrl", f"http://{upstream}/{account}/{name}"), ("MessageBody", body)]
     if name.endswith(".fifo"):
         sqs = invoke.get("SqsParameters") or {}
-        eid = event["systemMetadata"]["id"]
+        eid = event["SystemMetadata"]["aws:EventId"]
         form += [("MessageGroupId", _literal(sqs.get("MessageGroupId")) or eid),
                  ("MessageDeduplicationId", _literal(sqs.get("MessageDeduplicationId")) or eid)]
     data = urlencode(form).encode()

@@ -36,9 +36,10 @@ account, rules 300 per event bus, targets 5 per rule), "IAM and AWS STS quotas"
 account 1,000), "Amazon API Gateway quotas" for HTTP APIs
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html: routes per API
 300, integrations per API 300, authorizers per API 10, stages per API 10, custom domain names per
-account per Region 120, API mappings per domain 200), and the "[EventsV2]" quotas of the same EventBridge page for the Custom
-Event Bus API (5 custom event buses per account, 200 event sources, 10,000 subscribers per bus;
-counted from the emulator's own eventbridgev2 state, shims_eventsv2.py). (Lambda's 20 KB function-policy cap is a
+account per Region 120, API mappings per domain 200), and the same EventBridge page's "Custom Event Bus quotas" ([EventsV2]
+in Service Quotas, per account per Region: "Event buses owned by the account" 5, "Event sources
+owned by the account" 200, "Subscribers per bus" 10,000; counted from the emulator's own
+eventbridgev2 state, shims_eventsv2.py). (Lambda's 20 KB function-policy cap is a
 refusal of shims_lambda.py.)
 
 Other values, e.g. an account whose quota increase was granted, or a test that lowers one to reach

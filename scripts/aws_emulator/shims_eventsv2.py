@@ -386,13 +386,16 @@ def list_event_sources(h, c, body, dechunked):
 def filter_problem(fc, create):
     """FilterConfiguration: "On CreateSubscriber, Filters is required and must contain at least one
     Filter with a non-empty Pattern. On UpdateSubscriber, an empty FilterConfiguration:{} clears
-    the existing filter. Any non-empty shape ... must contain a valid Filters list"."""
-    if fc is None:
-        return "FilterConfiguration with at least one Filter is required" if create else None
-    if not fc and not create:
+    the existing filter. Any non-empty shape ... must contain a valid Filters list" (the model);
+    "A subscriber without a FilterConfiguration receives every event on the bus", "You can have at
+    most one filter per scope" (user guide, eb-custom-bus-subscribers)."""
+    if fc is None or (not fc and not create):
         return None
     if not fc.get("Filters"):
         return "FilterConfiguration must contain a Filters list with at least one Filter"
+    scopes = [f.get("Scope") for f in fc["Filters"]]
+    if len(set(scopes)) != len(scopes):
+        return "FilterConfiguration can have at most one filter per scope"
     for i, f in enumerate(fc["Filters"]):
         try:
             doc = json.loads(f.get("Pattern") or "")

@@ -2,6 +2,7 @@
 //! on a free 127.0.0.1 port, an engine pointed at it, and helpers to inspect what AWS holds.
 #![allow(dead_code)]
 
+pub mod eventsv2;
 pub mod k8s;
 pub mod kube_wait;
 pub mod mocks;
