@@ -269,7 +269,8 @@ pub fn gateway_bus(gw: &crate::api::WebhookBridgeGateway, owner: &Owner) -> Opti
         .name
         .clone()
         .unwrap_or_else(|| owner.default_name(256).replacen(&format!("-{}", crate::gateway::OWNER_PREFIX), "-", 1));
-    Some(V2Bus { client_token: client_token(&["bus", &owner.uid, &name]), name, retention_days: spec.retention_days })
+    let token = client_token(&["bus", &owner.uid, &name, &format!("{:?}", spec.retention_days)]);
+    Some(V2Bus { client_token: token, name, retention_days: spec.retention_days })
 }
 
 /// Name of a bridge's event source: `whb-<hash8>-<source>` (at most 64, like rule names).
@@ -336,7 +337,7 @@ pub fn webhook(
         v2_sources.push(V2Source {
             spec_name: s.name.clone(),
             index,
-            client_token: client_token(&["source", &owner.uid, &name, scheme.kind()]),
+            client_token: String::new(),
             name,
             scheme,
             credential,
@@ -347,6 +348,13 @@ pub fn webhook(
             deduplication: s.deduplication == Some(Deduplication::ContentBased),
         });
     }
+    // The create's ClientToken covers what it sends (a retry after a crash sends the same; an
+    // edited spec is a new request, never an IdempotentParameterMismatch).
+    for src in &mut v2_sources {
+        let config = src.config().to_string();
+        let credential = src.credential.clone().unwrap_or_default();
+        src.client_token = client_token(&["source", &owner.uid, &src.name, &config, &credential]);
+    }
     let subscribers = rules
         .iter()
         .flat_map(|r: &DesiredRule| {
@@ -355,7 +363,14 @@ pub fn webhook(
                 let name = subscriber_name(owner, &r.spec_name, &t.id);
                 V2Subscriber {
                     rule: r.spec_name.clone(),
-                    client_token: client_token(&["subscriber", &owner.uid, &name, &t.arn]),
+                    client_token: client_token(&[
+                        "subscriber",
+                        &owner.uid,
+                        &name,
+                        &t.arn,
+                        &r.pattern.to_string(),
+                        &format!("{:?}|{:?}|{:?}|{}", t.retry_policy, t.dead_letter_arn, t.message_group_id, r.enabled),
+                    ]),
                     name,
                     pattern: r.pattern.clone(),
                     enabled: r.enabled,

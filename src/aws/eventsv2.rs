@@ -151,6 +151,22 @@ pub fn from_json(v: &Value) -> Cbor {
     }
 }
 
+/// An eventsv2 write's error: `InvalidStateException` (the bus or source is CREATING or
+/// UPDATING: "The event bus must be in the ACTIVE state") is a retryable "not yet" with AWS's
+/// message; everything else as `classify` says.
+fn v2_error<E>(
+    operation: &'static str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if has_code(&e, &["InvalidStateException"]) {
+        return Error::NotYet(format!("AWS {SVC} {operation}: {}", super::message_of(&e)));
+    }
+    classify(SVC, operation, e)
+}
+
 fn tag_map(tags: &Tags) -> Cbor {
     Cbor::map(tags.iter().map(|(k, v)| (k.clone(), Cbor::text(v.clone()))))
 }
@@ -228,7 +244,7 @@ pub async fn create_bus(client: &Client, d: &Desired) -> Result<ObsV2Bus, Error>
         )
         .send()
         .await
-        .map_err(|e| classify(SVC, "CreateEventBus", e))?;
+        .map_err(|e| v2_error("CreateEventBus", e))?;
     let arn = out.event_bus_arn().unwrap_or_default().to_string();
     wait_bus(client, &arn).await
 }
@@ -282,7 +298,7 @@ pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| classify(SVC, "TagResource", e))
+        .map_err(|e| v2_error("TagResource", e))
 }
 
 /// DeleteEventBus; AWS refuses while sources or subscribers are on it (another bridge's):
@@ -478,7 +494,7 @@ pub async fn create_source(client: &Client, d: &Desired, s: &V2Source) -> Result
         .interceptor(raw.clone())
         .send()
         .await
-        .map_err(|e| classify(SVC, "CreateEventSource", e))?;
+        .map_err(|e| v2_error("CreateEventSource", e))?;
     let answer = raw.answer().unwrap_or(Cbor::Null);
     let arn = answer.str_at(&["EventSourceArn"]).unwrap_or_default().to_string();
     Ok(source_of(&answer, &arn, source_tags(d, s)))
@@ -497,7 +513,7 @@ pub async fn update_source(client: &Client, s: &V2Source, arn: &str) -> Result<(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| classify(SVC, "UpdateEventSource", e))
+        .map_err(|e| v2_error("UpdateEventSource", e))
 }
 
 /// RotateWebhookCredentials to the Secret's value (or, without one, a value EventBridge
@@ -518,7 +534,7 @@ pub async fn rotate(client: &Client, d: &Desired, s: &V2Source, arn: &str) -> Re
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| classify(SVC, "RotateWebhookCredentials", e))
+        .map_err(|e| v2_error("RotateWebhookCredentials", e))
 }
 
 /// The source's tags: the spec's, and the credential fingerprint (removed when EventBridge now
@@ -536,7 +552,7 @@ pub async fn tag_source(client: &Client, d: &Desired, s: &V2Source, arn: &str) -
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| classify(SVC, "TagResource", e))?;
+            .map_err(|e| v2_error("TagResource", e))?;
     }
     if s.credential.is_none() {
         client
@@ -545,7 +561,7 @@ pub async fn tag_source(client: &Client, d: &Desired, s: &V2Source, arn: &str) -
             .tag_keys(TAG_CREDENTIAL)
             .send()
             .await
-            .map_err(|e| classify(SVC, "UntagResource", e))?;
+            .map_err(|e| v2_error("UntagResource", e))?;
     }
     Ok(())
 }
@@ -693,7 +709,7 @@ pub async fn create_subscriber(client: &Client, d: &Desired, s: &V2Subscriber) -
         .description(format!("webhook-bridge rule {} of {}", s.rule, d.owner.key()))
         .set_tags(Some(d.tags.clone().into_iter().collect::<BTreeMap<_, _>>().into_iter().collect()))
         .client_token(&s.client_token);
-    Box::pin(request.send()).await.map(|_| ()).map_err(|e| classify(SVC, "CreateSubscriber", e))
+    Box::pin(request.send()).await.map(|_| ()).map_err(|e| v2_error("CreateSubscriber", e))
 }
 
 pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> Result<(), Error> {
@@ -710,7 +726,7 @@ pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> 
         .set_retry_policy(retry(s))
         .set_on_failure_configuration(on_failure(s))
         .state(run_state(s));
-    Box::pin(request.send()).await.map(|_| ()).map_err(|e| classify(SVC, "UpdateSubscriber", e))
+    Box::pin(request.send()).await.map(|_| ()).map_err(|e| v2_error("UpdateSubscriber", e))
 }
 
 pub async fn delete_subscriber(client: &Client, arn: &str) -> Result<(), Error> {
