@@ -167,6 +167,30 @@ where
     classify(SVC, operation, e)
 }
 
+/// `e` with every occurrence of the secret replaced: an AWS validation message may quote the
+/// value it refused ("Value '...' at '...' failed to satisfy constraint"), and errors end up in
+/// conditions, Events and logs.
+pub fn redacted(e: Error, secret: Option<&crate::desired_webhook::SecretValue>) -> Error {
+    let Some(secret) = secret.map(|s| s.expose()).filter(|s| !s.is_empty()) else { return e };
+    let clean = |m: String| m.replace(secret, "<redacted>");
+    match e {
+        Error::Rejected { service, operation, code, message } => {
+            Error::Rejected { service, operation, code, message: clean(message) }
+        }
+        Error::Transient { service, operation, code, message } => {
+            Error::Transient { service, operation, code, message: clean(message) }
+        }
+        Error::AccessDenied { service, operation, message } => {
+            Error::AccessDenied { service, operation, message: clean(message) }
+        }
+        Error::QuotaExceeded { service, operation, message } => {
+            Error::QuotaExceeded { service, operation, message: clean(message) }
+        }
+        Error::NotYet(message) => Error::NotYet(clean(message)),
+        other => other,
+    }
+}
+
 fn tag_map(tags: &Tags) -> Cbor {
     Cbor::map(tags.iter().map(|(k, v)| (k.clone(), Cbor::text(v.clone()))))
 }
@@ -494,7 +518,7 @@ pub async fn create_source(client: &Client, d: &Desired, s: &V2Source) -> Result
         .interceptor(raw.clone())
         .send()
         .await
-        .map_err(|e| v2_error("CreateEventSource", e))?;
+        .map_err(|e| redacted(v2_error("CreateEventSource", e), s.secret.as_ref()))?;
     let answer = raw.answer().unwrap_or(Cbor::Null);
     let arn = answer.str_at(&["EventSourceArn"]).unwrap_or_default().to_string();
     Ok(source_of(&answer, &arn, source_tags(d, s)))
@@ -534,7 +558,7 @@ pub async fn rotate(client: &Client, d: &Desired, s: &V2Source, arn: &str) -> Re
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| v2_error("RotateWebhookCredentials", e))
+        .map_err(|e| redacted(v2_error("RotateWebhookCredentials", e), s.secret.as_ref()))
 }
 
 /// The source's tags: the spec's, and the credential fingerprint (removed when EventBridge now
@@ -736,6 +760,19 @@ pub async fn delete_subscriber(client: &Client, arn: &str) -> Result<(), Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_quoting_the_secret_is_redacted() {
+        let secret = crate::desired_webhook::SecretValue::new("hunter2-hunter2-hunter2");
+        let e = Error::Rejected {
+            service: SVC,
+            operation: "CreateEventSource",
+            code: "InvalidInputException".into(),
+            message: "Value 'hunter2-hunter2-hunter2' at 'secretValue' failed to satisfy constraint".into(),
+        };
+        let text = redacted(e, Some(&secret)).to_string();
+        assert!(!text.contains("hunter2") && text.contains("<redacted>"), "{text}");
+    }
 
     #[test]
     fn cbor_and_json_agree() {
