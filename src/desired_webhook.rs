@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 use serde_json::{Value, json};
 
 use crate::api::webhook::{Deduplication, WebhookSourceSpec};
-use crate::desired::{AwsEnv, Desired, DesiredRole, DesiredRule, DesiredTarget, arn_part};
+use crate::desired::{Desired, DesiredRole, DesiredRule, DesiredTarget, arn_part};
 use crate::error::{Error, FieldError};
 use crate::owner::{self, Owner};
 use crate::webhook::{AuthScheme, presets};
@@ -29,6 +29,12 @@ pub struct SecretValue(String);
 impl SecretValue {
     pub fn new(value: impl Into<String>) -> SecretValue {
         SecretValue(value.into())
+    }
+    /// A value as a Kubernetes Secret key holds it: a trailing newline (what `kubectl create
+    /// secret --from-file` of an `echo`ed file leaves) is not part of the credential. The
+    /// operator and the CLI read Secrets through this one function, so both fingerprint alike.
+    pub fn from_secret_data(value: String) -> SecretValue {
+        SecretValue(value.trim_end_matches(['\r', '\n']).to_string())
     }
     /// The value, for the one request body that carries it.
     pub fn expose(&self) -> &str {
@@ -432,11 +438,6 @@ pub fn role_policy(bus_arn: &str, rules: &[DesiredRule]) -> Value {
         })
         .collect();
     json!({"Version": "2012-10-17", "Statement": statements})
-}
-
-/// The ARN prefix of a region's eventsv2 objects (for checks on what status names).
-pub fn arn_prefix(env: &AwsEnv) -> String {
-    format!("arn:{}:events:{}:{}:", env.partition, env.region, env.account)
 }
 
 #[cfg(test)]

@@ -136,11 +136,11 @@ fn secret(doc: &Value, i: usize) -> Result<Document, Error> {
         let text = value.as_str().ok_or_else(|| bad(&format!("data.{key}"), "is not a string"))?;
         let bytes = base64_decode(text).ok_or_else(|| bad(&format!("data.{key}"), "is not base64"))?;
         let text = String::from_utf8(bytes).map_err(|_| bad(&format!("data.{key}"), "is not UTF-8 text"))?;
-        keys.insert(key.clone(), SecretValue::new(text));
+        keys.insert(key.clone(), SecretValue::from_secret_data(text));
     }
     for (key, value) in doc.get("stringData").and_then(Value::as_object).into_iter().flatten() {
         let text = value.as_str().ok_or_else(|| bad(&format!("stringData.{key}"), "is not a string"))?;
-        keys.insert(key.clone(), SecretValue::new(text));
+        keys.insert(key.clone(), SecretValue::from_secret_data(text.to_string()));
     }
     Ok(Document::Secret((namespace, name), keys))
 }

@@ -49,7 +49,7 @@ impl SecretSource for KubeSecrets {
                     format!("Secret {namespace}/{name} key {key} is not UTF-8 text (EventBridge takes the credential as text)"),
                 )
             })?;
-            Ok(Some(SecretRead { value: SecretValue::new(value.trim_end_matches(['\r', '\n']).to_string()), version }))
+            Ok(Some(SecretRead { value: SecretValue::from_secret_data(value), version }))
         })
     }
 }
