@@ -308,3 +308,16 @@ fn the_policy_checks_a_webhook_source_bridges_targets_and_gateway() {
     let d = denials(&policy(&["arn:aws:sqs:us-east-1:123456789012:push*"], &[]), &b, "us-east-1");
     assert!(d.iter().any(|x| x.field == "spec.gatewayRef"), "{d:?}");
 }
+
+#[test]
+fn a_webhook_source_bridges_rules_take_no_room_on_the_gateways_classic_bus() {
+    let gw: crate::api::WebhookBridgeGateway = serde_saphyr::from_str(
+        "apiVersion: webhookbridge.io/v1alpha1\nkind: WebhookBridgeGateway\nmetadata: {name: shared, namespace: default}\nspec: {customEventBus: {}}\n",
+    )
+    .expect("gateway");
+    let b = bridge();
+    let (verdicts, capacity) = crate::gateway::arbiter::arbitrate(&gw, &[&b]);
+    assert!(verdicts.values().all(|v| v.over_quota.is_none()), "{verdicts:?}");
+    let rules = capacity.iter().find(|q| q.quota == "rulesPerBus").map(|q| q.used);
+    assert_eq!(rules, Some(0), "subscribers are on the Custom Event Bus: {capacity:?}");
+}
