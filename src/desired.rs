@@ -49,6 +49,9 @@ pub struct Desired {
     /// On a gateway: the spec's routes the gateway gives an older bridge (left out of `routes`),
     /// one line each for the bridge's condition.
     pub lost_routes: Vec<String>,
+    /// The Custom Event Bus family: a gateway's bus, a webhook-source bridge's sources and
+    /// subscribers ([`crate::desired_webhook`]).
+    pub v2: crate::desired_webhook::DesiredV2,
 }
 
 /// Which routes and integrations on the API belong to the owner of a desired state.
@@ -496,6 +499,7 @@ pub fn desired(bridge: &WebhookBridge, owner: &Owner, env: &AwsEnv) -> Desired {
         scope: RouteScope::WholeApi,
         attachment: None,
         lost_routes: Vec::new(),
+        v2: Default::default(),
     }
 }
 
@@ -531,6 +535,7 @@ pub fn gateway(gw: &crate::api::WebhookBridgeGateway, owner: &Owner, env: &AwsEn
     d.routes.clear();
     d.api.description = format!("Managed by webhook-bridge for gateway {}", owner.key());
     d.scope = RouteScope::NoRoutes;
+    d.v2.bus = crate::desired_webhook::gateway_bus(gw, owner);
     d
 }
 

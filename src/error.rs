@@ -131,6 +131,16 @@ pub enum Error {
     #[error("{0}")]
     RouteHeld(String),
 
+    /// An object AWS provisions asynchronously (a Custom Event Bus, a webhook event source) is
+    /// not ready yet (CREATING, UPDATING). Retryable: waited on with backoff.
+    #[error("{0}")]
+    NotYet(String),
+
+    /// AWS could not provision an object (CREATE_FAILED, UPDATE_FAILED, ...). Terminal, with
+    /// AWS's reason.
+    #[error("{what} is {state}: {reason}")]
+    AwsFailed { what: String, state: String, reason: String },
+
     /// Test hook: the run was stopped on purpose after this many writes.
     #[error("aborted on purpose after {0} AWS writes")]
     Injected(usize),
@@ -185,6 +195,7 @@ impl Error {
                 | Error::GatewayNotReady(_)
                 | Error::RouteHeld(_)
                 | Error::GatewayInUse(_)
+                | Error::NotYet(_)
                 | Error::Injected(_)
         )
     }
@@ -212,6 +223,8 @@ impl Error {
             Error::GatewayFull(_) => "QuotaExceeded",
             Error::RouteHeld(_) => "RouteConflict",
             Error::GatewayInUse(_) => "GatewayInUse",
+            Error::NotYet(_) => "Provisioning",
+            Error::AwsFailed { .. } => "AwsProvisioningFailed",
             Error::Injected(_) => "Aborted",
             Error::Config(_) => "ConfigError",
         }

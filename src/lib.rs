@@ -10,6 +10,7 @@ pub mod api;
 pub mod aws;
 pub mod cli;
 pub mod desired;
+pub mod desired_webhook;
 pub mod engine;
 pub mod error;
 pub mod gateway;

@@ -38,6 +38,58 @@ pub struct Observed {
     /// On a gateway's API: the route keys of routes that are not ours (another bridge's, or
     /// made outside webhook-bridge).
     pub foreign_route_keys: BTreeSet<String>,
+    /// The Custom Event Bus family (`eventsv2`).
+    pub v2: ObservedV2,
+}
+
+/// What AWS holds of the `eventsv2` family: a gateway's bus (by name, whoever owns it), a
+/// webhook-source bridge's sources and subscribers on its gateway's bus (by name prefix).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedV2 {
+    pub bus: Option<ObsV2Bus>,
+    pub sources: Vec<ObsV2Source>,
+    pub subscribers: Vec<ObsV2Subscriber>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsV2Bus {
+    pub name: String,
+    pub arn: String,
+    /// CREATING, ACTIVE, CREATE_FAILED, ...
+    pub state: Option<String>,
+    pub state_reason: Option<String>,
+    pub retention_days: Option<i32>,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsV2Source {
+    pub name: String,
+    pub arn: String,
+    pub state: Option<String>,
+    pub revoked: bool,
+    /// Configuration.WebhookEventsConfiguration as JSON (AWS never returns the secret).
+    pub config: Option<Value>,
+    pub url: Option<String>,
+    pub secret_arn: Option<String>,
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsV2Subscriber {
+    pub name: String,
+    pub arn: String,
+    pub target_arn: Option<String>,
+    pub role_arn: Option<String>,
+    /// The first filter's pattern.
+    pub pattern: Option<Value>,
+    /// RUNNING or STOPPED.
+    pub state: Option<String>,
+    /// (maximum retry attempts, maximum event age in seconds)
+    pub retry_policy: Option<(Option<i32>, Option<i32>)>,
+    pub dead_letter_arn: Option<String>,
+    pub message_group_id: Option<String>,
+    pub tags: Tags,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -150,6 +150,12 @@ fn rbac_grants_what_the_operator_uses_and_no_more() {
     let dns = "resources: [\"dnsendpoints\"]\n  verbs: [\"get\", \"create\", \"patch\", \"delete\"]";
     assert!(helpers.contains(dns));
     let helpers = helpers.replace(dns, "");
+    // spec.webhookSources[].secretRef (issue #22): the Secret is read, Secrets' metadata
+    // watched; nothing else on secrets (no create, patch or delete), and nowhere else.
+    let secrets = "resources: [\"secrets\"]\n  verbs: [\"get\", \"list\", \"watch\"]";
+    assert!(helpers.contains(secrets));
+    assert_eq!(helpers.matches("secrets\"]").count(), 1, "one rule on secrets");
+    let helpers = helpers.replace(secrets, "");
     let (helpers, rbac) = (without_comments(&helpers), without_comments(&rbac));
     for forbidden in [
         "\"*\"",

@@ -21,6 +21,11 @@
 //! Which actions support which condition keys: the AWS Service Authorization Reference pages
 //! "Actions, resources, and condition keys for" Amazon API Gateway Management V2, Amazon
 //! EventBridge, Amazon CloudWatch Logs, AWS Lambda and AWS Identity and Access Management.
+//!
+//! The Custom Event Bus (`eventsv2`, issue #22) signs as `events`: its IAM actions are taken to be
+//! `events:<Operation>` on its own resource types (`event-busv2/`, `event-sourcev2/`,
+//! `subscriber/`), as the model's signing name says; this is not checked against AWS's Service
+//! Authorization Reference, which had no eventsv2 page in the references at hand.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +53,12 @@ const ANY_BUS: &str = "arn:aws:events:*:ACCOUNT_ID:event-bus/*";
 const OUR_RULES: [&str; 2] = ["arn:aws:events:*:ACCOUNT_ID:rule/*/whb-*", "arn:aws:events:*:ACCOUNT_ID:rule/whb-*"];
 /// Archives take no tags: they are ours by the `whb-` name prefix (and their Description marker).
 const OUR_ARCHIVES: &str = "arn:aws:events:*:ACCOUNT_ID:archive/whb-*";
+/// The Custom Event Bus objects: any bus (a gateway names its own), our sources and subscribers.
+const OUR_V2: [&str; 3] = [
+    "arn:aws:events:*:ACCOUNT_ID:event-busv2/*",
+    "arn:aws:events:*:ACCOUNT_ID:event-sourcev2/webhook/whb-*",
+    "arn:aws:events:*:ACCOUNT_ID:subscriber/whb-*",
+];
 /// The access-log groups of this cluster (`Owner::log_group_name`).
 const OUR_LOG_GROUPS: &str = "arn:aws:logs:*:ACCOUNT_ID:log-group:/aws/vendedlogs/webhook-bridge/CLUSTER/*";
 /// API Gateway's service-linked role, created by the first Regional custom domain name.
@@ -65,6 +76,9 @@ const TAG_NAMESPACE: &str = "webhookbridge.io/namespace";
 /// their statement must say `"Resource": "*"`.
 const NO_RESOURCE_LEVEL: &[&str] = &[
     "events:ListRules",
+    "events:ListEventBuses",
+    "events:ListEventSources",
+    "events:ListSubscribers",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
@@ -94,6 +108,11 @@ const IMPLIED: &[(&str, &str)] = &[
     ("logs:ListLogDeliveries", VENDED_LOGS),
     ("logs:PutResourcePolicy", VENDED_LOGS),
     ("logs:DescribeResourcePolicies", VENDED_LOGS),
+    (
+        "secretsmanager:PutSecretValue",
+        "RotateWebhookCredentials: \"secretsmanager:PutSecretValue on the secret of the EventSource\" (botocore \
+         eventbridgev2 2025-05-15); granted only through EventBridge (aws:CalledVia)",
+    ),
     (
         "iam:CreateServiceLinkedRole",
         "CreateDomainName: the first Regional custom domain name with an ACM certificate creates the \
@@ -237,12 +256,13 @@ fn operations() -> BTreeSet<(String, String)> {
         ("lambda", "lambda"),
         ("sqs", "sqs"),
         ("sns", "sns"),
+        ("eventsv2", "events"),
     ] {
         let source = text(&format!("src/aws/{file}.rs"));
         // Whitespace-free, so calls rustfmt splits over lines read the same.
         let text: String = source.chars().filter(|c| !c.is_whitespace()).collect();
         // `classify(SVC,"Op"` / `gone_ok(SVC,"Op"` at each call; `all_pages!(request,"Op")` for paged reads.
-        for marker in ["classify(SVC,\"", "gone_ok(SVC,\""] {
+        for marker in ["classify(SVC,\"", "gone_ok(SVC,\"", "v2_error(\""] {
             for (i, _) in text.match_indices(marker) {
                 let rest = &text[i + marker.len()..];
                 ops.insert((service.to_string(), rest[..rest.find('"').expect("quote")].to_string()));
@@ -286,6 +306,10 @@ fn touches(service: &str, op: &str) -> Vec<String> {
     let archive = "arn:aws:events:us-east-1:ACCOUNT_ID:archive/whb-1a2b3c4d-payments-orders";
     let log_group =
         "arn:aws:logs:us-east-1:ACCOUNT_ID:log-group:/aws/vendedlogs/webhook-bridge/CLUSTER/payments/orders";
+    let bus_v2 = "arn:aws:events:us-east-1:ACCOUNT_ID:event-busv2/hooks-v2/abcdefghijklmnopqrstuvwxy";
+    let source =
+        "arn:aws:events:us-east-1:ACCOUNT_ID:event-sourcev2/webhook/whb-1a2b3c4d-github/abcdefghijklmnopqrstuvwxy";
+    let subscriber = "arn:aws:events:us-east-1:ACCOUNT_ID:subscriber/whb-1a2b3c4d-pushes-t-1/abcdefghijklmnopqrstuvwxy";
     let one = |s: String| vec![s];
     match (service, op) {
         ("apigateway", "GetApis" | "CreateApi") => one("arn:aws:apigateway:us-east-1::/apis".into()),
@@ -324,8 +348,23 @@ fn touches(service: &str, op: &str) -> Vec<String> {
         }
         ("events", "ListRules") => one("*".into()),
         ("events", "DescribeArchive" | "CreateArchive" | "UpdateArchive" | "DeleteArchive") => one(archive.into()),
-        ("events", "DescribeEventBus" | "CreateEventBus" | "DeleteEventBus") => one(bus.into()),
-        ("events", "ListTagsForResource" | "TagResource") => vec![bus.into(), rules[0].into(), rules[1].into()],
+        ("events", "DescribeEventBus" | "CreateEventBus" | "DeleteEventBus") => vec![bus.into(), bus_v2.into()],
+        ("events", "ListTagsForResource" | "TagResource") => {
+            vec![bus.into(), rules[0].into(), rules[1].into(), bus_v2.into(), source.into(), subscriber.into()]
+        }
+        ("events", "ListEventBuses" | "ListEventSources" | "ListSubscribers") => one("*".into()),
+        (
+            "events",
+            "CreateEventSource"
+            | "DescribeEventSource"
+            | "UpdateEventSource"
+            | "DeleteEventSource"
+            | "RotateWebhookCredentials"
+            | "UntagResource",
+        ) => one(source.into()),
+        ("events", "CreateSubscriber" | "DescribeSubscriber" | "UpdateSubscriber" | "DeleteSubscriber") => {
+            one(subscriber.into())
+        }
         ("events", "ListTargetsByRule" | "PutRule" | "DeleteRule" | "PutTargets" | "RemoveTargets") => {
             rules.iter().map(|r| r.to_string()).collect()
         }
@@ -402,6 +441,7 @@ impl<'de> Visitor<'de> for NoDuplicateKeysVisitor {
 #[test]
 fn every_document_is_a_valid_allow_list() {
     let operators = [
+        "ForAnyValue:StringEquals",
         "StringEquals",
         "StringLike",
         "StringEqualsIfExists",
@@ -410,8 +450,14 @@ fn every_document_is_a_valid_allow_list() {
         "ForAllValues:StringNotLike",
         "Null",
     ];
-    let keys =
-        ["aws:TagKeys", "iam:PermissionsBoundary", "iam:PassedToService", "iam:AWSServiceName", "lambda:Principal"];
+    let keys = [
+        "aws:TagKeys",
+        "aws:CalledVia",
+        "iam:PermissionsBoundary",
+        "iam:PassedToService",
+        "iam:AWSServiceName",
+        "lambda:Principal",
+    ];
     for path in ALL {
         serde_json::from_str::<NoDuplicateKeys>(&text(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         let doc = load(path);
@@ -619,6 +665,8 @@ fn creates_require_the_ownership_request_tags() {
             ("apigateway", "CreateStage"),
             ("apigateway", "CreateDomainName"),
             ("events", "CreateEventBus"),
+            ("events", "CreateEventSource"),
+            ("events", "CreateSubscriber"),
             ("iam", "CreateRole"),
             ("logs", "CreateLogGroup"),
             // Implied by CreateLogGroup's tags: never on its own, never without ours.
@@ -665,6 +713,8 @@ fn modifications_and_deletes_require_the_ownership_resource_tags() {
                 "CreateStage",
                 "CreateDomainName",
                 "CreateEventBus",
+                "CreateEventSource",
+                "CreateSubscriber",
                 "CreateRole",
                 "CreateLogGroup",
                 "PutRule",
@@ -801,7 +851,10 @@ fn rules_stay_within_the_bridge_prefix() {
             if actions(s).iter().any(|a| a.starts_with("events:") && a != "events:ListRules") {
                 for r in resources(s).iter().filter(|r| r.starts_with("arn:aws:events:")) {
                     assert!(
-                        r == ANY_BUS || OUR_RULES.contains(&r.as_str()) || r == OUR_ARCHIVES,
+                        r == ANY_BUS
+                            || OUR_RULES.contains(&r.as_str())
+                            || r == OUR_ARCHIVES
+                            || OUR_V2.contains(&r.as_str()),
                         "{path}: statement {}: events on {r}",
                         sid(s)
                     );

@@ -25,9 +25,11 @@ macro_rules! all_pages {
 
 pub mod apigateway;
 pub mod archive;
+pub mod cbor;
 pub mod counter;
 pub mod domain;
 pub mod eventbridge;
+pub mod eventsv2;
 pub mod fence;
 pub mod iam;
 pub mod lambda;
@@ -64,6 +66,8 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// The access-log group.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The Custom Event Bus (`eventsv2`): a gateway's bus, webhook sources, subscribers.
+    pub eventsv2: aws_sdk_eventbridgev2::Client,
     identity: Arc<OnceCell<(String, String)>>,
 }
 
@@ -103,11 +107,13 @@ impl Clients {
             sqs: client!(aws_sdk_sqs, "sqs"),
             sns: client!(aws_sdk_sns, "sns"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            eventsv2: client!(aws_sdk_eventbridgev2, "eventsv2"),
             identity: Arc::default(),
         }
     }
 
-    /// Clients built from parts (tests with `aws-smithy-mocks`).
+    /// Clients built from parts (tests with `aws-smithy-mocks`). Their `eventsv2` client has
+    /// no credentials or endpoint (no mock covers it): set one with [`Clients::with_eventsv2`].
     #[allow(clippy::too_many_arguments)]
     pub fn from_parts(
         region: &str,
@@ -130,8 +136,20 @@ impl Clients {
             sqs,
             sns,
             logs,
+            eventsv2: aws_sdk_eventbridgev2::Client::from_conf(
+                aws_sdk_eventbridgev2::Config::builder()
+                    .region(Region::new(region.to_string()))
+                    .behavior_version(aws_sdk_eventbridgev2::config::BehaviorVersion::latest())
+                    .build(),
+            ),
             identity: Arc::default(),
         }
+    }
+
+    /// The same clients with this `eventsv2` client.
+    pub fn with_eventsv2(mut self, eventsv2: aws_sdk_eventbridgev2::Client) -> Clients {
+        self.eventsv2 = eventsv2;
+        self
     }
 
     /// Account and partition of the caller (one STS call per client set, then cached).

@@ -165,7 +165,7 @@ impl TokenBucket {
 }
 
 /// Requests per second and burst for each AWS service the engine calls (`apigatewayv2`,
-/// `eventbridge`, `iam`, `lambda`, `sts`, `sqs`, `sns`, `logs`: the keys `Clients::build` gives
+/// `eventbridge`, `eventsv2`, `iam`, `lambda`, `sts`, `sqs`, `sns`, `logs`: the keys `Clients::build` gives
 /// its clients), one bucket each, shared by every region and bridge of this process.
 #[derive(Clone, Debug)]
 pub struct RateLimits {
@@ -179,6 +179,7 @@ pub struct RateLimits {
 pub const DEFAULT_RATES: &[(&str, f64, u32)] = &[
     ("apigatewayv2", 8.0, 8),
     ("eventbridge", 20.0, 20),
+    ("eventsv2", 20.0, 20),
     ("iam", 10.0, 10),
     ("lambda", 10.0, 10),
     ("sts", 20.0, 20),

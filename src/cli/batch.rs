@@ -65,7 +65,10 @@ impl Batch {
         for (ns, key, value) in &cli.namespace_labels {
             labels.entry(ns.clone()).or_default().insert(key.clone(), value.clone());
         }
-        let mut batch = Batch { gateways: m.gateways, bridges: m.bridges, engine: cli_engine(cli).await, labels };
+        let mut engine = cli_engine(cli).await;
+        // Webhook sources' `secretRef`: the Secret manifests among the files.
+        engine.secrets = crate::engine::Secrets(Arc::new(m.secrets));
+        let mut batch = Batch { gateways: m.gateways, bridges: m.bridges, engine, labels };
         batch.attach(vec![None; batch.gateways.len()]);
         Ok(batch)
     }

@@ -92,7 +92,11 @@ async fn glance(engine: &Engine, bridge: &WebhookBridge) -> Result<Glance, Error
     let (c, d) = engine.prepare(bridge, true).await?;
     let o = engine.observe(&c, &d).await?;
     let plan = crate::plan::plan(&d, &o);
-    Ok(Glance { status: status::describe(&d, &o), plan })
+    let mut status = status::describe(&d, &o);
+    if d.v2.webhook {
+        (status.webhook_sources, status.subscribers) = crate::engine::webhook_status(&d, &o);
+    }
+    Ok(Glance { status, plan })
 }
 
 impl Glance {
@@ -161,6 +165,21 @@ impl Glance {
         if let Some(domain) = &st.domain {
             for url in &domain.route_urls {
                 let _ = writeln!(out, "    {:<20} {:<28} {url}", "", "(custom domain)");
+            }
+        }
+        if !spec.webhook_sources.is_empty() {
+            let _ = writeln!(out, "  webhook sources");
+            for w in &st.webhook_sources {
+                let state = w.state.as_deref().unwrap_or("not created yet");
+                let _ = writeln!(out, "    {:<20} {:<28} {}", w.name, state, w.url.as_deref().unwrap_or(""));
+                if let Some(secret) = &w.secret_arn {
+                    let _ = writeln!(out, "    {:<20} {:<28} {secret}", "", "(credential in)");
+                }
+            }
+            let _ = writeln!(out, "  subscribers");
+            for s in &st.subscribers {
+                let state = s.state.as_deref().unwrap_or("not created yet");
+                let _ = writeln!(out, "    {:<20} {state}", s.name);
             }
         }
         let _ = writeln!(out, "  rules");

@@ -50,56 +50,68 @@ impl Engine {
                     .ok_or_else(|| Error::Config(format!("{action}: rule {name} is not in the spec")))
             };
             match action {
-                Action::CreateRole { .. } => iam::create_role(&c.iam, d).await?,
-                Action::UpdateTrustPolicy { .. } => iam::update_trust_policy(&c.iam, d).await?,
-                Action::PutRolePolicy { .. } => iam::put_role_policy(&c.iam, d).await?,
+                Action::CreateRole { .. } => Box::pin(iam::create_role(&c.iam, d)).await?,
+                Action::UpdateTrustPolicy { .. } => Box::pin(iam::update_trust_policy(&c.iam, d)).await?,
+                Action::PutRolePolicy { .. } => Box::pin(iam::put_role_policy(&c.iam, d)).await?,
                 Action::PutPermissionsBoundary { name, arn } => {
-                    iam::put_permissions_boundary(&c.iam, name, arn).await?
+                    Box::pin(iam::put_permissions_boundary(&c.iam, name, arn)).await?
                 }
-                Action::TagRole { name } => iam::tag_role(&c.iam, d, name).await?,
-                Action::DeleteRolePolicy { name } => iam::delete_role_policy(&c.iam, name).await?,
-                Action::DeleteRole { name } => iam::delete_role(&c.iam, name).await?,
-                Action::CreateBus { .. } => eventbridge::create_bus(&c.events, d).await?,
-                Action::TagBus { arn } | Action::TagRule { arn } => eventbridge::tag(&c.events, d, arn).await?,
-                Action::DeleteBus { name } => self.delete_bus(c, d, o, name).await?,
-                Action::PutRule { name, create } => eventbridge::put_rule(&c.events, d, rule(name)?, *create).await?,
+                Action::TagRole { name } => Box::pin(iam::tag_role(&c.iam, d, name)).await?,
+                Action::DeleteRolePolicy { name } => Box::pin(iam::delete_role_policy(&c.iam, name)).await?,
+                Action::DeleteRole { name } => Box::pin(iam::delete_role(&c.iam, name)).await?,
+                Action::CreateBus { .. } => Box::pin(eventbridge::create_bus(&c.events, d)).await?,
+                Action::TagBus { arn } | Action::TagRule { arn } => {
+                    Box::pin(eventbridge::tag(&c.events, d, arn)).await?
+                }
+                Action::DeleteBus { name } => Box::pin(self.delete_bus(c, d, o, name)).await?,
+                Action::PutRule { name, create } => {
+                    Box::pin(eventbridge::put_rule(&c.events, d, rule(name)?, *create)).await?
+                }
                 Action::PutTargets { rule: name, ids } => {
-                    eventbridge::put_targets(&c.events, d, rule(name)?, ids).await?
+                    Box::pin(eventbridge::put_targets(&c.events, d, rule(name)?, ids)).await?
                 }
-                Action::RemoveTargets { rule, ids } => eventbridge::remove_targets(&c.events, d, rule, ids).await?,
-                Action::DeleteRule { name } => eventbridge::delete_rule(&c.events, d, name).await?,
-                Action::AddPermission(p) => lambda::add_permission(&c.lambda, p).await?,
+                Action::RemoveTargets { rule, ids } => {
+                    Box::pin(eventbridge::remove_targets(&c.events, d, rule, ids)).await?
+                }
+                Action::DeleteRule { name } => Box::pin(eventbridge::delete_rule(&c.events, d, name)).await?,
+                Action::AddPermission(p) => Box::pin(lambda::add_permission(&c.lambda, p)).await?,
                 Action::RemovePermission { function_arn, statement_id } => {
-                    lambda::remove_permission(&c.lambda, function_arn, statement_id).await?
+                    Box::pin(lambda::remove_permission(&c.lambda, function_arn, statement_id)).await?
                 }
                 Action::CreateApi { .. } => {
-                    let (id, endpoint) = apigateway::create_api(&c.apigateway, d).await?;
+                    let (id, endpoint) = Box::pin(apigateway::create_api(&c.apigateway, d)).await?;
                     api_id = Some(id.clone());
                     created.api = Some((id, endpoint));
                 }
-                Action::UpdateApi { id } => apigateway::update_api(&c.apigateway, d, id).await?,
-                Action::TagApi { id } => apigateway::tag(&c.apigateway, d, id, None).await?,
-                Action::DeleteApi { id } => apigateway::delete_api(&c.apigateway, id).await?,
-                Action::CreateStage { .. } => apigateway::create_stage(&c.apigateway, d, &api()?).await?,
-                Action::UpdateStage { .. } => apigateway::update_stage(&c.apigateway, d, &api()?).await?,
-                Action::TagStage { name } => apigateway::tag(&c.apigateway, d, &api()?, Some(name)).await?,
-                Action::DeleteStage { name } => apigateway::delete_stage(&c.apigateway, &api()?, name).await?,
+                Action::UpdateApi { id } => Box::pin(apigateway::update_api(&c.apigateway, d, id)).await?,
+                Action::TagApi { id } => Box::pin(apigateway::tag(&c.apigateway, d, id, None)).await?,
+                Action::DeleteApi { id } => Box::pin(apigateway::delete_api(&c.apigateway, id)).await?,
+                Action::CreateStage { .. } => Box::pin(apigateway::create_stage(&c.apigateway, d, &api()?)).await?,
+                Action::UpdateStage { .. } => Box::pin(apigateway::update_stage(&c.apigateway, d, &api()?)).await?,
+                Action::TagStage { name } => Box::pin(apigateway::tag(&c.apigateway, d, &api()?, Some(name))).await?,
+                Action::DeleteStage { name } => {
+                    Box::pin(apigateway::delete_stage(&c.apigateway, &api()?, name)).await?
+                }
                 Action::CreateAuthorizer { name } => {
-                    let id = apigateway::create_authorizer(&c.apigateway, d, &api()?, name).await?;
+                    let id = Box::pin(apigateway::create_authorizer(&c.apigateway, d, &api()?, name)).await?;
                     authorizers.insert(name.clone(), id);
                 }
                 Action::UpdateAuthorizer { id, name } => {
-                    apigateway::update_authorizer(&c.apigateway, d, &api()?, id, name).await?
+                    Box::pin(apigateway::update_authorizer(&c.apigateway, d, &api()?, id, name)).await?
                 }
-                Action::DeleteAuthorizer { id } => apigateway::delete_authorizer(&c.apigateway, &api()?, id).await?,
+                Action::DeleteAuthorizer { id } => {
+                    Box::pin(apigateway::delete_authorizer(&c.apigateway, &api()?, id)).await?
+                }
                 Action::CreateIntegration { route: name } => {
-                    let id = apigateway::create_integration(&c.apigateway, &api()?, route(name)?).await?;
+                    let id = Box::pin(apigateway::create_integration(&c.apigateway, &api()?, route(name)?)).await?;
                     integrations.insert(name.clone(), id);
                 }
                 Action::UpdateIntegration { id, route: name } => {
-                    apigateway::update_integration(&c.apigateway, &api()?, id, route(name)?).await?
+                    Box::pin(apigateway::update_integration(&c.apigateway, &api()?, id, route(name)?)).await?
                 }
-                Action::DeleteIntegration { id } => apigateway::delete_integration(&c.apigateway, &api()?, id).await?,
+                Action::DeleteIntegration { id } => {
+                    Box::pin(apigateway::delete_integration(&c.apigateway, &api()?, id)).await?
+                }
                 Action::CreateRoute { route: name } | Action::UpdateRoute { route: name, .. } => {
                     let r = route(name)?;
                     let integration_id = integrations.get(name).ok_or_else(|| {
@@ -115,39 +127,42 @@ impl Engine {
                     let refs = apigateway::RouteRefs { integration_id, authorizer_id };
                     match action {
                         Action::UpdateRoute { id, .. } => {
-                            apigateway::update_route(&c.apigateway, &api()?, id, r, refs).await?
+                            Box::pin(apigateway::update_route(&c.apigateway, &api()?, id, r, refs)).await?
                         }
                         _ => {
-                            let id = apigateway::create_route(&c.apigateway, &api()?, r, refs).await?;
+                            let id = Box::pin(apigateway::create_route(&c.apigateway, &api()?, r, refs)).await?;
                             created.routes.insert(name.clone(), id);
                         }
                     }
                 }
-                Action::DeleteRoute { id, .. } => apigateway::delete_route(&c.apigateway, &api()?, id).await?,
+                Action::DeleteRoute { id, .. } => {
+                    Box::pin(apigateway::delete_route(&c.apigateway, &api()?, id)).await?
+                }
                 Action::DeleteAccessLogSettings { stage } => {
-                    apigateway::delete_access_log_settings(&c.apigateway, &api()?, stage).await?
+                    Box::pin(apigateway::delete_access_log_settings(&c.apigateway, &api()?, stage)).await?
                 }
                 Action::CreateDomain { name } => {
-                    domain::create_domain(&c.apigateway, d).await?;
+                    Box::pin(domain::create_domain(&c.apigateway, d)).await?;
                     created.domain = Some(name.clone());
                 }
-                Action::UpdateDomain { .. } => domain::update_domain(&c.apigateway, d).await?,
-                Action::DeleteDomain { name } => domain::delete_domain(&c.apigateway, name).await?,
+                Action::UpdateDomain { .. } => Box::pin(domain::update_domain(&c.apigateway, d)).await?,
+                Action::DeleteDomain { name } => Box::pin(domain::delete_domain(&c.apigateway, name)).await?,
                 Action::CreateApiMapping { .. } => {
-                    domain::create_api_mapping(&c.apigateway, d, &api()?).await?;
+                    Box::pin(domain::create_api_mapping(&c.apigateway, d, &api()?)).await?;
                 }
                 Action::UpdateApiMapping { id, .. } => {
-                    domain::update_api_mapping(&c.apigateway, d, &api()?, id).await?
+                    Box::pin(domain::update_api_mapping(&c.apigateway, d, &api()?, id)).await?
                 }
                 Action::DeleteApiMapping { domain: name, id } => {
-                    domain::delete_api_mapping(&c.apigateway, name, id).await?
+                    Box::pin(domain::delete_api_mapping(&c.apigateway, name, id)).await?
                 }
-                Action::CreateLogGroup { .. } => logs::create_log_group(&c.logs, d).await?,
-                Action::PutRetentionPolicy { .. } => logs::put_retention(&c.logs, d).await?,
-                Action::DeleteLogGroup { name } => logs::delete_log_group(&c.logs, name).await?,
-                Action::CreateArchive { .. } => archive::create_archive(&c.events, d).await?,
-                Action::UpdateArchive { .. } => archive::update_archive(&c.events, d).await?,
-                Action::DeleteArchive { name } => archive::delete_archive(&c.events, name).await?,
+                Action::CreateLogGroup { .. } => Box::pin(logs::create_log_group(&c.logs, d)).await?,
+                Action::PutRetentionPolicy { .. } => Box::pin(logs::put_retention(&c.logs, d)).await?,
+                Action::DeleteLogGroup { name } => Box::pin(logs::delete_log_group(&c.logs, name)).await?,
+                Action::CreateArchive { .. } => Box::pin(archive::create_archive(&c.events, d)).await?,
+                Action::UpdateArchive { .. } => Box::pin(archive::update_archive(&c.events, d)).await?,
+                Action::DeleteArchive { name } => Box::pin(archive::delete_archive(&c.events, name)).await?,
+                Action::V2(a) => Box::pin(self.apply_v2(c, d, a)).await?,
             }
             tracing::info!(write = %action, "AWS write applied");
             if self.abort_after_writes == Some(done + 1) {

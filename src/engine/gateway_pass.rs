@@ -106,6 +106,7 @@ impl Engine {
                 )));
             }
         }
+        Box::pin(self.v2_bus_in_use(&c, &o, &d.owner.key().replacen(gateway::OWNER_PREFIX, "", 1))).await?;
         let actions = plan::plan_delete(&d, &o);
         Box::pin(self.apply(&c, &d, &o, &actions)).await?;
         Ok(actions)

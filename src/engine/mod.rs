@@ -26,6 +26,9 @@ use crate::{status, validate};
 mod apply;
 mod gateway_pass;
 mod observe;
+mod webhook;
+
+pub use webhook::{Secrets, webhook_status};
 
 /// What a reconcile did.
 #[derive(Clone, Debug)]
@@ -45,6 +48,8 @@ pub struct Outcome {
     pub lost_routes: Vec<String>,
     /// JWT authorizers (name, id, issuer) of the API, as kept or created.
     pub authorizers: Vec<(String, String, String)>,
+    /// A gateway's Custom Event Bus, once ACTIVE (for its status and attached bridges).
+    pub custom_event_bus: Option<crate::api::ResourceRef>,
 }
 
 /// What the writes of one pass made: enough to describe AWS afterwards without reading it again.
@@ -81,6 +86,8 @@ pub struct Engine {
     pub role_boundary: Option<String>,
     /// Where bridges on a gateway (`spec.gatewayRef`) find it.
     pub gateways: Gateways,
+    /// Where the Secrets of webhook sources (`spec.webhookSources[].secretRef`) are read.
+    pub secrets: Secrets,
 }
 
 /// What the checks before any AWS call found: region, governance, and for a bridge on a
@@ -115,6 +122,7 @@ impl Engine {
             tenancy: Tenancy::Single,
             role_boundary: None,
             gateways: Gateways::default(),
+            secrets: Secrets::default(),
         }
     }
 
@@ -273,6 +281,33 @@ impl Engine {
                 d
             }
         };
+        if !bridge.spec.webhook_sources.is_empty() {
+            let Some((att, _)) = &attached else {
+                return Err(Error::invalid(
+                    "spec.webhookSources",
+                    "a bridge with webhook sources needs spec.gatewayRef (a gateway with spec.customEventBus)",
+                ));
+            };
+            if check && att.custom_bus_arn.is_none() {
+                return Err(Error::GatewayNotReady(format!(
+                    "gateway {} has no ACTIVE Custom Event Bus (spec.customEventBus) yet; the webhook sources are made once it has",
+                    att.gateway
+                )));
+            }
+            // A delete needs no credential (and must not wait for a Secret deleted first).
+            let secrets = match Box::pin(self.webhook_secrets(bridge)).await {
+                Ok(found) => found,
+                Err(e) if check => return Err(e),
+                Err(_) => Default::default(),
+            };
+            crate::desired_webhook::webhook(
+                &mut d,
+                &bridge.spec.webhook_sources,
+                att.custom_bus_arn.as_deref(),
+                &secrets,
+                check,
+            )?;
+        }
         if !d.bus.managed {
             d.bus.foreign_denied_by = tenancy::foreign_bus_denied_by(&governance, &d.bus.arn);
         }
@@ -357,6 +392,8 @@ impl Engine {
             && let Some(o) = self.observe_known(c, d, known).await?
             && plan::plan(d, &o).is_ok_and(|actions| actions.is_empty())
         {
+            let mut o = o;
+            Box::pin(self.settle_v2(c, d, &mut o, false)).await?;
             let delivery_gaps = self.delivery_gaps(c, d).await?;
             return Ok(outcome(d, &o, Vec::new(), delivery_gaps));
         }
@@ -385,7 +422,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         };
-        let o = match created {
+        let mut o = match created {
             None => o,
             Some(created) => {
                 let mut after = converged(d, &o, &created);
@@ -401,6 +438,8 @@ impl Engine {
                 after
             }
         };
+        let wrote_v2 = actions.iter().any(|a| matches!(a, Action::V2(_)));
+        Box::pin(self.settle_v2(c, d, &mut o, wrote_v2)).await?;
         let delivery_gaps = self.delivery_gaps(c, d).await?;
         Ok(outcome(d, &o, actions, delivery_gaps))
     }
@@ -436,8 +475,19 @@ fn session_name(name: &str) -> String {
 const API_CONFLICT_TRIES: u32 = 3;
 
 fn outcome(d: &Desired, o: &Observed, actions: Vec<Action>, delivery_gaps: Vec<(Delivery, Finding)>) -> Outcome {
+    let mut described = status::describe(d, o);
+    if d.v2.webhook {
+        (described.webhook_sources, described.subscribers) = webhook_status(d, o);
+    }
     Outcome {
-        status: status::describe(d, o),
+        status: described,
+        custom_event_bus: d
+            .v2
+            .bus
+            .as_ref()
+            .and(o.v2.bus.as_ref())
+            .filter(|b| b.state.as_deref() == Some("ACTIVE"))
+            .map(|b| crate::api::ResourceRef { name: b.name.clone(), arn: b.arn.clone(), managed: true }),
         actions,
         delivery_gaps,
         no_dead_letter_queue: status::without_dead_letter_queue(d),

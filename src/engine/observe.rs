@@ -57,7 +57,8 @@ impl Engine {
             Box::pin(logs::observe(&c.logs, d, &mut group)),
             Box::pin(archive::observe(&c.events, d, &mut archived)),
         )?;
-        let o = merged(api, events, role, domains, group, archived);
+        let mut o = merged(api, events, role, domains, group, archived);
+        Box::pin(self.observe_v2(c, d, &mut o)).await?;
         self.observe_permissions(c, d, o).await
     }
 
@@ -90,7 +91,8 @@ impl Engine {
         if !found {
             return Ok(None);
         }
-        let o = Observed { bus: events.bus, rules: events.rules, ..api };
+        let mut o = Observed { bus: events.bus, rules: events.rules, ..api };
+        Box::pin(self.observe_v2(c, d, &mut o)).await?;
         self.observe_permissions(c, d, o).await.map(Some)
     }
 
@@ -139,7 +141,8 @@ impl Engine {
         if !(api_found && bus_found && role_found && domain_found) {
             return Ok(None);
         }
-        let o = merged(api, events, role, domains, group, archived);
+        let mut o = merged(api, events, role, domains, group, archived);
+        Box::pin(self.observe_v2(c, d, &mut o)).await?;
         self.observe_permissions(c, d, o).await.map(Some)
     }
 

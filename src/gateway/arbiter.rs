@@ -62,7 +62,10 @@ pub fn arbitrate(gw: &WebhookBridgeGateway, bridges: &[&WebhookBridge]) -> (BTre
                 None => kept.push(route_key),
             }
         }
-        let (want_routes, want_rules) = (kept.len() as u32, b.spec.rules.len() as u32);
+        // A webhook-source bridge's rules are subscribers on the Custom Event Bus, not rules on
+        // the gateway's bus.
+        let classic_rules = if b.spec.webhook_sources.is_empty() { b.spec.rules.len() } else { 0 };
+        let (want_routes, want_rules) = (kept.len() as u32, classic_rules as u32);
         if routes + want_routes > routes_limit {
             let which = if routes_limit == INTEGRATIONS_PER_API {
                 format!("routes and integrations per API ({routes_limit}; integrations are fixed by AWS)")

@@ -110,6 +110,9 @@ pub struct Attachment {
     /// Base URL on the gateway's custom domain, when it has one.
     pub domain_url: Option<String>,
     pub domain_name: Option<String>,
+    /// The gateway's Custom Event Bus (`spec.customEventBus`), once it is ACTIVE: where the
+    /// webhook sources of attached bridges put their events.
+    pub custom_bus_arn: Option<String>,
 }
 
 /// The attachment a Ready gateway offers; `GatewayNotReady` (retryable) until its status names
@@ -154,6 +157,7 @@ pub fn attachment_as(
         authorizers: status.authorizers.iter().map(|a| (a.name.clone(), a.id.clone())).collect(),
         domain_url: status.domain.as_ref().map(|d| d.url.clone()),
         domain_name: status.domain.as_ref().map(|d| d.name.clone()),
+        custom_bus_arn: status.custom_event_bus.as_ref().map(|b| b.arn.clone()),
     })
 }
 

@@ -27,6 +27,7 @@ pub fn describe(outcome: &Outcome, attached: u32, capacity: Vec<QuotaUse>) -> We
             .collect(),
         domain: s.domain.clone(),
         access_log_group: s.access_log_group.clone(),
+        custom_event_bus: outcome.custom_event_bus.clone(),
         attached_bridges: attached,
         capacity,
         ..Default::default()

@@ -205,6 +205,7 @@ pub async fn reconcile(gw: Arc<WebhookBridgeGateway>, gctx: Arc<GatewayContext>)
                     &previous.authorizers,
                     &previous.url,
                 ) != (&next.api_id, &next.stage, &next.event_bus, &next.role, &next.authorizers, &next.url)
+                    || previous.custom_event_bus != next.custom_event_bus
                     || previous.observed_generation != generation;
             write_status(&api, &gw, &previous, next).await?;
             if let Ok(mut p) = gctx.passes.lock() {

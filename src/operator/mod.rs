@@ -12,6 +12,7 @@ pub mod known;
 pub mod metrics;
 pub mod policies;
 pub mod reconcile;
+pub mod secrets;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,7 +35,7 @@ pub use reconcile::FINALIZER;
 
 use crate::api::{WebhookBridge, WebhookBridgeGateway};
 use crate::aws::WriteFence;
-use crate::engine::{Engine, Gateways};
+use crate::engine::{Engine, Gateways, Secrets};
 use crate::tenancy::Tenancy;
 use gateways::GatewayWatch;
 use metrics::Metrics;
@@ -148,7 +149,13 @@ fn controllers(
         config = config.labels(selector);
     }
     let mut readers = Vec::new();
-    let runs = apis.into_iter().map(|api| {
+    let scopes: Vec<Vec<String>> = if options.namespaces.is_empty() {
+        vec![Vec::new()]
+    } else {
+        options.namespaces.iter().map(|ns| vec![ns.clone()]).collect()
+    };
+    let secret_client = ctx.client.clone();
+    let runs = apis.into_iter().zip(scopes).map(|(api, scope)| {
         // The cache keeps only what reconcile reads: managedFields and the client-side-apply
         // annotation (a full copy of the spec) are dropped as objects arrive. Only a new
         // generation (spec changed, or deletion requested: both bump it) triggers a reconcile:
@@ -168,7 +175,9 @@ fn controllers(
             controller = controller.reconcile_on(policies::retriggered(reader.clone(), p.subscribe()));
         }
         // A gateway's change (ids, Ready, allowedRoutes, quotas) or a route key changing hands.
-        controller = controller.reconcile_on(gateways.retriggered(reader));
+        controller = controller.reconcile_on(gateways.retriggered(reader.clone()));
+        // A Secret a webhook source names changed: rotate now, not at the next resync.
+        controller = controller.reconcile_on(secrets::retriggered(secret_client.clone(), &scope, reader));
         controller
             .with_config(controller::Config::default().concurrency(options.concurrency))
             .graceful_shutdown_on(shutdown.clone())
@@ -254,6 +263,7 @@ pub async fn serve(
     }
     let (gateways, gateway_drive) = GatewayWatch::watch(client.clone(), policies.clone(), &options.namespaces);
     engine.gateways = Gateways(gateways.clone());
+    engine.secrets = Secrets(Arc::new(secrets::KubeSecrets { client: client.clone() }));
     let gateway_watch = tokio::spawn(gateway_drive);
     if options.leader_election.is_some() {
         // No AWS call leaves this replica unless its Lease is confirmed (see aws::fence).

@@ -12,6 +12,7 @@ mod apigateway;
 mod archive;
 mod domain;
 mod events;
+mod eventsv2;
 mod iam;
 mod logs;
 
@@ -20,6 +21,7 @@ use std::fmt;
 pub use apigateway::{kept_authorizer, kept_integration};
 pub use archive::all_events as archive_all_events;
 pub use domain::{ENDPOINT_TYPE, SECURITY_POLICY};
+pub use eventsv2::{V2Action, json_subset};
 
 use crate::desired::{Desired, DesiredPermission};
 use crate::error::{Error, FieldError};
@@ -190,6 +192,8 @@ pub enum Action {
     DeleteArchive {
         name: String,
     },
+    /// The Custom Event Bus family (`eventsv2`): bus, webhook sources, subscribers.
+    V2(V2Action),
 }
 
 impl Action {
@@ -220,7 +224,7 @@ impl Action {
                 | DeleteDomain { .. }
                 | DeleteApiMapping { .. }
                 | DeleteLogGroup { .. }
-        )
+        ) || matches!(self, V2(a) if a.removes())
     }
 
     pub fn changes_role(&self) -> bool {
@@ -288,6 +292,7 @@ impl fmt::Display for Action {
             CreateArchive { name } => write!(f, "create  eventbridge archive {name}"),
             UpdateArchive { name } => write!(f, "update  eventbridge archive {name}"),
             DeleteArchive { name } => write!(f, "delete  eventbridge archive {name}"),
+            V2(a) => a.fmt(f),
         }
     }
 }
@@ -313,6 +318,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Result<Vec<Action>, Error> {
     logs::plan_log_group(d, o, &mut actions, &mut gc)?;
     apigateway::plan_api(d, o, &mut actions, &mut gc)?;
     domain::plan_domain(d, o, &mut actions, &mut gc)?;
+    eventsv2::plan_bus(d, o, &mut actions, &mut gc)?;
+    eventsv2::plan_webhook(d, o, &mut actions, &mut gc)?;
     // Garbage collection runs last, once nothing new depends on what it removes.
     gc.sort_by_key(gc_rank);
     actions.extend(gc);
@@ -338,6 +345,8 @@ fn gc_rank(a: &Action) -> u8 {
         Action::RemoveTargets { .. } => 9,
         Action::DeleteRule { .. } => 10,
         Action::DeleteArchive { .. } => 11,
+        // Subscribers and sources before the role they use; the bus after its sources.
+        Action::V2(a) if a.removes() => 10 + eventsv2::gc_rank(a) / 2,
         Action::DeleteRolePolicy { .. } => 12,
         Action::DeleteRole { .. } => 13,
         _ => 14,
@@ -402,6 +411,7 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Vec<Action> {
     {
         actions.push(Action::DeleteBus { name: bus.name.clone() });
     }
+    eventsv2::plan_delete(d, o, &mut actions);
     if let Some(role) = &o.role
         && owner.ownership(&role.tags) == Ownership::Ours
     {

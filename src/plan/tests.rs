@@ -165,6 +165,7 @@ pub(super) fn mirror(d: &Desired) -> Observed {
             state: Some("ENABLED".into()),
         }),
         foreign_route_keys: Default::default(),
+        v2: Default::default(),
     }
 }
 

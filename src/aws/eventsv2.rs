@@ -1,0 +1,806 @@
+//! EventBridge Custom Event Bus (`eventsv2`) reads and writes: a gateway's bus, a webhook-source
+//! bridge's event sources and subscribers. Every create carries a ClientToken derived from the
+//! owner and the object (`desired_webhook::client_token`) and our ownership tags, and every
+//! observe finds by name prefix and tags what an interrupted run made.
+//!
+//! The SDK (`aws-sdk-eventbridgev2` 1.7, the newest) predates webhook sources: it cannot send a
+//! `WebhookEventsConfiguration`, drops the `EventSourceDetails` of its answers (the URL and the
+//! secret's ARN) and has no `RotateWebhookCredentials`. Those calls still go through the SDK's
+//! client, so they are signed, retried, rate limited, fenced and counted like every other call:
+//! [`RawCbor`] replaces the request body with one encoded by `aws::cbor` (and, for the rotation,
+//! the operation in the path and in the call's metadata) and keeps the raw answer to decode.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_eventbridgev2::Client;
+use aws_sdk_eventbridgev2::types::{
+    Filter, FilterConfiguration, FilterScope, InvokeConfiguration, LambdaParameters, OnFailureConfiguration,
+    RetryPolicy, SqsParameters, StorageConfiguration, SubscriberState, UpdateInvokeConfiguration,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::Value;
+
+use super::cbor::Cbor;
+use super::{gone_ok, has_code};
+use crate::desired::Desired;
+use crate::desired_webhook::{TAG_CREDENTIAL, V2Source, V2Subscriber};
+use crate::error::{Error, classify};
+use crate::observed::{ObsV2Bus, ObsV2Source, ObsV2Subscriber, Observed, Tags};
+
+const SVC: &str = "eventsv2";
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+const PAGE: i32 = 100;
+/// Describes of a bus (or source) just created, a second apart, before the pass hands the wait
+/// to the caller's backoff as "not yet".
+const ACTIVE_POLLS: u32 = 10;
+
+/// 0.2 s, 0.4 s, ... (11 s over the ten polls).
+fn poll_delay(attempt: u32) -> Duration {
+    Duration::from_millis(200 * u64::from(attempt + 1))
+}
+
+/// Replaces a request's body (and optionally its operation) before it is signed, and keeps the
+/// raw answer. The body may carry a webhook secret: it is never logged or printed.
+#[derive(Clone)]
+pub struct RawCbor {
+    body: Arc<Vec<u8>>,
+    operation: Option<&'static str>,
+    answer: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for RawCbor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawCbor").field("operation", &self.operation).field("body", &"<redacted>").finish()
+    }
+}
+
+impl RawCbor {
+    pub fn new(body: &Cbor, operation: Option<&'static str>) -> RawCbor {
+        RawCbor { body: Arc::new(body.encode()), operation, answer: Arc::default() }
+    }
+
+    /// The decoded answer body (None: none kept, e.g. the call failed).
+    pub fn answer(&self) -> Option<Cbor> {
+        let bytes = self.answer.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        if bytes.is_empty() {
+            return Some(Cbor::Map(Vec::new()));
+        }
+        Cbor::decode(&bytes).ok()
+    }
+}
+
+impl Intercept for RawCbor {
+    fn name(&self) -> &'static str {
+        "webhook-bridge-eventsv2-raw-cbor"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.body.as_ref().clone());
+        request.headers_mut().insert("content-length", self.body.len().to_string());
+        if let Some(op) = self.operation {
+            let uri = request.uri().to_string();
+            let (base, _) = uri.rsplit_once("/operation/").ok_or("eventsv2: no /operation/ in the request path")?;
+            request.set_uri(format!("{base}/operation/{op}"))?;
+            let service = cfg.load::<Metadata>().map(|m| m.service().to_string()).unwrap_or_else(|| SVC.into());
+            cfg.interceptor_state().store_put(Metadata::new(op, service));
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context.response().status().is_success()
+            && let Some(bytes) = context.response().body().bytes()
+        {
+            *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// A CBOR item as JSON (maps with text keys become objects; timestamps their number).
+pub fn to_json(v: &Cbor) -> Value {
+    match v {
+        Cbor::Uint(n) => Value::from(*n),
+        Cbor::Neg(n) => i64::try_from(*n).map_or(Value::Null, Value::from),
+        Cbor::Bytes(_) | Cbor::Null => Value::Null,
+        Cbor::Text(t) => Value::String(t.clone()),
+        Cbor::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+        Cbor::Map(pairs) => {
+            Value::Object(pairs.iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), to_json(v)))).collect())
+        }
+        Cbor::Bool(b) => Value::Bool(*b),
+        Cbor::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+        Cbor::Tag(_, v) => to_json(v),
+    }
+}
+
+/// JSON as a CBOR item (integers stay integers).
+pub fn from_json(v: &Value) -> Cbor {
+    match v {
+        Value::Null => Cbor::Null,
+        Value::Bool(b) => Cbor::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Cbor::Uint(u),
+            (None, Some(i)) => Cbor::Neg(i128::from(i)),
+            _ => Cbor::Float(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => Cbor::Text(s.clone()),
+        Value::Array(items) => Cbor::Array(items.iter().map(from_json).collect()),
+        Value::Object(m) => Cbor::map(m.iter().map(|(k, v)| (k.clone(), from_json(v)))),
+    }
+}
+
+/// An eventsv2 write's error: `InvalidStateException` (the bus or source is CREATING or
+/// UPDATING: "The event bus must be in the ACTIVE state") is a retryable "not yet" with AWS's
+/// message; everything else as `classify` says.
+fn v2_error<E>(
+    operation: &'static str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if has_code(&e, &["InvalidStateException"]) {
+        return Error::NotYet(format!("AWS {SVC} {operation}: {}", super::message_of(&e)));
+    }
+    classify(SVC, operation, e)
+}
+
+/// `e` with every occurrence of the secret replaced: an AWS validation message may quote the
+/// value it refused ("Value '...' at '...' failed to satisfy constraint"), and errors end up in
+/// conditions, Events and logs.
+pub fn redacted(e: Error, secret: Option<&crate::desired_webhook::SecretValue>) -> Error {
+    let Some(secret) = secret.map(|s| s.expose()).filter(|s| !s.is_empty()) else { return e };
+    let clean = |m: String| m.replace(secret, "<redacted>");
+    match e {
+        Error::Rejected { service, operation, code, message } => {
+            Error::Rejected { service, operation, code, message: clean(message) }
+        }
+        Error::Transient { service, operation, code, message } => {
+            Error::Transient { service, operation, code, message: clean(message) }
+        }
+        Error::AccessDenied { service, operation, message } => {
+            Error::AccessDenied { service, operation, message: clean(message) }
+        }
+        Error::QuotaExceeded { service, operation, message } => {
+            Error::QuotaExceeded { service, operation, message: clean(message) }
+        }
+        Error::NotYet(message) => Error::NotYet(clean(message)),
+        other => other,
+    }
+}
+
+fn tag_map(tags: &Tags) -> Cbor {
+    Cbor::map(tags.iter().map(|(k, v)| (k.clone(), Cbor::text(v.clone()))))
+}
+
+async fn tags_of(client: &Client, arn: &str) -> Result<Option<Tags>, Error> {
+    match client.list_tags_for_resource().resource_arn(arn).send().await {
+        Ok(out) => {
+            Ok(Some(out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()))
+        }
+        Err(e) if has_code(&e, NOT_FOUND) => Ok(None),
+        Err(e) => Err(classify(SVC, "ListTagsForResource", e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway's bus
+
+/// The bus the gateway's spec names (whoever owns it: the plan refuses a foreign one).
+pub async fn observe_bus(client: &Client, d: &Desired, into: &mut Observed) -> Result<(), Error> {
+    let Some(want) = &d.v2.bus else { return Ok(()) };
+    into.v2.bus = find_bus(client, &want.name).await?;
+    Ok(())
+}
+
+async fn find_bus(client: &Client, name: &str) -> Result<Option<ObsV2Bus>, Error> {
+    let mut token: Option<String> = None;
+    let arn = loop {
+        let out = client
+            .list_event_buses()
+            .name_prefix(name)
+            .max_results(PAGE)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| classify(SVC, "ListEventBuses", e))?;
+        if let Some(b) = out.event_buses().iter().find(|b| b.name() == Some(name)) {
+            break b.event_bus_arn().map(str::to_string);
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break None;
+        }
+    };
+    let Some(arn) = arn else { return Ok(None) };
+    describe_bus(client, &arn).await
+}
+
+async fn describe_bus(client: &Client, arn: &str) -> Result<Option<ObsV2Bus>, Error> {
+    let out = match client.describe_event_bus().event_bus_arn(arn).send().await {
+        Ok(out) => out,
+        Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
+        Err(e) => return Err(classify(SVC, "DescribeEventBus", e)),
+    };
+    let Some(tags) = tags_of(client, arn).await? else { return Ok(None) };
+    Ok(Some(ObsV2Bus {
+        name: out.name().unwrap_or_default().to_string(),
+        arn: arn.to_string(),
+        state: out.state().map(|s| s.as_str().to_string()),
+        state_reason: out.state_reason().map(str::to_string),
+        retention_days: out.storage_configuration().and_then(|s| s.retention_period_in_days()),
+        tags,
+    }))
+}
+
+/// CreateEventBus (name, tags, ClientToken, retention), then Describe until it is ACTIVE.
+pub async fn create_bus(client: &Client, d: &Desired) -> Result<ObsV2Bus, Error> {
+    let want = d.v2.bus.as_ref().ok_or_else(|| Error::Config("CreateEventBus: no bus in the spec".into()))?;
+    let out = client
+        .create_event_bus()
+        .name(&want.name)
+        .set_tags(Some(d.tags.clone().into_iter().collect()))
+        .client_token(&want.client_token)
+        .set_storage_configuration(
+            want.retention_days.map(|days| StorageConfiguration::builder().retention_period_in_days(days).build()),
+        )
+        .send()
+        .await
+        .map_err(|e| v2_error("CreateEventBus", e))?;
+    let arn = out.event_bus_arn().unwrap_or_default().to_string();
+    wait_bus(client, &arn).await
+}
+
+/// The bus once it is ACTIVE; `NotYet` (retryable) while AWS still creates it, and AWS's reason
+/// (terminal) when it failed.
+pub async fn wait_bus(client: &Client, arn: &str) -> Result<ObsV2Bus, Error> {
+    for attempt in 0..ACTIVE_POLLS {
+        let bus = describe_bus(client, arn)
+            .await?
+            .ok_or_else(|| Error::NotYet(format!("Custom Event Bus {arn} is not listed yet")))?;
+        match bus_ready(&bus) {
+            Ok(()) => return Ok(bus),
+            Err(e @ Error::NotYet(_)) if attempt + 1 < ACTIVE_POLLS => {
+                tracing::debug!(error = %e, "waiting for the Custom Event Bus");
+                tokio::time::sleep(poll_delay(attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::NotYet(format!("Custom Event Bus {arn} is not ACTIVE yet")))
+}
+
+/// Whether a bus can take sources: ACTIVE; CREATING/UPDATING are "not yet"; a failed state is
+/// terminal with AWS's reason.
+pub fn bus_ready(bus: &ObsV2Bus) -> Result<(), Error> {
+    match bus.state.as_deref() {
+        Some("ACTIVE") => Ok(()),
+        Some(state @ ("CREATE_FAILED" | "UPDATE_FAILED" | "DELETE_FAILED")) => Err(Error::AwsFailed {
+            what: format!("Custom Event Bus {}", bus.name),
+            state: state.to_string(),
+            reason: bus.state_reason.clone().unwrap_or_else(|| "no reason given".into()),
+        }),
+        state => Err(Error::NotYet(format!(
+            "Custom Event Bus {} is {} (EventBridge provisions it asynchronously)",
+            bus.name,
+            state.unwrap_or("not ACTIVE yet")
+        ))),
+    }
+}
+
+pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
+    let tags: std::collections::HashMap<String, String> = d.spec_tags().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if tags.is_empty() {
+        return Ok(());
+    }
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| v2_error("TagResource", e))
+}
+
+/// DeleteEventBus; AWS refuses while sources or subscribers are on it (another bridge's):
+/// `GatewayInUse`, retried.
+pub async fn delete_bus(client: &Client, name: &str, arn: &str) -> Result<(), Error> {
+    match client.delete_event_bus().event_bus_arn(arn).send().await {
+        Err(e) if has_code(&e, &["ResourceInUseException"]) => {
+            return Err(Error::GatewayInUse(format!(
+                "Custom Event Bus {name} still has webhook sources or subscribers of attached bridges; it is deleted once they are gone"
+            )));
+        }
+        other => gone_ok(SVC, "DeleteEventBus", NOT_FOUND, other)?,
+    }
+    // DELETING, then gone: waited for, so a delete that returns leaves nothing behind.
+    for attempt in 0..ACTIVE_POLLS {
+        if describe_bus(client, arn).await?.is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(poll_delay(attempt)).await;
+    }
+    Err(Error::NotYet(format!("Custom Event Bus {name} is still DELETING")))
+}
+
+/// Names of every source and subscriber on a bus (any owner): a gateway is not deleted while
+/// attached bridges have any.
+pub async fn occupants(client: &Client, bus_arn: &str) -> Result<Vec<String>, Error> {
+    let mut names: Vec<String> = list_sources(client, bus_arn, None).await?.into_iter().map(|(n, _)| n).collect();
+    names.extend(list_subscribers(client, bus_arn, None).await?.into_iter().map(|(n, _)| n));
+    Ok(names)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A bridge's webhook sources and subscribers
+
+async fn list_sources(client: &Client, bus_arn: &str, prefix: Option<&str>) -> Result<Vec<(String, String)>, Error> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = match client
+            .list_event_sources()
+            .event_bus_arn(bus_arn)
+            .set_name_prefix(prefix.map(str::to_string))
+            .max_results(PAGE)
+            .set_next_token(token.take())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(all),
+            Err(e) => return Err(classify(SVC, "ListEventSources", e)),
+        };
+        all.extend(
+            out.event_sources().iter().filter_map(|s| Some((s.name()?.to_string(), s.event_source_arn()?.to_string()))),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+async fn list_subscribers(
+    client: &Client,
+    bus_arn: &str,
+    prefix: Option<&str>,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = match client
+            .list_subscribers()
+            .event_bus_arn(bus_arn)
+            .set_name_prefix(prefix.map(str::to_string))
+            .max_results(PAGE)
+            .set_next_token(token.take())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(all),
+            Err(e) => return Err(classify(SVC, "ListSubscribers", e)),
+        };
+        all.extend(
+            out.subscribers().iter().filter_map(|s| Some((s.name()?.to_string(), s.subscriber_arn()?.to_string()))),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// The bridge's sources and subscribers on its gateway's bus: by its name prefix, then tags and
+/// a describe each (the plan decides what is ours).
+pub async fn observe_webhook(client: &Client, d: &Desired, into: &mut Observed) -> Result<(), Error> {
+    let (true, Some(bus_arn)) = (d.v2.webhook, &d.v2.bus_arn) else { return Ok(()) };
+    let prefix = d.owner.rule_prefix();
+    for (name, arn) in list_sources(client, bus_arn, Some(&prefix)).await? {
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        if let Some(s) = describe_source(client, &arn).await? {
+            into.v2.sources.push(s);
+        }
+    }
+    for (name, arn) in list_subscribers(client, bus_arn, Some(&prefix)).await? {
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        if let Some(s) = describe_subscriber(client, &arn).await? {
+            into.v2.subscribers.push(s);
+        }
+    }
+    Ok(())
+}
+
+/// DescribeEventSource, its configuration and webhook details read from the raw answer.
+pub async fn describe_source(client: &Client, arn: &str) -> Result<Option<ObsV2Source>, Error> {
+    let raw = RawCbor::new(&Cbor::map([("EventSourceArn", Cbor::text(arn))]), None);
+    match client.describe_event_source().event_source_arn(arn).customize().interceptor(raw.clone()).send().await {
+        Ok(_) => {}
+        Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
+        Err(e) => return Err(classify(SVC, "DescribeEventSource", e)),
+    }
+    let answer = raw.answer().ok_or_else(|| Error::Transient {
+        service: SVC,
+        operation: "DescribeEventSource",
+        code: "ResponseError".into(),
+        message: "the answer is not CBOR".into(),
+    })?;
+    let Some(tags) = tags_of(client, arn).await? else { return Ok(None) };
+    Ok(Some(source_of(&answer, arn, tags)))
+}
+
+/// A source from a Create/Describe answer.
+pub fn source_of(answer: &Cbor, arn: &str, tags: Tags) -> ObsV2Source {
+    ObsV2Source {
+        name: answer.str_at(&["Name"]).unwrap_or_default().to_string(),
+        arn: answer.str_at(&["EventSourceArn"]).unwrap_or(arn).to_string(),
+        state: answer.str_at(&["State"]).map(str::to_string),
+        revoked: answer.get("Revoked").and_then(Cbor::as_bool).unwrap_or(false),
+        config: answer.at(&["Configuration", "WebhookEventsConfiguration"]).map(to_json),
+        url: answer.str_at(&["EventSourceDetails", "WebhookDetails", "WebhookUrl"]).map(str::to_string),
+        secret_arn: answer.str_at(&["EventSourceDetails", "WebhookDetails", "SecretArn"]).map(str::to_string),
+        tags,
+    }
+}
+
+/// Configuration.WebhookEventsConfiguration of a source, with its secret when it has one.
+fn source_configuration(s: &V2Source, with_secret: bool) -> Cbor {
+    let mut config = s.config();
+    if with_secret && let Some(secret) = &s.secret {
+        let (member, field, _) = s.secret_members();
+        config["AuthConfiguration"][member][field] = Value::String(secret.expose().to_string());
+    }
+    Cbor::map([("WebhookEventsConfiguration", from_json(&config))])
+}
+
+fn source_tags(d: &Desired, s: &V2Source) -> Tags {
+    let mut tags = d.tags.clone();
+    if let Some(c) = &s.credential {
+        tags.insert(TAG_CREDENTIAL.to_string(), c.clone());
+    }
+    tags
+}
+
+/// CreateEventSource with the webhook configuration (and the Secret's value, or none for
+/// EventBridge to generate), our tags with the credential's fingerprint, and a ClientToken.
+pub async fn create_source(client: &Client, d: &Desired, s: &V2Source) -> Result<ObsV2Source, Error> {
+    let bus_arn = d.v2.bus_arn.clone().ok_or_else(|| Error::Config("CreateEventSource: no bus".into()))?;
+    let body = Cbor::map([
+        ("Name", Cbor::text(&s.name)),
+        ("EventBusArn", Cbor::text(&bus_arn)),
+        ("Configuration", source_configuration(s, true)),
+        ("Description", Cbor::text(format!("webhook-bridge source {} of {}", s.spec_name, d.owner.key()))),
+        ("Tags", tag_map(&source_tags(d, s))),
+        ("ClientToken", Cbor::text(&s.client_token)),
+    ]);
+    let raw = RawCbor::new(&body, None);
+    // The SDK's own body is replaced before signing; the placeholder only satisfies its builder.
+    let placeholder = aws_sdk_eventbridgev2::types::EventSourceConfiguration::AwsServiceEventsConfiguration(
+        aws_sdk_eventbridgev2::types::AwsServiceEventsSourceConfiguration::builder()
+            .aws_service("aws.placeholder")
+            .build()
+            .map_err(|e| Error::Config(format!("CreateEventSource: {e}")))?,
+    );
+    client
+        .create_event_source()
+        .name(&s.name)
+        .event_bus_arn(&bus_arn)
+        .configuration(placeholder)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await
+        .map_err(|e| redacted(v2_error("CreateEventSource", e), s.secret.as_ref()))?;
+    let answer = raw.answer().unwrap_or(Cbor::Null);
+    let arn = answer.str_at(&["EventSourceArn"]).unwrap_or_default().to_string();
+    Ok(source_of(&answer, &arn, source_tags(d, s)))
+}
+
+/// UpdateEventSource with the spec's configuration. The secret is not sent (fields omitted are
+/// left unchanged): only [`rotate`] changes it.
+pub async fn update_source(client: &Client, s: &V2Source, arn: &str) -> Result<(), Error> {
+    let body = Cbor::map([("EventSourceArn", Cbor::text(arn)), ("Configuration", source_configuration(s, false))]);
+    let raw = RawCbor::new(&body, None);
+    client
+        .update_event_source()
+        .event_source_arn(arn)
+        .customize()
+        .interceptor(raw)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| v2_error("UpdateEventSource", e))
+}
+
+/// RotateWebhookCredentials to the Secret's value (or, without one, a value EventBridge
+/// generates), with a ClientToken for this one change (a retry does not rotate twice). Sent as
+/// an UpdateEventSource request whose operation and body are replaced (see the module doc).
+pub async fn rotate(client: &Client, d: &Desired, s: &V2Source, arn: &str) -> Result<(), Error> {
+    let mut body = vec![("EventSourceArn", Cbor::text(arn)), ("ClientToken", Cbor::text(s.rotate_token(&d.owner)))];
+    if let Some(secret) = &s.secret {
+        let (_, _, member) = s.secret_members();
+        body.push(("Credential", Cbor::map([(member, Cbor::text(secret.expose()))])));
+    }
+    let raw = RawCbor::new(&Cbor::map(body), Some("RotateWebhookCredentials"));
+    client
+        .update_event_source()
+        .event_source_arn(arn)
+        .customize()
+        .interceptor(raw)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| redacted(v2_error("RotateWebhookCredentials", e), s.secret.as_ref()))
+}
+
+/// The source's tags: the spec's, and the credential fingerprint (removed when EventBridge now
+/// generates the credential). Ownership tags are only ever written at creation.
+pub async fn tag_source(client: &Client, d: &Desired, s: &V2Source, arn: &str) -> Result<(), Error> {
+    let mut tags: std::collections::HashMap<String, String> =
+        d.spec_tags().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Some(c) = &s.credential {
+        tags.insert(TAG_CREDENTIAL.to_string(), c.clone());
+    }
+    if !tags.is_empty() {
+        client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| v2_error("TagResource", e))?;
+    }
+    if s.credential.is_none() {
+        client
+            .untag_resource()
+            .resource_arn(arn)
+            .tag_keys(TAG_CREDENTIAL)
+            .send()
+            .await
+            .map_err(|e| v2_error("UntagResource", e))?;
+    }
+    Ok(())
+}
+
+/// DeleteEventSource, then Describe until it is gone (DELETING first; its bus cannot be
+/// deleted before).
+pub async fn delete_source(client: &Client, arn: &str) -> Result<(), Error> {
+    gone_ok(SVC, "DeleteEventSource", NOT_FOUND, client.delete_event_source().event_source_arn(arn).send().await)?;
+    for attempt in 0..ACTIVE_POLLS {
+        if describe_source(client, arn).await?.is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(poll_delay(attempt)).await;
+    }
+    Err(Error::NotYet(format!("webhook event source {arn} is still DELETING")))
+}
+
+/// Whether a source can take requests: ACTIVE (UPDATING still serves); CREATING is "not yet";
+/// a failed state is terminal with AWS's reason.
+pub fn source_ready(s: &ObsV2Source) -> Result<(), Error> {
+    match s.state.as_deref() {
+        Some("ACTIVE") => Ok(()),
+        Some(state @ ("CREATE_FAILED" | "UPDATE_FAILED" | "DELETE_FAILED")) => Err(Error::AwsFailed {
+            what: format!("webhook event source {}", s.name),
+            state: state.to_string(),
+            reason: "see the source in the EventBridge console; rename the source to make a new one".into(),
+        }),
+        state => {
+            Err(Error::NotYet(format!("webhook event source {} is {}", s.name, state.unwrap_or("not ACTIVE yet"))))
+        }
+    }
+}
+
+/// Describe until every source of the bridge is ACTIVE (a few seconds at most, then `NotYet`).
+pub async fn wait_sources(client: &Client, sources: &mut [ObsV2Source]) -> Result<(), Error> {
+    for attempt in 0..ACTIVE_POLLS {
+        let mut waiting = None;
+        for s in sources.iter_mut() {
+            match source_ready(s) {
+                Ok(()) => {}
+                Err(e @ Error::NotYet(_)) => {
+                    if let Some(now) = describe_source(client, &s.arn).await? {
+                        *s = now;
+                    }
+                    if source_ready(s).is_err() {
+                        waiting = Some(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match waiting {
+            None => return Ok(()),
+            Some(e) if attempt + 1 == ACTIVE_POLLS => return Err(e),
+            Some(_) => tokio::time::sleep(poll_delay(attempt)).await,
+        }
+    }
+    Ok(())
+}
+
+async fn describe_subscriber(client: &Client, arn: &str) -> Result<Option<ObsV2Subscriber>, Error> {
+    let out = match client.describe_subscriber().subscriber_arn(arn).send().await {
+        Ok(out) => out,
+        Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
+        Err(e) => return Err(classify(SVC, "DescribeSubscriber", e)),
+    };
+    let Some(tags) = tags_of(client, arn).await? else { return Ok(None) };
+    let invoke = out.invoke_configuration();
+    Ok(Some(ObsV2Subscriber {
+        name: out.name().unwrap_or_default().to_string(),
+        arn: arn.to_string(),
+        target_arn: invoke.map(|i| i.target_arn().to_string()),
+        role_arn: invoke.map(|i| i.role_arn().to_string()),
+        pattern: out
+            .filter_configuration()
+            .and_then(|f| f.filters().first())
+            .and_then(|f| serde_json::from_str(f.pattern()).ok()),
+        state: out.state().map(|s| s.as_str().to_string()),
+        retry_policy: out.retry_policy().map(|r| (r.max_retry_attempts(), r.max_event_age_in_seconds())),
+        dead_letter_arn: out.on_failure_configuration().and_then(|f| f.arn()).map(str::to_string),
+        message_group_id: invoke
+            .and_then(|i| i.sqs_parameters())
+            .and_then(|p| p.message_group_id())
+            .map(str::to_string),
+        tags,
+    }))
+}
+
+fn filter(s: &V2Subscriber) -> Result<FilterConfiguration, Error> {
+    let f = Filter::builder()
+        .pattern(s.pattern.to_string())
+        .scope(FilterScope::Data)
+        .build()
+        .map_err(|e| Error::Config(format!("subscriber {}: {e}", s.name)))?;
+    Ok(FilterConfiguration::builder().filters(f).build())
+}
+
+fn is_service(arn: &str, service: &str) -> bool {
+    crate::desired::arn_part(arn, 2) == Some(service)
+}
+
+fn sqs_parameters(s: &V2Subscriber) -> Option<SqsParameters> {
+    let group = s.target.message_group_id.as_ref()?;
+    Some(SqsParameters::builder().message_group_id(group).build())
+}
+
+fn retry(s: &V2Subscriber) -> Option<RetryPolicy> {
+    s.target.retry_policy.map(|(attempts, age)| {
+        RetryPolicy::builder().set_max_retry_attempts(attempts).set_max_event_age_in_seconds(age).build()
+    })
+}
+
+fn on_failure(s: &V2Subscriber) -> Option<OnFailureConfiguration> {
+    s.target.dead_letter_arn.as_ref().map(|arn| OnFailureConfiguration::builder().arn(arn).build())
+}
+
+fn run_state(s: &V2Subscriber) -> SubscriberState {
+    if s.enabled { SubscriberState::Running } else { SubscriberState::Stopped }
+}
+
+/// CreateSubscriber: the rule's pattern (on the webhook's data), the target with the role, its
+/// retry policy and dead-letter queue, our tags and a ClientToken.
+pub async fn create_subscriber(client: &Client, d: &Desired, s: &V2Subscriber) -> Result<(), Error> {
+    let bus_arn = d.v2.bus_arn.clone().ok_or_else(|| Error::Config("CreateSubscriber: no bus".into()))?;
+    let t = &s.target;
+    let mut invoke = InvokeConfiguration::builder().role_arn(&s.role_arn).target_arn(&t.arn);
+    if is_service(&t.arn, "sqs") {
+        invoke = invoke.set_sqs_parameters(sqs_parameters(s));
+    }
+    if is_service(&t.arn, "lambda") {
+        invoke = invoke.lambda_parameters(
+            LambdaParameters::builder().invocation_type(aws_sdk_eventbridgev2::types::InvocationType::Event).build(),
+        );
+    }
+    let invoke = invoke.build().map_err(|e| Error::Config(format!("subscriber {}: {e}", s.name)))?;
+    let request = client
+        .create_subscriber()
+        .name(&s.name)
+        .event_bus_arn(bus_arn)
+        .invoke_configuration(invoke)
+        .filter_configuration(filter(s)?)
+        .set_retry_policy(retry(s))
+        .set_on_failure_configuration(on_failure(s))
+        .state(run_state(s))
+        .description(format!("webhook-bridge rule {} of {}", s.rule, d.owner.key()))
+        .set_tags(Some(d.tags.clone().into_iter().collect::<BTreeMap<_, _>>().into_iter().collect()))
+        .client_token(&s.client_token);
+    Box::pin(request.send()).await.map(|_| ()).map_err(|e| v2_error("CreateSubscriber", e))
+}
+
+pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> Result<(), Error> {
+    let mut invoke = UpdateInvokeConfiguration::builder().role_arn(&s.role_arn);
+    if is_service(&s.target.arn, "sqs") {
+        invoke = invoke.set_sqs_parameters(sqs_parameters(s));
+    }
+    let invoke = invoke.build().map_err(|e| Error::Config(format!("subscriber {}: {e}", s.name)))?;
+    let request = client
+        .update_subscriber()
+        .subscriber_arn(arn)
+        .invoke_configuration(invoke)
+        .filter_configuration(filter(s)?)
+        .set_retry_policy(retry(s))
+        .set_on_failure_configuration(on_failure(s))
+        .state(run_state(s));
+    Box::pin(request.send()).await.map(|_| ()).map_err(|e| v2_error("UpdateSubscriber", e))
+}
+
+pub async fn delete_subscriber(client: &Client, arn: &str) -> Result<(), Error> {
+    gone_ok(SVC, "DeleteSubscriber", NOT_FOUND, client.delete_subscriber().subscriber_arn(arn).send().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_quoting_the_secret_is_redacted() {
+        let secret = crate::desired_webhook::SecretValue::new("hunter2-hunter2-hunter2");
+        let e = Error::Rejected {
+            service: SVC,
+            operation: "CreateEventSource",
+            code: "InvalidInputException".into(),
+            message: "Value 'hunter2-hunter2-hunter2' at 'secretValue' failed to satisfy constraint".into(),
+        };
+        let text = redacted(e, Some(&secret)).to_string();
+        assert!(!text.contains("hunter2") && text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn cbor_and_json_agree() {
+        let v = serde_json::json!({"A": [1, -2, "x"], "B": {"C": true}});
+        assert_eq!(to_json(&from_json(&v)), v);
+    }
+
+    #[test]
+    fn a_source_reads_from_its_raw_answer() {
+        let answer = Cbor::map([
+            ("Name", Cbor::text("whb-1-gh")),
+            ("EventSourceArn", Cbor::text("arn:aws:events:us-east-1:123456789012:event-sourcev2/webhook/whb-1-gh/x")),
+            ("State", Cbor::text("ACTIVE")),
+            (
+                "EventSourceDetails",
+                Cbor::map([(
+                    "WebhookDetails",
+                    Cbor::map([("WebhookUrl", Cbor::text("https://h/x")), ("SecretArn", Cbor::text("arn:s"))]),
+                )]),
+            ),
+        ]);
+        let s = source_of(&answer, "", Tags::new());
+        assert_eq!(s.url.as_deref(), Some("https://h/x"));
+        assert_eq!(s.secret_arn.as_deref(), Some("arn:s"));
+        assert!(source_ready(&s).is_ok());
+        let creating = ObsV2Source { state: Some("CREATING".into()), ..s.clone() };
+        assert!(source_ready(&creating).is_err_and(|e| e.is_retryable()));
+        let failed = ObsV2Source { state: Some("CREATE_FAILED".into()), ..s };
+        assert!(source_ready(&failed).is_err_and(|e| !e.is_retryable()));
+    }
+}

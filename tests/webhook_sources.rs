@@ -1,0 +1,242 @@
+//! Signed webhooks through EventBridge webhook event sources (issue #22), the engine against the
+//! emulator's eventbridgev2 (scripts/aws_emulator/shims_eventsv2.py): a gateway with
+//! `spec.customEventBus` makes its Custom Event Bus; a bridge with a GitHub source and an SQS
+//! subscriber gets an ACTIVE source whose URL is in its status, and a request GitHub would sign
+//! lands in the queue; a changed Kubernetes Secret rotates the credential without a new URL; the
+//! bridge's delete and the gateway's leave no eventsv2 object; every request passes the model
+//! check.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use common::{Moto, bridge, model_check_enabled};
+use serde_json::Value;
+use webhook_bridge::api::{WebhookBridge, WebhookBridgeGateway};
+use webhook_bridge::desired_webhook::{SecretValue, StaticSecrets};
+use webhook_bridge::engine::{Engine, Gateways, Secrets};
+use webhook_bridge::gateway::{self, StaticGateways};
+
+fn skipped() -> bool {
+    if !model_check_enabled() {
+        eprintln!("MODEL_CHECK=off: skipped (the eventbridgev2 emulation is the proxy's)");
+    }
+    !model_check_enabled()
+}
+
+fn gateway_spec() -> WebhookBridgeGateway {
+    let mut gw: WebhookBridgeGateway = serde_saphyr::from_str(
+        r#"
+apiVersion: webhookbridge.io/v1alpha1
+kind: WebhookBridgeGateway
+metadata: {name: hooks, namespace: platform}
+spec:
+  region: us-east-1
+  api: {stage: live}
+  customEventBus: {name: hooks-v2}
+"#,
+    )
+    .expect("gateway yaml");
+    gw.metadata.uid = Some("gw-uid-1".into());
+    gw
+}
+
+fn github_bridge() -> WebhookBridge {
+    let mut b = bridge(
+        r#"
+apiVersion: webhookbridge.io/v1alpha1
+kind: WebhookBridge
+metadata: {name: gh, namespace: platform}
+spec:
+  gatewayRef: {name: hooks}
+  webhookSources:
+    - name: github
+      provider: GitHub
+      secretRef: {name: gh-webhook}
+  rules:
+    - name: pushes
+      pattern: {ref: [{prefix: refs/heads/}]}
+      targets: [{arn: "arn:aws:sqs:us-east-1:123456789012:pushes"}]
+"#,
+    );
+    b.metadata.uid = Some("gh-uid-1".into());
+    b
+}
+
+fn secrets(value: &str) -> Secrets {
+    let keys = [("secret".to_string(), SecretValue::new(value))].into();
+    Secrets(Arc::new(StaticSecrets([(("platform".to_string(), "gh-webhook".to_string()), keys)].into())))
+}
+
+fn with(mut engine: Engine, gw: &WebhookBridgeGateway, b: &WebhookBridge, secret: &str) -> Engine {
+    engine.gateways = Gateways(Arc::new(StaticGateways { gateways: vec![gw.clone()], bridges: vec![b.clone()] }));
+    engine.secrets = secrets(secret);
+    engine
+}
+
+/// One HTTP/1.1 POST to `url` (http://host:port/path): the status.
+fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (addr, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = TcpStream::connect(addr).expect("connect the emulator");
+    let mut req =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("write");
+    s.write_all(body).expect("write the body");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let hex: String = aws_lc_rs::hmac::sign(&key, body).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// Every eventsv2 object in the account: (buses, sources, subscribers).
+async fn v2_inventory(c: &aws_sdk_eventbridgev2::Client) -> (usize, usize, usize) {
+    let buses = c.list_event_buses().send().await.expect("ListEventBuses");
+    let sources = c.list_event_sources().send().await.expect("ListEventSources");
+    let subscribers = c.list_subscribers().send().await.expect("ListSubscribers");
+    (buses.event_buses().len(), sources.event_sources().len(), subscribers.subscribers().len())
+}
+
+#[tokio::test]
+async fn a_github_source_on_a_gateway_bus_delivers_rotates_and_leaves_nothing() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let queue = c.sqs.create_queue().queue_name("pushes").send().await.expect("queue");
+    let queue_url = queue.queue_url().expect("queue url").to_string();
+
+    // The gateway makes its Custom Event Bus and waits for it to be ACTIVE.
+    let mut gw = gateway_spec();
+    let platform = moto.engine("c1").await;
+    let made = platform.reconcile_gateway(&gw, None).await.expect("gateway");
+    assert!(
+        made.actions.iter().any(|a| a.to_string().starts_with("create  eventsv2 bus hooks-v2")),
+        "{:?}",
+        made.actions
+    );
+    let bus = made.custom_event_bus.clone().expect("the bus is ACTIVE and in the status");
+    assert!(bus.arn.contains(":event-busv2/hooks-v2/"), "{}", bus.arn);
+    gw.status = Some(gateway::status::ready(&made, None));
+    assert_eq!(gw.status.as_ref().and_then(|s| s.custom_event_bus.as_ref()), Some(&bus));
+    let again = platform.reconcile_gateway(&gw, None).await.expect("gateway again");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+
+    // The bridge: its role, an ACTIVE GitHub source (URL in status), one SQS subscriber.
+    let b = github_bridge();
+    let engine = with(moto.engine("c1").await, &gw, &b, "It's a Secret to Everybody");
+    let out = engine.reconcile(&b).await.expect("bridge");
+    let names: Vec<String> = out.actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("create  eventsv2 webhook source")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("create  eventsv2 subscriber")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("create  iam role")), "{names:?}");
+    let source = out.status.webhook_sources.first().cloned().expect("source status");
+    assert_eq!(source.name, "github");
+    assert_eq!(source.state.as_deref(), Some("ACTIVE"));
+    let url = source.url.clone().expect("the webhook URL");
+    assert!(source.secret_arn.as_deref().is_some_and(|a| a.contains(":secretsmanager:")), "{source:?}");
+    assert_eq!(out.status.subscribers.len(), 1);
+    let status_text = serde_json::to_string(&out.status).expect("status JSON");
+    assert!(!status_text.contains("Secret to Everybody"), "no secret in status");
+    assert!(!format!("{:?}", out).contains("Secret to Everybody"), "no secret in Debug");
+
+    // In sync: no writes.
+    engine.aws.counter.reset();
+    let again = engine.reconcile(&b).await.expect("bridge again");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    assert_eq!(engine.aws.counter.writes(), 0, "{}", engine.aws.counter.table());
+
+    // A push GitHub signs lands in the queue; a request signed with another secret does not.
+    let body = br#"{"ref":"refs/heads/main","after":"abc"}"#;
+    let sig = github_signature("It's a Secret to Everybody", body);
+    assert_eq!(post(&url, &[("X-Hub-Signature-256", &sig), ("X-GitHub-Event", "push")], body), 200);
+    let forged = github_signature("guess", body);
+    assert_eq!(post(&url, &[("X-Hub-Signature-256", &forged), ("X-GitHub-Event", "push")], body), 403);
+    let got = c.sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.expect("receive");
+    let bodies: Vec<&str> = got.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].contains("refs/heads/main"), "{bodies:?}");
+
+    // The Secret changes: the credential rotates, the source and its URL stay.
+    let engine = with(moto.engine("c1").await, &gw, &b, "a-new-secret-of-32-bytes-length!");
+    let rotated = engine.reconcile(&b).await.expect("rotation");
+    let names: Vec<String> = rotated.actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("rotate  eventsv2 webhook source")) && names.len() == 2, "{names:?}");
+    assert_eq!(rotated.status.webhook_sources[0].url.as_deref(), Some(url.as_str()), "the URL stays");
+    let reads = engine.aws.counter.snapshot();
+    assert!(
+        reads.keys().any(|(_, op, _)| op == "RotateWebhookCredentials"),
+        "counted as the rotation it is: {}",
+        engine.aws.counter.table()
+    );
+    let sig = github_signature("a-new-secret-of-32-bytes-length!", body);
+    assert_eq!(post(&url, &[("X-Hub-Signature-256", &sig), ("X-GitHub-Event", "push")], body), 200);
+    let again = engine.reconcile(&b).await.expect("after the rotation");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+
+    // A new metadata header and a narrower pattern: both updated in place, then in sync.
+    let mut edited = b.clone();
+    edited.spec.webhook_sources[0].metadata_headers = vec!["X-GitHub-Hook-ID".into()];
+    edited.spec.rules[0].pattern =
+        serde_json::from_value(serde_json::json!({"ref": ["refs/heads/main"]})).expect("pattern");
+    let engine = with(moto.engine("c1").await, &gw, &edited, "a-new-secret-of-32-bytes-length!");
+    let updated = engine.reconcile(&edited).await.expect("update");
+    let names: Vec<String> = updated.actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("update  eventsv2 webhook source")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("update  eventsv2 subscriber")), "{names:?}");
+    assert_eq!(updated.status.webhook_sources[0].url.as_deref(), Some(url.as_str()), "the URL stays");
+    let again = engine.reconcile(&edited).await.expect("after the update");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    // The credential survived the update (UpdateEventSource carries none).
+    assert_eq!(post(&url, &[("X-Hub-Signature-256", &sig), ("X-GitHub-Event", "push")], body), 200);
+
+    // The gateway is not deleted while the bridge's source is on its bus.
+    let refused = platform.delete_gateway(&gw).await.expect_err("gateway in use");
+    assert!(refused.is_retryable(), "{refused}");
+    assert!(refused.to_string().contains("webhook source"), "{refused}");
+
+    // The bridge's delete, then the gateway's: no eventsv2 object is left.
+    engine.delete(&b).await.expect("bridge delete");
+    let mut last = None;
+    for _ in 0..20 {
+        match platform.delete_gateway(&gw).await {
+            Ok(_) => {
+                last = None;
+                break;
+            }
+            Err(e) if e.is_retryable() => {
+                last = Some(e);
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("gateway delete: {e}"),
+        }
+    }
+    assert!(last.is_none(), "gateway delete kept failing: {last:?}");
+    let mut left = v2_inventory(&c.eventsv2).await;
+    for _ in 0..20 {
+        if left == (0, 0, 0) {
+            break;
+        }
+        // DeleteEventBus is asynchronous (DELETING, then gone).
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        left = v2_inventory(&c.eventsv2).await;
+    }
+    assert_eq!(left, (0, 0, 0), "buses, sources, subscribers left");
+    let roles = c.iam.list_roles().send().await.expect("roles");
+    assert!(roles.roles().iter().all(|r| !r.role_name().contains("-platform-gh")), "the bridge's role is gone");
+    let violations: Vec<Value> = moto.violations();
+    assert!(violations.is_empty(), "{violations:?}");
+}
