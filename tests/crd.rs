@@ -118,7 +118,7 @@ fn crd_names_scope_and_subresources() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(columns, ["Ready", "Reason", "Endpoint", "Age", "Domain", "Archive", "DLQ"]);
+    assert_eq!(columns, ["Ready", "Reason", "Endpoint", "Webhook", "Age", "Domain", "Archive", "DLQ"]);
     let wide: Vec<&str> = version["additionalPrinterColumns"]
         .as_array()
         .expect("columns")

@@ -41,6 +41,7 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint"}"#,
+    printcolumn = r#"{"name":"Webhook","type":"string","description":"The first webhook source's URL (spec.webhookSources; all of them in status.webhookSources)","jsonPath":".status.webhookSources[0].url"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Domain","type":"string","priority":1,"jsonPath":".status.domain.url"}"#,
     printcolumn = r#"{"name":"Archive","type":"string","priority":1,"jsonPath":".status.archive.name"}"#,
