@@ -10,11 +10,8 @@
 
 mod common;
 
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use common::{Inventory, Moto, inventory, prerequisites};
 use serde_json::{Value, json};
@@ -123,41 +120,6 @@ async fn fresh(moto: &Moto, example: &str) {
     }
 }
 
-fn committed_writes(moto: &Moto) -> usize {
-    moto.fault_stats()["committed_writes"].as_u64().expect("committed_writes") as usize
-}
-
-/// Start `args`, wait for the proxy to hold its k-th committed write, SIGKILL it.
-fn kill_at_write(moto: &Moto, args: &[&str], k: usize) -> Result<String, String> {
-    moto.hold_after_write(k);
-    let mut child: Child =
-        command(moto, args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn webhook-bridge");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let held = loop {
-        let state = moto.hold_state();
-        if state["held"] == true {
-            break state["held_call"].as_str().unwrap_or("?").to_string();
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
-            moto.release_hold();
-            return Err(format!("exited ({status}) before its write {k} was held: {err}"));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            moto.release_hold();
-            return Err(format!("write {k} never came within 60 s: {state}"));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    child.kill().expect("SIGKILL");
-    let status = child.wait().expect("wait");
-    moto.release_hold();
-    assert_eq!(status.signal(), Some(9), "killed by SIGKILL");
-    Ok(held)
-}
-
 struct Row {
     example: &'static str,
     plan: Plan,
@@ -185,7 +147,7 @@ async fn every_kill_point(example: &'static str, plan: Plan) -> Row {
     let before = inventory(&moto.clients().await).await;
     moto.reset_fault_stats();
     run(&moto, &args);
-    let writes = committed_writes(&moto);
+    let writes = common::kill::committed_writes(&moto);
     let reference = inventory(&moto.clients().await).await;
     assert!(writes > 0, "{example} {plan:?}: no writes");
     match plan {
@@ -199,7 +161,7 @@ async fn every_kill_point(example: &'static str, plan: Plan) -> Row {
         if let Some(file) = setup {
             run(&moto, &["apply", "-f", file]);
         }
-        let held = match kill_at_write(&moto, &args, k) {
+        let held = match common::kill::kill_at_write(&moto, command(&moto, &args), k) {
             Ok(held) => held,
             Err(e) => {
                 row.failures.push(format!("kill at write {k}: {e}"));
@@ -343,7 +305,7 @@ async fn every_gateway_kill_point(plan: GatewayPlan) -> (usize, usize, Vec<Strin
     let before = inventory(&moto.clients().await).await;
     moto.reset_fault_stats();
     run(&moto, &args);
-    let writes = committed_writes(&moto);
+    let writes = common::kill::committed_writes(&moto);
     let reference = inventory(&moto.clients().await).await;
     assert!(writes > 0, "{plan:?}: no writes");
     assert_ne!(reference, before, "{plan:?}: the plan changed nothing");
@@ -358,7 +320,7 @@ async fn every_gateway_kill_point(plan: GatewayPlan) -> (usize, usize, Vec<Strin
     let (mut survived, mut failures) = (0, Vec::new());
     for k in 1..=writes {
         prepare().await;
-        let held = match kill_at_write(&moto, &args, k) {
+        let held = match common::kill::kill_at_write(&moto, command(&moto, &args), k) {
             Ok(held) => held,
             Err(e) => {
                 failures.push(format!("{plan:?}: kill at write {k}: {e}"));

@@ -8,11 +8,8 @@
 
 mod common;
 
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use common::{Inventory, Moto, inventory, model_check_enabled};
 
@@ -26,41 +23,6 @@ fn run(moto: &Moto, args: &[&str]) -> Output {
     let out = command(moto, args).output().expect("run webhook-bridge");
     assert!(out.status.success(), "webhook-bridge {args:?}: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     out
-}
-
-fn committed_writes(moto: &Moto) -> usize {
-    moto.fault_stats()["committed_writes"].as_u64().expect("committed_writes") as usize
-}
-
-/// Start `args`, wait for the proxy to hold its k-th committed write, SIGKILL it.
-fn kill_at_write(moto: &Moto, args: &[&str], k: usize) -> Result<String, String> {
-    moto.hold_after_write(k);
-    let mut child: Child =
-        command(moto, args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn webhook-bridge");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let held = loop {
-        let state = moto.hold_state();
-        if state["held"] == true {
-            break state["held_call"].as_str().unwrap_or("?").to_string();
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
-            moto.release_hold();
-            return Err(format!("exited ({status}) before its write {k} was held: {err}"));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            moto.release_hold();
-            return Err(format!("write {k} never came within 60 s: {state}"));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    child.kill().expect("SIGKILL");
-    let status = child.wait().expect("wait");
-    moto.release_hold();
-    assert_eq!(status.signal(), Some(9), "killed by SIGKILL");
-    Ok(held)
 }
 
 const GATEWAY: &str = r#"{"apiVersion": "webhookbridge.io/v1alpha1", "kind": "WebhookBridgeGateway",
@@ -160,7 +122,7 @@ async fn every_kill_point(moto: &Moto, plan: Plan) -> (usize, usize, Vec<String>
     let before = held(moto).await;
     moto.reset_fault_stats();
     run(moto, &args);
-    let writes = committed_writes(moto);
+    let writes = common::kill::committed_writes(moto);
     let reference = held(moto).await;
     assert!(writes > 0, "{plan:?}: no writes");
     assert_ne!(reference, before, "{plan:?}: the plan changed nothing");
@@ -178,7 +140,7 @@ async fn every_kill_point(moto: &Moto, plan: Plan) -> (usize, usize, Vec<String>
     let (mut survived, mut failures) = (0, Vec::new());
     for k in 1..=writes {
         prepare().await;
-        let call = match kill_at_write(moto, &args, k) {
+        let call = match common::kill::kill_at_write(moto, command(moto, &args), k) {
             Ok(call) => call,
             Err(e) => {
                 failures.push(format!("{plan:?}: kill at write {k}: {e}"));

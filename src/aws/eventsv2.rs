@@ -357,31 +357,48 @@ pub async fn occupants(client: &Client, bus_arn: &str) -> Result<Vec<String>, Er
 // ---------------------------------------------------------------------------------------------
 // A bridge's webhook sources and subscribers
 
-async fn list_sources(client: &Client, bus_arn: &str, prefix: Option<&str>) -> Result<Vec<(String, String)>, Error> {
+/// Every (name, ARN) of a paged list, from its pages: `page(token)` is one call's items and next
+/// token, or `None` when the bus is gone (then what was read so far).
+async fn paged<F, Fut>(mut page: F) -> Result<Vec<(String, String)>, Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<(Vec<(String, String)>, Option<String>)>, Error>>,
+{
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = match client
-            .list_event_sources()
-            .event_bus_arn(bus_arn)
-            .set_name_prefix(prefix.map(str::to_string))
-            .max_results(PAGE)
-            .set_next_token(token.take())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(all),
-            Err(e) => return Err(classify(SVC, "ListEventSources", e)),
-        };
-        all.extend(
-            out.event_sources().iter().filter_map(|s| Some((s.name()?.to_string(), s.event_source_arn()?.to_string()))),
-        );
-        token = out.next_token().map(str::to_string);
+        let Some((items, next)) = page(token.take()).await? else { return Ok(all) };
+        all.extend(items);
+        token = next;
         if token.is_none() {
             return Ok(all);
         }
     }
+}
+
+async fn list_sources(client: &Client, bus_arn: &str, prefix: Option<&str>) -> Result<Vec<(String, String)>, Error> {
+    paged(|token| async move {
+        let sent = client
+            .list_event_sources()
+            .event_bus_arn(bus_arn)
+            .set_name_prefix(prefix.map(str::to_string))
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Ok(Some((
+                out.event_sources()
+                    .iter()
+                    .filter_map(|s| Some((s.name()?.to_string(), s.event_source_arn()?.to_string())))
+                    .collect(),
+                out.next_token().map(str::to_string),
+            ))),
+            Err(e) if has_code(&e, NOT_FOUND) => Ok(None),
+            Err(e) => Err(classify(SVC, "ListEventSources", e)),
+        }
+    })
+    .await
 }
 
 async fn list_subscribers(
@@ -389,30 +406,28 @@ async fn list_subscribers(
     bus_arn: &str,
     prefix: Option<&str>,
 ) -> Result<Vec<(String, String)>, Error> {
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = match client
+    paged(|token| async move {
+        let sent = client
             .list_subscribers()
             .event_bus_arn(bus_arn)
             .set_name_prefix(prefix.map(str::to_string))
             .max_results(PAGE)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(all),
-            Err(e) => return Err(classify(SVC, "ListSubscribers", e)),
-        };
-        all.extend(
-            out.subscribers().iter().filter_map(|s| Some((s.name()?.to_string(), s.subscriber_arn()?.to_string()))),
-        );
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(all);
+            .await;
+        match sent {
+            Ok(out) => Ok(Some((
+                out.subscribers()
+                    .iter()
+                    .filter_map(|s| Some((s.name()?.to_string(), s.subscriber_arn()?.to_string())))
+                    .collect(),
+                out.next_token().map(str::to_string),
+            ))),
+            Err(e) if has_code(&e, NOT_FOUND) => Ok(None),
+            Err(e) => Err(classify(SVC, "ListSubscribers", e)),
         }
-    }
+    })
+    .await
 }
 
 /// The bridge's sources and subscribers on its gateway's bus: by its name prefix, then tags and

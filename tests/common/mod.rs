@@ -4,6 +4,7 @@
 
 pub mod eventsv2;
 pub mod k8s;
+pub mod kill;
 pub mod kube_wait;
 pub mod mocks;
 pub mod operator;
