@@ -326,7 +326,12 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
     let g = n.div_ceil(PER_GATEWAY);
     let platform = cluster.namespace("bench-platform").await;
     let teams: Vec<String> = {
-        let k = n.div_ceil(100).clamp(1, 100);
+        // One team namespace per 100 bridges (at most 100), or `TEAM_NAMESPACES`.
+        let k = std::env::var("TEAM_NAMESPACES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or_else(|| n.div_ceil(100))
+            .clamp(1, 100);
         let mut v = Vec::new();
         for _ in 0..k {
             v.push(cluster.namespace("bench-team").await);
@@ -384,7 +389,7 @@ async fn attached(cluster: &common::k8s::Cluster, client: &kube::Client, n: usiz
     let resync_reads = (passes > 0.0).then(|| reads_writes(&resync_calls).0 / passes);
     let (buses, roles, api_count) = account(&moto).await;
     Run {
-        label: format!("attached, N = {n}"),
+        label: format!("attached, N = {n} in {} namespaces", teams.len()),
         n,
         gateways: g,
         ready: ready_in,

@@ -330,6 +330,19 @@ pub fn webhook(
                 None => None,
             },
         };
+        // AWS's rules for the value (length, an HMAC key's 16 to 512 bytes after decoding, a token
+        // without control characters), before it goes anywhere: the message names the Secret and
+        // the rule, never the value.
+        if let (Some(read), Some(r)) = (&read, &s.secret_ref) {
+            let value = crate::webhook::secret::SecretValue::from_bytes(read.value.expose().as_bytes().to_vec())
+                .and_then(|v| crate::webhook::secret::check(&scheme, &v));
+            if let Err(rule) = value {
+                return Err(Error::invalid(
+                    format!("spec.webhookSources[{index}].secretRef"),
+                    format!("Secret {}/{} key {}: {rule}", owner.namespace, r.name, r.key()),
+                ));
+            }
+        }
         let credential = read.as_ref().map(|r| fingerprint(&owner.uid, &r.value));
         let secret_version = read.as_ref().and_then(|r| r.version.clone());
         let secret = read.map(|r| r.value);

@@ -215,6 +215,21 @@ pub fn webhook_source_errors(bridge: &WebhookBridge) -> Vec<FieldError> {
     for (i, rule) in spec.rules.iter().enumerate() {
         for (j, target) in rule.targets.iter().enumerate() {
             let tat = format!("spec.rules[{i}].targets[{j}]");
+            if target.role_arn.is_some() {
+                errors.push(FieldError::new(
+                    format!("{tat}.roleArn"),
+                    "not available on a webhook-source bridge: every subscriber invokes its target as the bridge's managed role (allowed exactly its targets); remove it",
+                ));
+            }
+            if crate::desired_webhook::invoke_action(&target.arn).is_none() {
+                errors.push(FieldError::new(
+                    format!("{tat}.arn"),
+                    format!(
+                        "{}: a webhook-source bridge's subscribers reach Lambda, SQS, SNS, Step Functions, Kinesis and event bus targets (the managed role is granted exactly those actions); this service is not supported on this ingress",
+                        target.arn
+                    ),
+                ));
+            }
             for (field, set) in [
                 ("input", target.input.is_some()),
                 ("inputPath", target.input_path.is_some()),

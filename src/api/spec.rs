@@ -57,6 +57,9 @@ pub const ID_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     "!has(self.gatewayRef) || (!has(self.domain) && !has(self.region) && !(has(self.api) && (has(self.api.name) || has(self.api.stage) || has(self.api.throttling) || has(self.api.cors) || has(self.api.accessLogs))) && !(has(self.eventBus) && (has(self.eventBus.name) || has(self.eventBus.existingArn) || has(self.eventBus.archive))) && !(has(self.role) && (has(self.role.existingArn) || has(self.role.permissionsBoundaryArn))))"
 ).message("spec.gatewayRef: a bridge on a gateway uses the gateway's region, API, stage, domain, bus and role; remove spec.region, spec.api, spec.domain, spec.eventBus and spec.role (set them on the WebhookBridgeGateway)"))]
 #[x_kube(validation = Rule::new(
+    "(has(self.webhookSources) && size(self.webhookSources) > 0) == (has(oldSelf.webhookSources) && size(oldSelf.webhookSources) > 0)"
+).message("spec.webhookSources: the ingress (API Gateway routes or webhook sources) is immutable: removing every webhook source, or adding the first, would leave the other ingress's AWS objects live; create a new bridge instead"))]
+#[x_kube(validation = Rule::new(
     "(has(self.webhookSources) && size(self.webhookSources) > 0) || (has(self.routes) && size(self.routes) > 0)"
 ).message("spec.routes: at least one route is required (or spec.webhookSources, for signed webhooks on a gateway's Custom Event Bus)"))]
 #[x_kube(validation = Rule::new(
