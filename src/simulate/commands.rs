@@ -103,25 +103,28 @@ pub fn print(report: &Report, json: bool) -> bool {
 
 // ---- serve ----
 
-/// Serve the bridge's routes on `addr`: each request is simulated and logged in one line, and
-/// answered as API Gateway would (200 with a PutEvents-style body, 404, 500). With `forward`,
-/// each entry is also sent to the bus with PutEvents (moto or AWS, from the environment).
-pub async fn serve(
-    bridge: WebhookBridge,
-    addr: SocketAddr,
-    forward: Option<aws_sdk_eventbridge::Client>,
-) -> Result<(), Error> {
+/// A request as `serve` hands it on: method, path, query, headers (lossy UTF-8) and body.
+struct Incoming {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    body: bytes::Bytes,
+}
+
+/// The one HTTP/1 server of `serve` and `serve_webhooks`: every request to `handle`, its
+/// (status, JSON body) answered with `Content-Type: application/json`.
+async fn listen<H, F>(listener: tokio::net::TcpListener, handle: H) -> Result<(), Error>
+where
+    H: Fn(Incoming) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = (u16, String)> + Send,
+{
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
     use hyper::server::conn::http1;
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
 
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("--port: {e}")))?;
-    let bound = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
-    let routes: Vec<String> = bridge.spec.routes.iter().map(|r| format!("{} {}", r.method.as_str(), r.path)).collect();
-    eprintln!("serving {} on http://{bound} ({})", bridge.metadata.name.as_deref().unwrap_or(""), routes.join(", "));
-    let shared = std::sync::Arc::new((bridge, forward));
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -130,28 +133,25 @@ pub async fn serve(
                 continue;
             }
         };
-        let shared = shared.clone();
+        let handle = handle.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let shared = shared.clone();
+                let handle = handle.clone();
                 async move {
                     let (parts, body) = req.into_parts();
                     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                    let request = Request {
+                    let incoming = Incoming {
                         method: parts.method.as_str().to_string(),
                         path: parts.uri.path().to_string(),
+                        query: parts.uri.query().map(str::to_string),
                         headers: parts
                             .headers
                             .iter()
                             .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                             .collect(),
-                        query: parts.uri.query().map(parse_query).unwrap_or_default(),
-                        body: String::from_utf8_lossy(&body).into_owned(),
+                        body,
                     };
-                    let (bridge, forward) = &*shared;
-                    let report = report::simulate(bridge, &request);
-                    let (status, answer) = answer(&report, forward.as_ref()).await;
-                    eprintln!("{}", log_line(&report, status));
+                    let (status, answer) = handle(incoming).await;
                     let mut response = hyper::Response::new(Full::new(Bytes::from(answer)));
                     *response.status_mut() =
                         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
@@ -166,6 +166,39 @@ pub async fn serve(
     }
 }
 
+/// Serve the bridge's routes on `addr`: each request is simulated and logged in one line, and
+/// answered as API Gateway would (200 with a PutEvents-style body, 404, 500). With `forward`,
+/// each entry is also sent to the bus with PutEvents (moto or AWS, from the environment).
+pub async fn serve(
+    bridge: WebhookBridge,
+    addr: SocketAddr,
+    forward: Option<aws_sdk_eventbridge::Client>,
+) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("--port: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    let routes: Vec<String> = bridge.spec.routes.iter().map(|r| format!("{} {}", r.method.as_str(), r.path)).collect();
+    eprintln!("serving {} on http://{bound} ({})", bridge.metadata.name.as_deref().unwrap_or(""), routes.join(", "));
+    let shared = std::sync::Arc::new((bridge, forward));
+    listen(listener, move |req: Incoming| {
+        let shared = shared.clone();
+        async move {
+            let request = Request {
+                method: req.method,
+                path: req.path,
+                headers: req.headers,
+                query: req.query.as_deref().map(parse_query).unwrap_or_default(),
+                body: String::from_utf8_lossy(&req.body).into_owned(),
+            };
+            let (bridge, forward) = &*shared;
+            let report = report::simulate(bridge, &request);
+            let (status, answer) = answer(&report, forward.as_ref()).await;
+            eprintln!("{}", log_line(&report, status));
+            (status, answer)
+        }
+    })
+    .await
+}
+
 /// Serve a webhook-source bridge on `addr`, each source at `/<name>` (offline stand-in for its
 /// EventBridge URL): each request verified with the source's secret at the wall clock and
 /// logged in one line (never the secret); answered 200 when accepted, 401/403/405 with the
@@ -175,77 +208,47 @@ pub async fn serve_webhooks(
     addr: SocketAddr,
     secrets: Vec<(String, crate::webhook::secret::SecretValue)>,
 ) -> Result<(), Error> {
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use hyper::server::conn::http1;
-    use hyper::service::service_fn;
-    use hyper_util::rt::TokioIo;
-
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("--port: {e}")))?;
     let bound = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
     let urls: Vec<String> =
         bridge.spec.webhook_sources.iter().map(|s| format!("{} http://{bound}/{}", s.name, s.name)).collect();
     eprintln!("serving {} webhook sources: {}", bridge.metadata.name.as_deref().unwrap_or(""), urls.join(", "));
     let shared = std::sync::Arc::new((bridge, secrets));
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("accept: {e}");
-                continue;
-            }
-        };
+    listen(listener, move |req: Incoming| {
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let shared = shared.clone();
-                async move {
-                    let (parts, body) = req.into_parts();
-                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                    let request = super::webhook::WebhookRequest {
-                        source: parts.uri.path().trim_start_matches('/').to_string(),
-                        method: parts.method.as_str().to_string(),
-                        headers: parts
-                            .headers
-                            .iter()
-                            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                            .collect(),
-                        body: body.to_vec(),
-                    };
-                    let (bridge, secrets) = &*shared;
-                    let empty = crate::webhook::secret::SecretValue::new("");
-                    let secret = secrets.iter().find(|(n, _)| n == &request.source).map(|(_, s)| s).unwrap_or(&empty);
-                    let report = super::webhook::simulate(bridge, &request, secret, super::webhook::wall_clock());
-                    let status = report.status();
-                    let answer = match (&report.source, &report.refused) {
-                        (None, _) => serde_json::json!({"message": "Not Found"}),
-                        (Some(_), Some(r)) => serde_json::json!({"message": r.reason}),
-                        (Some(_), None) => serde_json::json!({"message": "accepted"}),
-                    };
-                    let what = match (&report.source, &report.refused) {
-                        (None, _) => "no webhook source".to_string(),
-                        (Some(s), Some(r)) => format!("source {s}: refused: {}", r.reason),
-                        (Some(s), None) => {
-                            let matched = report.matched_rules();
-                            format!(
-                                "source {s}: accepted -> rules: {}",
-                                if matched.is_empty() { "none matched".to_string() } else { matched.join(", ") }
-                            )
-                        }
-                    };
-                    eprintln!("{} {status} {what}", report.request);
-                    let mut response = hyper::Response::new(Full::new(Bytes::from(answer.to_string())));
-                    *response.status_mut() =
-                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-                    if let Ok(v) = "application/json".parse() {
-                        response.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
-                    }
-                    Ok::<_, std::convert::Infallible>(response)
+        async move {
+            let request = super::webhook::WebhookRequest {
+                source: req.path.trim_start_matches('/').to_string(),
+                method: req.method,
+                headers: req.headers,
+                body: req.body.to_vec(),
+            };
+            let (bridge, secrets) = &*shared;
+            let empty = crate::webhook::secret::SecretValue::new("");
+            let secret = secrets.iter().find(|(n, _)| n == &request.source).map(|(_, s)| s).unwrap_or(&empty);
+            let report = super::webhook::simulate(bridge, &request, secret, super::webhook::wall_clock());
+            let status = report.status();
+            let answer = match (&report.source, &report.refused) {
+                (None, _) => serde_json::json!({"message": "Not Found"}),
+                (Some(_), Some(r)) => serde_json::json!({"message": r.reason}),
+                (Some(_), None) => serde_json::json!({"message": "accepted"}),
+            };
+            let what = match (&report.source, &report.refused) {
+                (None, _) => "no webhook source".to_string(),
+                (Some(s), Some(r)) => format!("source {s}: refused: {}", r.reason),
+                (Some(s), None) => {
+                    let matched = report.matched_rules();
+                    format!(
+                        "source {s}: accepted -> rules: {}",
+                        if matched.is_empty() { "none matched".to_string() } else { matched.join(", ") }
+                    )
                 }
-            });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
-    }
+            };
+            eprintln!("{} {status} {what}", report.request);
+            (status, answer.to_string())
+        }
+    })
+    .await
 }
 
 fn parse_query(q: &str) -> Vec<(String, String)> {
