@@ -90,12 +90,11 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     // Let the first resync settle, then watch two more.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rv = get(&client, &ns, "orders").await.expect("object")["metadata"]["resourceVersion"].clone();
-    let (writes, reconciles) =
-        (op.engine.aws.counter.writes(), op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await);
+    let (writes, reconciles) = (op.engine.aws.counter.writes(), op.sample("webhook_bridge_resyncs_total").await);
     let reads_before = op.engine.aws.counter.reads_by_operation();
     // Wait for two more resyncs (however slow the machine), then compare.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await - reconciles < 2.0 {
+    while op.sample("webhook_bridge_resyncs_total").await - reconciles < 2.0 {
         assert!(Instant::now() < deadline, "no two resyncs within 30 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -105,7 +104,7 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     assert_eq!(after["status"], o["status"]);
     assert_eq!(op.sample("webhook_bridge_effective_resync_seconds").await, 1.0, "stretched to the read budget");
     // By id: no search of the account, no tag read, at most 10 reads (11 with GetApi).
-    let resyncs = op.sample("webhook_bridge_reconciles_total{result=\"success\"}").await - reconciles;
+    let resyncs = op.sample("webhook_bridge_resyncs_total").await - reconciles;
     let reads_after = op.engine.aws.counter.reads_by_operation();
     let read: std::collections::BTreeMap<&String, u64> = reads_after
         .iter()
@@ -534,6 +533,40 @@ async fn only_the_watched_namespaces_are_reconciled() {
     let b = get(&client, &other, "b").await.expect("b");
     assert!(b.get("status").is_none() && b["metadata"]["finalizers"].is_null(), "team-b is not ours: {b:#?}");
     assert_eq!(inventory(&moto.clients().await).await.buses, vec!["bus-a".to_string()]);
+    op.shutdown().await;
+}
+
+/// `--namespaces a,b`: one controller over both (src/operator/namespaces.rs merges their
+/// watches into one store). Bridges in each converge, one in an unwatched namespace is left
+/// alone, and a bridge created after start and one deleted are both seen: neither namespace's
+/// list wipes the other's objects from the shared cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_controller_serves_several_watched_namespaces() {
+    let cluster = require_cluster!();
+    let (a, b, other) =
+        (cluster.namespace("multi-a").await, cluster.namespace("multi-b").await, cluster.namespace("multi-c").await);
+    let client = cluster.client().await;
+    let moto = Moto::start();
+    moto.seed_lambdas(&["createOrder", "cancelOrder"]).await;
+    create(&client, orders_json("first", &a, "bus-first")).await;
+    let op = Operator::start(client.clone(), &moto, options(&[&a, &b])).await;
+    create(&client, orders_json("second", &b, "bus-second")).await;
+    create(&client, orders_json("third", &other, "bus-third")).await;
+    until(&client, &a, "first", "Ready", ready).await;
+    until(&client, &b, "second", "Ready", ready).await;
+    op.until_metrics(&["webhook_bridge_bridges{condition=\"Ready\"} 2"]).await;
+
+    // Deleting b's bridge is seen (its finalizer goes), and a's stays Ready and owned.
+    let api: Api<WebhookBridge> = Api::namespaced(client.clone(), &b);
+    api.delete("second", &DeleteParams::default()).await.expect("delete");
+    until(&client, &b, "second", "gone", |o| o.is_none()).await;
+    create(&client, orders_json("fourth", &a, "bus-fourth")).await;
+    until(&client, &a, "fourth", "Ready", ready).await;
+    let third = get(&client, &other, "third").await.expect("third");
+    assert!(third.get("status").is_none() && third["metadata"]["finalizers"].is_null(), "not watched: {third:#?}");
+    let mut buses = inventory(&moto.clients().await).await.buses;
+    buses.sort();
+    assert_eq!(buses, vec!["bus-first".to_string(), "bus-fourth".to_string()]);
     op.shutdown().await;
 }
 

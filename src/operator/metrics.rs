@@ -34,6 +34,7 @@ pub struct Metrics {
     bridges: Family<ConditionLabels, Gauge>,
     effective_resync: Gauge<f64, std::sync::atomic::AtomicU64>,
     resyncs_deferred: Counter,
+    resyncs: Counter,
     /// Each bridge's current state, to keep the gauge exact.
     states: Mutex<HashMap<String, &'static str>>,
 }
@@ -65,6 +66,12 @@ impl Metrics {
             "In-sync resyncs put back because every resync slot was busy (new and failing bridges go first)",
             resyncs_deferred.clone(),
         );
+        let resyncs = Counter::default();
+        registry.register(
+            "resyncs",
+            "In-sync resyncs run (drift checks of a bridge Ready at its generation)",
+            resyncs.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -72,6 +79,7 @@ impl Metrics {
             bridges,
             effective_resync,
             resyncs_deferred,
+            resyncs,
             states: Mutex::default(),
         }
     }
@@ -106,6 +114,10 @@ impl Metrics {
 
     pub fn resync_deferred(&self) {
         self.resyncs_deferred.inc();
+    }
+
+    pub fn resync_ran(&self) {
+        self.resyncs.inc();
     }
 
     pub fn set_effective_resync(&self, interval: Duration) {

@@ -10,6 +10,7 @@ pub mod gateways;
 pub mod http;
 pub mod known;
 pub mod metrics;
+pub mod namespaces;
 pub mod policies;
 pub mod reconcile;
 pub mod secrets;
@@ -56,7 +57,7 @@ pub struct Options {
     /// Namespaces to watch; empty means all.
     pub namespaces: Vec<String>,
     pub label_selector: Option<String>,
-    /// Reconciles running at once, per watched namespace.
+    /// Reconciles running at once (one controller serves every watched namespace).
     pub concurrency: u16,
     pub settings: Settings,
     pub leader_election: Option<LeaderElection>,
@@ -134,103 +135,87 @@ fn controllers(
     shutdown: Shutdown,
 ) -> BoxFuture<'static, ()> {
     let client = ctx.client.clone();
-    let gateway_apis: Vec<Api<WebhookBridgeGateway>> = if options.namespaces.is_empty() {
-        vec![Api::all(client.clone())]
-    } else {
-        options.namespaces.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect()
-    };
-    let apis: Vec<Api<DeserializeGuard<WebhookBridge>>> = if options.namespaces.is_empty() {
-        vec![Api::all(client)]
-    } else {
-        options.namespaces.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect()
-    };
     let mut config = watcher::Config::default();
     if let Some(selector) = &options.label_selector {
         config = config.labels(selector);
     }
-    let mut readers = Vec::new();
-    let scopes: Vec<Vec<String>> = if options.namespaces.is_empty() {
-        vec![Vec::new()]
-    } else {
-        options.namespaces.iter().map(|ns| vec![ns.clone()]).collect()
-    };
-    let secret_client = ctx.client.clone();
-    let runs = apis.into_iter().zip(scopes).map(|(api, scope)| {
-        // The cache keeps only what reconcile reads: managedFields and the client-side-apply
-        // annotation (a full copy of the spec) are dropped as objects arrive. Only a new
-        // generation (spec changed, or deletion requested: both bump it) triggers a reconcile:
-        // our own finalizer patch and status writes would otherwise each come back as one more
-        // full pass over AWS. Retries and resyncs are scheduled by reconcile itself.
-        let (reader, writer) = reflector::store();
-        let objects = watcher(api, config.clone())
-            .default_backoff()
-            .modify(trim)
-            .reflect(writer)
-            .applied_objects()
-            .predicate_filter(predicates::generation, Default::default());
-        readers.push(reader.clone());
-        let mut controller = Controller::for_stream(objects, reader.clone());
-        if let Some(p) = &policies {
-            // A new, changed or deleted policy, or relabelled namespace, changes what is allowed.
-            controller = controller.reconcile_on(policies::retriggered(reader.clone(), p.subscribe()));
-        }
-        // A gateway's change (ids, Ready, allowedRoutes, quotas) or a route key changing hands.
-        controller = controller.reconcile_on(gateways.retriggered(reader.clone()));
-        // A Secret a webhook source names changed: rotate now, not at the next resync.
-        controller = controller.reconcile_on(secrets::retriggered(secret_client.clone(), &scope, reader));
-        controller
-            .with_config(controller::Config::default().concurrency(options.concurrency))
-            .graceful_shutdown_on(shutdown.clone())
-            .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
-            .for_each(|result| async move {
-                if let Err(e) = result {
-                    match e {
-                        controller::Error::ReconcilerFailed(..) => {} // logged by error_policy
-                        other => warn!(error = %other, "controller"),
-                    }
-                }
-            })
-    });
-    let mut runs: Vec<BoxFuture<'static, ()>> = runs.map(|r| r.boxed()).collect();
-    gateways.set_bridges(readers);
-    let gctx = Arc::new(gateway::GatewayContext::new(ctx.clone(), gateways.clone()));
-    for api in gateway_apis {
-        let controller = Controller::new(api, watcher::Config::default());
-        let reader = controller.store();
-        // A bridge attached, changed or left: the gateway's capacity figures change.
-        let run = controller
-            .reconcile_on(gateways.gateways_retriggered(reader))
-            .with_config(controller::Config::default().concurrency(options.concurrency))
-            .graceful_shutdown_on(shutdown.clone())
-            .run(gateway::reconcile, gateway::error_policy, gctx.clone())
-            .for_each(|result| async move {
-                if let Err(e) = result {
-                    match e {
-                        controller::Error::ReconcilerFailed(..) => {}
-                        other => tracing::debug!(error = %other, "gateway controller"),
-                    }
-                }
-            });
-        // Only once the gateway CRD is served (a controller on an API that answers 404 would
-        // not stop on shutdown); the watch says loudly while it is missing.
-        let (served, stop) = (gateways.clone(), shutdown.clone());
-        runs.push(
-            async move {
-                tokio::select! {
-                    _ = served.served() => run.await,
-                    _ = stop => {}
+    // One controller over every watched namespace: one store, one scheduler and one
+    // `--concurrency` however many namespaces `--namespaces` names (see [`namespaces`]).
+    //
+    // The cache keeps only what reconcile reads: managedFields and the client-side-apply
+    // annotation (a full copy of the spec) are dropped as objects arrive. Only a new generation
+    // (spec changed, or deletion requested: both bump it) triggers a reconcile: our own finalizer
+    // patch and status writes would otherwise each come back as one more full pass over AWS.
+    // Retries and resyncs are scheduled by reconcile itself.
+    let (reader, writer) = reflector::store::<DeserializeGuard<WebhookBridge>>();
+    let objects = namespaces::watch_all(client.clone(), &options.namespaces, config, reader.clone())
+        .modify(trim)
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let mut controller = Controller::for_stream(objects, reader.clone());
+    if let Some(p) = &policies {
+        // A new, changed or deleted policy, or relabelled namespace, changes what is allowed.
+        controller = controller.reconcile_on(policies::retriggered(reader.clone(), p.subscribe()));
+    }
+    // A gateway's change (ids, Ready, allowedRoutes, quotas) or a route key changing hands.
+    controller = controller.reconcile_on(gateways.retriggered(reader.clone()));
+    // A Secret a webhook source names changed: rotate now, not at the next resync.
+    controller = controller.reconcile_on(secrets::retriggered(client.clone(), &options.namespaces, reader.clone()));
+    let bridges = controller
+        .with_config(controller::Config::default().concurrency(options.concurrency))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                match e {
+                    controller::Error::ReconcilerFailed(..) => {} // logged by error_policy
+                    other => warn!(error = %other, "controller"),
                 }
             }
-            .boxed(),
-        );
-    }
+        });
+    gateways.set_bridges(vec![reader]);
+
+    let gctx = Arc::new(gateway::GatewayContext::new(ctx.clone(), gateways.clone()));
+    let (gateway_reader, gateway_writer) = reflector::store::<WebhookBridgeGateway>();
+    let gateway_objects =
+        namespaces::watch_all(client, &options.namespaces, watcher::Config::default(), gateway_reader.clone())
+            .reflect(gateway_writer)
+            .applied_objects();
+    // A bridge attached, changed or left: the gateway's capacity figures change.
+    let gateway_run = Controller::for_stream(gateway_objects, gateway_reader.clone())
+        .reconcile_on(gateways.gateways_retriggered(gateway_reader))
+        .with_config(controller::Config::default().concurrency(options.concurrency))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(gateway::reconcile, gateway::error_policy, gctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                match e {
+                    controller::Error::ReconcilerFailed(..) => {}
+                    other => tracing::debug!(error = %other, "gateway controller"),
+                }
+            }
+        });
+    // Only once the gateway CRD is served (a controller on an API that answers 404 would not
+    // stop on shutdown); the watch says loudly while it is missing.
+    let (served, stop) = (gateways.clone(), shutdown.clone());
+    let gateway_run = async move {
+        tokio::select! {
+            _ = served.served() => gateway_run.await,
+            _ = stop => {}
+        }
+    };
     let ready = async move {
         if let Some(p) = policies {
             p.ready().await;
         }
         gateways.ready().await;
     };
-    ready.then(|_| futures::future::join_all(runs)).map(|_| ()).boxed()
+    ready
+        .then(|_| async move {
+            futures::join!(bridges, gateway_run);
+        })
+        .boxed()
 }
 
 /// Drop from a cached object what reconcile never reads.

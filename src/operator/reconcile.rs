@@ -284,7 +284,11 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             ctx.metrics.resync_deferred();
             return Ok(Action::requeue(std::time::Duration::from_millis(500 + fastrand::u64(..1500))));
         }
-        (_, slot) => slot,
+        (true, slot) => {
+            ctx.metrics.resync_ran();
+            slot
+        }
+        (false, slot) => slot,
     };
     // In sync: read by the ids status keeps (no account-wide search, no tag reads).
     let known = if in_sync {
