@@ -24,7 +24,7 @@ pub struct RunArgs {
     /// stretches (metric webhook_bridge_effective_resync_seconds).
     #[arg(long, env = "WEBHOOK_BRIDGE_RESYNC_READ_BUDGET", default_value_t = 4.0)]
     pub resync_read_budget: f64,
-    /// Reconciles running at once (per watched namespace).
+    /// Reconciles running at once (one controller serves every watched namespace).
     #[arg(long, env = "WEBHOOK_BRIDGE_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
     /// First retry delay after a retryable error, in seconds (doubles per failure, with jitter).

@@ -21,6 +21,11 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CrdLabels {
+    pub crd: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ConditionLabels {
     /// `Ready`, `Reconciling` or `Stalled`.
     pub condition: String,
@@ -35,6 +40,7 @@ pub struct Metrics {
     effective_resync: Gauge<f64, std::sync::atomic::AtomicU64>,
     resyncs_deferred: Counter,
     resyncs: Counter,
+    crd_missing: Family<CrdLabels, Gauge>,
     /// Each bridge's current state, to keep the gauge exact.
     states: Mutex<HashMap<String, &'static str>>,
 }
@@ -72,6 +78,12 @@ impl Metrics {
             "In-sync resyncs run (drift checks of a bridge Ready at its generation)",
             resyncs.clone(),
         );
+        let crd_missing = Family::<CrdLabels, Gauge>::default();
+        registry.register(
+            "crd_missing_fields",
+            "Fields of this operator's CRDs the apiserver's served schema lacks (an outdated CRD: Helm never upgrades crds/)",
+            crd_missing.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -80,6 +92,7 @@ impl Metrics {
             effective_resync,
             resyncs_deferred,
             resyncs,
+            crd_missing,
             states: Mutex::default(),
         }
     }
@@ -114,6 +127,15 @@ impl Metrics {
 
     pub fn resync_deferred(&self) {
         self.resyncs_deferred.inc();
+    }
+
+    /// The latest CRD check: every CRD listed, 0 for those not found outdated.
+    pub fn set_crd_missing_fields(&self, found: &[super::crd_check::Outdated]) {
+        for crd in [crate::api::crd(), crate::api::policy_crd(), crate::api::gateway_crd()] {
+            let name = crd.metadata.name.unwrap_or_default();
+            let n = found.iter().find(|o| o.crd == name).map_or(0, |o| o.missing.len());
+            self.crd_missing.get_or_create(&CrdLabels { crd: name }).set(n as i64);
+        }
     }
 
     pub fn resync_ran(&self) {

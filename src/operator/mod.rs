@@ -2,6 +2,7 @@
 //! the CLI. Leader election on a Lease lets several replicas run with one writer.
 
 pub mod context;
+pub mod crd_check;
 pub mod crds;
 pub mod dns;
 pub mod events;
@@ -270,12 +271,18 @@ pub async fn serve(
     ctx.gateways = Some(gateways.clone());
     let ctx = Arc::new(ctx);
     let (leading_tx, leading_rx) = watch::channel(options.leader_election.is_none());
+    let mut crd_checks = None;
     if let Some(started) = started {
         let _ = started.send(Running { metrics: metrics.clone(), metrics_addr, leading: leading_rx });
     }
 
     if wait_for_crd(&client, &options.namespaces, &shutdown).await {
         health.ready.store(true, Ordering::Relaxed);
+        // An older CRD than this operator's (Helm never upgrades crds/): said, and counted.
+        let m = metrics.clone();
+        crd_checks = Some(tokio::spawn(crd_check::watch(client.clone(), Duration::from_secs(300), move |found| {
+            m.set_crd_missing_fields(found)
+        })));
         match &options.leader_election {
             None => controllers(ctx, &options, policies, gateways.clone(), shutdown.clone()).await,
             Some(le) => {
@@ -292,6 +299,9 @@ pub async fn serve(
         }
     }
     if let Some(task) = server {
+        task.abort();
+    }
+    if let Some(task) = crd_checks {
         task.abort();
     }
     if let Some(task) = policy_watch {
