@@ -18,6 +18,12 @@ use crate::webhook::{AuthScheme, presets};
 /// Tag on a webhook source: a salted slow hash of its credential, so a changed Kubernetes
 /// Secret is seen (and rotated) without the secret ever being stored or compared in clear.
 pub const TAG_CREDENTIAL: &str = "webhookbridge.io/credential";
+/// Tag on a basic-auth source: a keyed hash of its username. AWS never returns the username
+/// (WebhookBasicHttpAuthConfiguration: "EventBridge stores both only in AWS Secrets Manager and
+/// never returns them, including from DescribeEventSource"), so without this tag a changed
+/// `auth.basic.username` could not be seen. The username is in the bridge's spec in clear, so a
+/// fast keyed hash (HMAC-SHA256, keyed by the owner's uid) hides nothing the spec does not show.
+pub const TAG_USERNAME: &str = "webhookbridge.io/username";
 /// PBKDF2 iterations of the credential fingerprint.
 pub const FINGERPRINT_ITERATIONS: u32 = 100_000;
 
@@ -62,6 +68,60 @@ pub fn fingerprint(owner_uid: &str, secret: &SecretValue) -> String {
         &mut out,
     );
     out.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [`TAG_USERNAME`]'s value: HMAC-SHA256 of the username keyed by the owner's uid, 16 hex digits.
+pub fn username_tag(owner_uid: &str, username: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, owner_uid.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, username.as_bytes());
+    tag.as_ref().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprints already computed, keyed by what identifies one value of one Secret key
+/// without the value: (namespace, Secret name, key, the Secret's `resourceVersion`, salt). Any
+/// change of a Secret's data gives it a new `resourceVersion`, so an entry never outlives the
+/// value it was computed from. Only fingerprints are kept, never a value; at most
+/// [`FingerprintCache::CAPACITY`] entries (then it starts over).
+#[derive(Default)]
+pub struct FingerprintCache {
+    entries: std::sync::Mutex<std::collections::HashMap<[String; 5], String>>,
+    computed: std::sync::atomic::AtomicU64,
+}
+
+impl FingerprintCache {
+    pub const CAPACITY: usize = 4096;
+
+    /// The process's cache (the operator reconciles every source of every bridge with it).
+    pub fn global() -> &'static FingerprintCache {
+        static CACHE: std::sync::OnceLock<FingerprintCache> = std::sync::OnceLock::new();
+        CACHE.get_or_init(FingerprintCache::default)
+    }
+
+    /// [`fingerprint`] of `read`, from the cache when `read` has a `resourceVersion` (a value
+    /// without one, from the CLI's files, is always computed).
+    pub fn fingerprint(&self, secret: (&str, &str, &str), owner_uid: &str, read: &SecretRead) -> String {
+        let Some(version) = &read.version else {
+            self.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return fingerprint(owner_uid, &read.value);
+        };
+        let key = [secret.0, secret.1, secret.2, version, owner_uid].map(str::to_string);
+        if let Some(hit) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return hit.clone();
+        }
+        self.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let computed = fingerprint(owner_uid, &read.value);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, computed.clone());
+        computed
+    }
+
+    /// How many PBKDF2 derivations this cache has run.
+    pub fn computed(&self) -> u64 {
+        self.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A credential as read from a Kubernetes Secret (or a CLI file), with the Secret's
@@ -125,6 +185,14 @@ impl SecretSource for StaticSecrets {
     }
 }
 
+/// A subscriber's RetryPolicy with AWS's documented defaults filled in ("Maximum number of
+/// retry attempts (0-185, default: 5)", "Maximum age of an event in seconds ... (60-86400,
+/// default: 300)", RetryPolicy, botocore eventbridgev2): no policy and the defaults are one.
+pub fn retry_or_default(p: Option<(Option<i32>, Option<i32>)>) -> (i32, i32) {
+    let (attempts, age) = p.unwrap_or_default();
+    (attempts.unwrap_or(5), age.unwrap_or(300))
+}
+
 /// A deterministic ClientToken (at most 64 printable characters) for one write of one object.
 pub fn client_token(parts: &[&str]) -> String {
     format!("whb-{}", owner::short_hash(parts, 16))
@@ -165,6 +233,8 @@ pub struct V2Source {
     pub credential: Option<String>,
     /// The Secret's `resourceVersion` (part of the rotation's ClientToken).
     pub secret_version: Option<String>,
+    /// [`username_tag`] of a basic-auth source's username (None for other schemes).
+    pub username_tag: Option<String>,
     pub role_arn: String,
     /// The preset's headers, then the source's own (first spelling kept, case-insensitive).
     pub metadata_headers: Vec<String>,
@@ -275,7 +345,10 @@ pub fn gateway_bus(gw: &crate::api::WebhookBridgeGateway, owner: &Owner) -> Opti
         .name
         .clone()
         .unwrap_or_else(|| owner.default_name(256).replacen(&format!("-{}", crate::gateway::OWNER_PREFIX), "-", 1));
-    let token = client_token(&["bus", &owner.uid, &name, &format!("{:?}", spec.retention_days)]);
+    // The gateway's generation too: a bus dropped from the spec and added back within AWS's
+    // 8-hour ClientToken window is a new request, not the deleted bus's answer.
+    let generation = gw.metadata.generation.unwrap_or(0).to_string();
+    let token = client_token(&["bus", &owner.uid, &generation, &name, &format!("{:?}", spec.retention_days)]);
     Some(V2Bus { client_token: token, name, retention_days: spec.retention_days })
 }
 
@@ -289,12 +362,7 @@ pub fn subscriber_name(owner: &Owner, rule: &str, target_id: &str) -> String {
     owner::bounded(&format!("{}{rule}-{target_id}", owner.rule_prefix()), 256)
 }
 
-/// Make `d` (a bridge's desired state on its gateway, from `desired::attached`) a webhook-source
-/// bridge's: its rules become subscribers on the gateway's Custom Event Bus (no classic rules,
-/// no Lambda permissions: EventBridge invokes with the role), and its role is a managed one
-/// EventBridge assumes for the sources (PutEvents on the bus) and subscribers (the targets).
-/// `secrets`: source name → credential, for the sources with a `secretRef`; `strict`: a
-/// missing one is an error (false for a delete, which needs no credential).
+/// [`webhook_at`] without a generation (every create's ClientToken as for generation 0).
 pub fn webhook(
     d: &mut Desired,
     sources: &[WebhookSourceSpec],
@@ -302,6 +370,25 @@ pub fn webhook(
     secrets: &BTreeMap<String, SecretRead>,
     strict: bool,
 ) -> Result<(), Error> {
+    webhook_at(d, sources, bus_arn, secrets, strict, None)
+}
+
+/// Make `d` (a bridge's desired state on its gateway, from `desired::attached`) a webhook-source
+/// bridge's: its rules become subscribers on the gateway's Custom Event Bus (no classic rules,
+/// no Lambda permissions: EventBridge invokes with the role), and its role is a managed one
+/// EventBridge assumes for the sources (PutEvents on the bus) and subscribers (the targets).
+/// `secrets`: source name → credential, for the sources with a `secretRef`; `strict`: a
+/// missing one is an error (false for a delete, which needs no credential). `generation`: the
+/// bridge's `metadata.generation`, part of every create's ClientToken (see below).
+pub fn webhook_at(
+    d: &mut Desired,
+    sources: &[WebhookSourceSpec],
+    bus_arn: Option<&str>,
+    secrets: &BTreeMap<String, SecretRead>,
+    strict: bool,
+    generation: Option<i64>,
+) -> Result<(), Error> {
+    let generation = generation.unwrap_or(0).to_string();
     let owner = d.owner.clone();
     let env = d.env.clone();
     let role_name = owner.role_name();
@@ -310,7 +397,7 @@ pub fn webhook(
     d.role = DesiredRole::Managed {
         name: role_name,
         arn: role_arn.clone(),
-        trust_policy: trust_policy(),
+        trust_policy: trust_policy_for(&env, &owner),
         policy: role_policy(bus_arn.unwrap_or_default(), &rules),
         permissions_boundary: None,
     };
@@ -343,7 +430,16 @@ pub fn webhook(
                 ));
             }
         }
-        let credential = read.as_ref().map(|r| fingerprint(&owner.uid, &r.value));
+        let credential = match (&read, &s.secret_ref) {
+            (Some(read), Some(r)) => {
+                Some(FingerprintCache::global().fingerprint((&owner.namespace, &r.name, r.key()), &owner.uid, read))
+            }
+            _ => None,
+        };
+        let username_tag = match &scheme {
+            AuthScheme::Basic { username } => Some(username_tag(&owner.uid, username)),
+            _ => None,
+        };
         let secret_version = read.as_ref().and_then(|r| r.version.clone());
         let secret = read.map(|r| r.value);
         let mut headers: Vec<String> = Vec::new();
@@ -361,6 +457,7 @@ pub fn webhook(
             scheme,
             credential,
             secret_version,
+            username_tag,
             secret,
             role_arn: role_arn.clone(),
             metadata_headers: headers,
@@ -368,16 +465,24 @@ pub fn webhook(
         });
     }
     // The create's ClientToken covers what it sends (a retry after a crash sends the same; an
-    // edited spec is a new request, never an IdempotentParameterMismatch).
+    // edited spec is a new request, never an IdempotentParameterMismatch) and the bridge's
+    // generation: AWS answers a ClientToken it saw within 8 hours with the result of that first
+    // request ("A retry with the same ClientToken within 8 hours returns the same result",
+    // RotateWebhookCredentials; CreateEventSource: "retries that use the same ClientToken return
+    // the same result"), so a source removed from the spec and added back unchanged would get
+    // the deleted one's answer. Removing and re-adding are two spec edits, two generations; a
+    // re-run after a crash is the same generation, so it resends the interrupted create's token.
     for src in &mut v2_sources {
         let config = src.config().to_string();
         let credential = src.credential.clone().unwrap_or_default();
-        src.client_token = client_token(&["source", &owner.uid, &src.name, &config, &credential]);
+        let username = src.username_tag.clone().unwrap_or_default();
+        src.client_token =
+            client_token(&["source", &owner.uid, &generation, &src.name, &config, &credential, &username]);
     }
     let subscribers = rules
         .iter()
         .flat_map(|r: &DesiredRule| {
-            let (owner, role_arn) = (&owner, &role_arn);
+            let (owner, role_arn, generation) = (&owner, &role_arn, &generation);
             r.targets.iter().map(move |t| {
                 let name = subscriber_name(owner, &r.spec_name, &t.id);
                 V2Subscriber {
@@ -385,6 +490,7 @@ pub fn webhook(
                     client_token: client_token(&[
                         "subscriber",
                         &owner.uid,
+                        generation,
                         &name,
                         &t.arn,
                         &r.pattern.to_string(),
@@ -404,7 +510,8 @@ pub fn webhook(
     Ok(())
 }
 
-/// The managed role's trust policy: EventBridge assumes it, from this account only.
+/// The managed role's trust policy without the confused-deputy conditions (kept for callers
+/// that have no account; the engine uses [`trust_policy_for`]).
 pub fn trust_policy() -> Value {
     json!({
         "Version": "2012-10-17",
@@ -412,6 +519,31 @@ pub fn trust_policy() -> Value {
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// The managed role's trust policy: EventBridge assumes it only on behalf of this account's
+/// webhook sources and subscribers of this bridge. `aws:SourceAccount` and `aws:SourceArn` are
+/// the global condition keys AWS documents against the confused-deputy problem ("The confused
+/// deputy problem", IAM User Guide; EventBridge: "Preventing the confused deputy problem"): a
+/// service principal alone would let EventBridge assume the role for any account's resource.
+pub fn trust_policy_for(env: &crate::desired::AwsEnv, owner: &Owner) -> Value {
+    let base = format!("arn:{}:events:{}:{}:", env.partition, env.region, env.account);
+    let prefix = owner.rule_prefix();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": env.account},
+                "ArnLike": {"aws:SourceArn": [
+                    format!("{base}event-sourcev2/webhook/{prefix}*"),
+                    format!("{base}subscriber/{prefix}*"),
+                ]}
+            }
         }]
     })
 }
@@ -467,6 +599,51 @@ mod tests {
         assert_ne!(a, fingerprint("uid-2", &s), "salted by the owner");
         assert_ne!(a, fingerprint("uid-1", &SecretValue::new("another")), "changes with the secret");
         assert!(!format!("{s:?}").contains("Secret to"), "Debug redacts");
+    }
+
+    #[test]
+    fn a_fingerprint_is_computed_once_per_secret_version_and_keeps_no_value() {
+        let cache = FingerprintCache::default();
+        let read =
+            |value: &str, version: &str| SecretRead { value: SecretValue::new(value), version: Some(version.into()) };
+        let secret = ("ns", "gh", "secret");
+        let a = cache.fingerprint(secret, "uid-1", &read("It's a Secret to Everybody", "7"));
+        assert_eq!(a, fingerprint("uid-1", &SecretValue::new("It's a Secret to Everybody")));
+        assert_eq!(cache.fingerprint(secret, "uid-1", &read("It's a Secret to Everybody", "7")), a);
+        assert_eq!(cache.computed(), 1, "the second reconcile derives nothing");
+        // A new resourceVersion (the Secret was edited), another salt or key: computed again.
+        let b = cache.fingerprint(secret, "uid-1", &read("another value entirely", "8"));
+        assert_ne!(a, b);
+        cache.fingerprint(secret, "uid-2", &read("It's a Secret to Everybody", "7"));
+        cache.fingerprint(("ns", "gh", "other"), "uid-1", &read("It's a Secret to Everybody", "7"));
+        assert_eq!(cache.computed(), 4);
+        // No resourceVersion (the CLI's files): never cached.
+        let unversioned = SecretRead { value: SecretValue::new("x-secret-value"), version: None };
+        cache.fingerprint(secret, "uid-1", &unversioned);
+        cache.fingerprint(secret, "uid-1", &unversioned);
+        assert_eq!(cache.computed(), 6);
+        let held = format!("{:?}", cache.entries.lock().expect("entries"));
+        assert!(!held.contains("Secret to Everybody") && !held.contains("another value"), "{held}");
+    }
+
+    #[test]
+    fn the_trust_policy_names_the_account_and_the_bridges_objects() {
+        let env = crate::desired::AwsEnv {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+        };
+        let owner = Owner { cluster: "c".into(), namespace: "n".into(), name: "b".into(), uid: "u".into() };
+        let p = trust_policy_for(&env, &owner);
+        let c = &p["Statement"][0]["Condition"];
+        assert_eq!(c["StringEquals"]["aws:SourceAccount"], "123456789012");
+        let arns = c["ArnLike"]["aws:SourceArn"].as_array().expect("arns");
+        assert!(
+            arns.iter().all(|a| a.as_str().is_some_and(
+                |a| a.starts_with("arn:aws:events:us-east-1:123456789012:") && a.contains(&owner.rule_prefix())
+            )),
+            "{arns:?}"
+        );
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub struct ObsV2Subscriber {
     pub pattern: Option<Value>,
     /// RUNNING or STOPPED.
     pub state: Option<String>,
+    /// Revoked by the bus owner (DescribeSubscriber's `Revoked`: "Revocation is terminal").
+    pub revoked: bool,
     /// (maximum retry attempts, maximum event age in seconds)
     pub retry_policy: Option<(Option<i32>, Option<i32>)>,
     pub dead_letter_arn: Option<String>,

@@ -151,11 +151,14 @@ fn rbac_grants_what_the_operator_uses_and_no_more() {
     assert!(helpers.contains(dns));
     let helpers = helpers.replace(dns, "");
     // spec.webhookSources[].secretRef (issue #22): the Secret is read, Secrets' metadata
-    // watched; nothing else on secrets (no create, patch or delete), and nowhere else.
+    // watched; nothing else on secrets (no create, patch or delete), nowhere else, and only
+    // when webhookSources.secrets.enabled opts in.
     let secrets = "resources: [\"secrets\"]\n  verbs: [\"get\", \"list\", \"watch\"]";
     assert!(helpers.contains(secrets));
+    let guarded = helpers.split("{{- if .Values.webhookSources.secrets.enabled }}").nth(1).unwrap_or_default();
+    assert!(guarded.split("{{- end }}").next().is_some_and(|g| g.contains(secrets)), "the secrets rule is opt-in");
     assert_eq!(helpers.matches("secrets\"]").count(), 1, "one rule on secrets");
-    let helpers = helpers.replace(secrets, "");
+    let helpers = helpers.replace(secrets, "").replace("{{- if .Values.webhookSources.secrets.enabled }}", "");
     let (helpers, rbac) = (without_comments(&helpers), without_comments(&rbac));
     for forbidden in [
         "\"*\"",
@@ -347,6 +350,13 @@ async fn default_values_rbac_runs_the_operator_cluster_wide() {
     )
     .await;
     assert_iam_documents_are_filled_in(&release, "123456789012", "default");
+    // Secrets are opt-in (webhookSources.secrets.enabled): by default no grant on them at all.
+    assert!(
+        release.of_kind("ClusterRole").iter().chain(release.of_kind("Role").iter()).all(|o| o["rules"]
+            .as_array()
+            .is_none_or(|rules| rules.iter().all(|r| r["resources"] != serde_json::json!(["secrets"])))),
+        "a default install grants nothing on secrets"
+    );
     let full = format!("{release_ns}-webhook-bridge");
     let policies = format!("{full}-policies");
     assert_eq!(
@@ -417,9 +427,22 @@ async fn namespaced_values_rbac_confines_the_operator_to_its_namespaces() {
     let release = Release::install(
         cluster,
         &release_ns,
-        &[format!("operator.namespaces={{{a},{b}}}"), format!("tenancy.examplePolicy.namespaces={{{a},{b}}}")],
+        &[
+            format!("operator.namespaces={{{a},{b}}}"),
+            format!("tenancy.examplePolicy.namespaces={{{a},{b}}}"),
+            "webhookSources.secrets.enabled=true".into(),
+        ],
     )
     .await;
+    // The opted-in grant on secrets is in the namespaces' Roles only, never cluster-wide.
+    let on_secrets = |o: &&Value| {
+        o["rules"]
+            .as_array()
+            .is_some_and(|rules| rules.iter().any(|r| r["resources"] == serde_json::json!(["secrets"])))
+    };
+    let roles: Vec<&Value> = release.of_kind("Role").into_iter().filter(on_secrets).collect();
+    assert_eq!(roles.len(), 2, "a secrets grant in each of operator.namespaces");
+    assert!(!release.of_kind("ClusterRole").iter().any(on_secrets), "no cluster-wide secrets grant");
     let full = format!("{release_ns}-webhook-bridge");
     let policies = format!("{full}-policies");
     let mut expected: Vec<(String, String, String)> = [&a, &b]

@@ -114,6 +114,12 @@ const IMPLIED: &[(&str, &str)] = &[
          eventbridgev2 2025-05-15); granted only through EventBridge (aws:CalledVia)",
     ),
     (
+        "secretsmanager:GetSecretValue",
+        "RotateWebhookCredentials of a basic-auth source: \"secretsmanager:GetSecretValue on the secret of the \
+         EventSource, for HTTP Basic authentication only\" (botocore eventbridgev2 2025-05-15); granted only \
+         through EventBridge (aws:CalledVia)",
+    ),
+    (
         "iam:CreateServiceLinkedRole",
         "CreateDomainName: the first Regional custom domain name with an ACM certificate creates the \
          AWSServiceRoleForAPIGateway service-linked role \
@@ -262,7 +268,8 @@ fn operations() -> BTreeSet<(String, String)> {
         // Whitespace-free, so calls rustfmt splits over lines read the same.
         let text: String = source.chars().filter(|c| !c.is_whitespace()).collect();
         // `classify(SVC,"Op"` / `gone_ok(SVC,"Op"` at each call; `all_pages!(request,"Op")` for paged reads.
-        for marker in ["classify(SVC,\"", "gone_ok(SVC,\"", "v2_error(\""] {
+        // `write_error(client,"Op"` is eventsv2's write error (it reads the object's state).
+        for marker in ["classify(SVC,\"", "gone_ok(SVC,\"", "v2_error(\"", "write_error(client,\""] {
             for (i, _) in text.match_indices(marker) {
                 let rest = &text[i + marker.len()..];
                 ops.insert((service.to_string(), rest[..rest.find('"').expect("quote")].to_string()));
@@ -972,14 +979,80 @@ fn the_operator_assume_policy_only_assumes_tenant_roles_with_session_tags() {
     );
 }
 
+/// What a managed role may do under the boundary: put events (a routes bridge's role on a classic
+/// bus; a webhook source's on the gateway's Custom Event Bus, `event-busv2`), and a webhook-source
+/// bridge's subscribers' one action per target service (`desired_webhook::invoke_action`).
+const BOUNDED_ACTIONS: [&str; 6] = [
+    "events:PutEvents",
+    "sqs:SendMessage",
+    "lambda:InvokeFunction",
+    "sns:Publish",
+    "states:StartExecution",
+    "kinesis:PutRecords",
+];
+
 #[test]
-fn the_permissions_boundary_allows_only_put_events() {
+fn the_permissions_boundary_allows_only_putting_events_and_invoking_subscriber_targets() {
     let doc = load(BOUNDARY);
+    let mut granted = BTreeSet::new();
     for s in statements(&doc) {
         let at = format!("{BOUNDARY}: statement {}", sid(s));
-        assert_eq!(actions(s), ["events:PutEvents"], "{at}: a managed role may only put events");
-        assert_eq!(resources(s), [ANY_BUS], "{at}: on event buses of the account");
+        for a in actions(s) {
+            assert!(BOUNDED_ACTIONS.contains(&a.as_str()), "{at}: {a} is more than a managed role does");
+            granted.insert(a);
+        }
+        for r in resources(s) {
+            assert!(r.contains(":ACCOUNT_ID:") && r != "*", "{at}: {r} is not of the account");
+        }
         assert!(s.get("Condition").is_none(), "{at}: unconditioned");
+    }
+    assert_eq!(granted, BOUNDED_ACTIONS.iter().map(|a| a.to_string()).collect(), "{BOUNDARY}");
+    assert!(!granting(&doc, "events:PutEvents", "arn:aws:events:us-east-1:ACCOUNT_ID:event-bus/orders").is_empty());
+}
+
+#[test]
+fn a_webhook_source_bridges_role_policy_stays_within_the_boundary() {
+    use webhook_bridge::desired::{DesiredRule, DesiredTarget};
+    // Every target service a subscriber can have, and a dead-letter queue.
+    let targets = [
+        "arn:aws:sqs:us-east-1:ACCOUNT_ID:orders",
+        "arn:aws:lambda:us-east-1:ACCOUNT_ID:function:ship",
+        "arn:aws:sns:us-east-1:ACCOUNT_ID:alerts",
+        "arn:aws:states:us-east-1:ACCOUNT_ID:stateMachine:flow",
+        "arn:aws:kinesis:us-east-1:ACCOUNT_ID:stream/clicks",
+        "arn:aws:events:us-east-1:ACCOUNT_ID:event-bus/downstream",
+    ];
+    let rules = vec![DesiredRule {
+        spec_name: "r".into(),
+        name: "whb-1a2b3c4d-r".into(),
+        arn: String::new(),
+        pattern: serde_json::json!({}),
+        enabled: true,
+        description: None,
+        targets: targets
+            .iter()
+            .map(|arn| DesiredTarget {
+                arn: arn.to_string(),
+                dead_letter_arn: Some("arn:aws:sqs:us-east-1:ACCOUNT_ID:dlq".into()),
+                ..Default::default()
+            })
+            .collect(),
+    }];
+    for arn in targets {
+        assert!(webhook_bridge::desired_webhook::invoke_action(arn).is_some(), "{arn}");
+    }
+    let bus = "arn:aws:events:us-east-1:ACCOUNT_ID:event-busv2/hooks/abcdefghijklmnopqrstuvwxy";
+    let policy = webhook_bridge::desired_webhook::role_policy(bus, &rules);
+    let boundary = load(BOUNDARY);
+    for s in statements(&policy) {
+        for a in actions(s) {
+            for r in resources(s) {
+                assert!(
+                    !granting(&boundary, &a, &r).is_empty(),
+                    "{BOUNDARY} does not allow {a} on {r}: the role could not do it"
+                );
+            }
+        }
     }
 }
 

@@ -240,3 +240,98 @@ async fn a_github_source_on_a_gateway_bus_delivers_rotates_and_leaves_nothing() 
     let violations: Vec<Value> = moto.violations();
     assert!(violations.is_empty(), "{violations:?}");
 }
+
+/// The gateway (made, its status Ready) and a queue for the bridges below.
+async fn gateway_and_queue(moto: &Moto) -> WebhookBridgeGateway {
+    let c = moto.clients().await;
+    c.sqs.create_queue().queue_name("pushes").send().await.expect("queue");
+    let mut gw = gateway_spec();
+    let made = moto.engine("c1").await.reconcile_gateway(&gw, None).await.expect("gateway");
+    gw.status = Some(gateway::status::ready(&made, None));
+    gw
+}
+
+fn basic_bridge(username: &str, headers: &[&str]) -> WebhookBridge {
+    let mut b = github_bridge();
+    let yaml = format!(
+        "{{name: ops, provider: Custom, auth: {{basic: {{username: {username}}}}}, secretRef: {{name: gh-webhook}}, metadataHeaders: [{}]}}",
+        headers.join(", ")
+    );
+    b.spec.webhook_sources = vec![serde_saphyr::from_str(&yaml).expect("basic source")];
+    b
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}
+
+/// Basic auth: AWS takes Username and Password together or not at all ("Supply both Username and
+/// Password, or omit both so that EventBridge generates the pair. Supplying only one fails with
+/// InvalidInputException", WebhookBasicHttpAuthConfiguration, botocore eventbridgev2 2025-05-15,
+/// which the emulator enforces on UpdateEventSource as on CreateEventSource), and never returns
+/// the username. So an update of such a source carries both, and a changed username is applied.
+#[tokio::test]
+async fn a_basic_auth_source_is_updated_with_username_and_password_and_takes_a_new_username() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let gw = gateway_and_queue(&moto).await;
+    let password = "correct-horse-battery";
+    let b = basic_bridge("alice", &[]);
+    let out = with(moto.engine("c1").await, &gw, &b, password).reconcile(&b).await.expect("bridge");
+    let url = out.status.webhook_sources[0].url.clone().expect("URL");
+    let body = br#"{"ref":"refs/heads/main"}"#;
+    assert_eq!(post(&url, &[("Authorization", &basic("alice", password))], body), 200);
+
+    // Another metadata header: UpdateEventSource, which without the Password AWS refuses.
+    let headers = basic_bridge("alice", &["X-Request-Id"]);
+    let engine = with(moto.engine("c1").await, &gw, &headers, password);
+    let updated = engine.reconcile(&headers).await.expect("update with username and password");
+    let names: Vec<String> = updated.actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("update  eventsv2 webhook source")), "{names:?}");
+    assert_eq!(post(&url, &[("Authorization", &basic("alice", password))], body), 200, "the credential kept");
+
+    // A new username: applied (with the password), the URL stays, then in sync.
+    let bob = basic_bridge("bob", &["X-Request-Id"]);
+    let engine = with(moto.engine("c1").await, &gw, &bob, password);
+    let renamed = engine.reconcile(&bob).await.expect("username change");
+    let names: Vec<String> = renamed.actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("update  eventsv2 webhook source")), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("rotate")), "the update carries the password: {names:?}");
+    assert_eq!(renamed.status.webhook_sources[0].url.as_deref(), Some(url.as_str()));
+    assert_eq!(post(&url, &[("Authorization", &basic("bob", password))], body), 200, "the new username");
+    let again = engine.reconcile(&bob).await.expect("in sync");
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+    let violations: Vec<Value> = moto.violations();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+/// A bridge deleted while its gateway's status does not name the Custom Event Bus (the gateway
+/// not Ready, its status rewritten): the delete still finds its source and subscriber (by name
+/// prefix on every Custom Event Bus, then ownership tags) and removes them, rather than taking
+/// "no bus known" for "nothing left" and letting the finalizer go.
+#[tokio::test]
+async fn a_delete_without_the_gateways_bus_arn_still_removes_the_sources_and_subscribers() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let gw = gateway_and_queue(&moto).await;
+    let b = github_bridge();
+    with(moto.engine("c1").await, &gw, &b, "It's a Secret to Everybody").reconcile(&b).await.expect("bridge");
+    assert_eq!(v2_inventory(&c.eventsv2).await, (1, 1, 1));
+
+    let mut lost = gw.clone();
+    if let Some(s) = lost.status.as_mut() {
+        s.custom_event_bus = None;
+    }
+    let engine = with(moto.engine("c1").await, &lost, &b, "It's a Secret to Everybody");
+    let actions = engine.delete(&b).await.expect("delete");
+    let names: Vec<String> = actions.iter().map(ToString::to_string).collect();
+    assert!(names.iter().any(|n| n.starts_with("delete  eventsv2 webhook source")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("delete  eventsv2 subscriber")), "{names:?}");
+    assert_eq!(v2_inventory(&c.eventsv2).await, (1, 0, 0), "only the gateway's bus is left");
+}

@@ -33,7 +33,7 @@ use serde_json::Value;
 use super::cbor::Cbor;
 use super::{gone_ok, has_code};
 use crate::desired::Desired;
-use crate::desired_webhook::{TAG_CREDENTIAL, V2Source, V2Subscriber};
+use crate::desired_webhook::{TAG_CREDENTIAL, TAG_USERNAME, V2Source, V2Subscriber};
 use crate::error::{Error, classify};
 use crate::observed::{ObsV2Bus, ObsV2Source, ObsV2Subscriber, Observed, Tags};
 
@@ -165,6 +165,108 @@ where
         return Error::NotYet(format!("AWS {SVC} {operation}: {}", super::message_of(&e)));
     }
     classify(SVC, operation, e)
+}
+
+/// What was read about the object an `InvalidStateException` was about, and its bus.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StateSeen {
+    /// The source or subscriber written (None: not one, or not found).
+    pub target: Option<(String, Option<String>, bool)>,
+    /// The bus's state (None: not read, or not found).
+    pub bus: Option<String>,
+}
+
+/// What an `InvalidStateException` means, from the states read right after it. The model: "The
+/// resource is not in a state that allows the operation. For example, an event bus that is still
+/// being created cannot accept events"; a source or subscriber needs an ACTIVE bus
+/// (CreateEventSource, CreateSubscriber); "A revoked resource refuses mutating operations with
+/// InvalidStateException" and "Revocation is terminal" (RevokeResource); a rotation is refused
+/// "For a revoked EventSource or an EventSource in any other state [than ACTIVE, UPDATING or
+/// UPDATE_FAILED]" and "if the secret of the EventSource is scheduled for deletion or has been
+/// deleted" (RotateWebhookCredentials). So: revoked, a failed state, or a bus being deleted are
+/// terminal (no retry changes them); CREATING, UPDATING or DELETING of the object or its bus is
+/// a retryable "not yet"; a rotation refused while the source is in a state that allows it means
+/// its secret is being deleted: terminal. Anything else (the state settled before the read) is
+/// retried.
+pub fn invalid_state_verdict(operation: &'static str, message: &str, seen: &StateSeen) -> Error {
+    let terminal = |what: String, state: &str, reason: String| Error::AwsFailed { what, state: state.into(), reason };
+    if let Some((what, _, true)) = &seen.target {
+        return terminal(
+            what.clone(),
+            "REVOKED",
+            format!("revoked by the owner of the Custom Event Bus (permanent); AWS {SVC} {operation}: {message}"),
+        );
+    }
+    match seen.bus.as_deref() {
+        Some(state @ ("CREATE_FAILED" | "UPDATE_FAILED" | "DELETE_FAILED" | "DELETING")) => {
+            return terminal(
+                "the gateway's Custom Event Bus".into(),
+                state,
+                format!("AWS {SVC} {operation}: {message}; the bus must be ACTIVE (see the gateway's status)"),
+            );
+        }
+        Some("CREATING" | "UPDATING") => {
+            return Error::NotYet(format!("AWS {SVC} {operation}: {message} (the Custom Event Bus is not ACTIVE yet)"));
+        }
+        _ => {}
+    }
+    match seen.target.as_ref().map(|(what, state, _)| (what, state.as_deref())) {
+        Some((what, Some(state @ ("CREATE_FAILED" | "DELETE_FAILED")))) => terminal(
+            what.clone(),
+            state,
+            format!("AWS {SVC} {operation}: {message}; rename it in the spec to make a new one"),
+        ),
+        Some((what, Some("ACTIVE" | "UPDATING" | "UPDATE_FAILED"))) if operation == "RotateWebhookCredentials" => {
+            terminal(
+                what.clone(),
+                "SECRET_DELETED",
+                format!(
+                    "AWS {SVC} {operation}: {message}; its Secrets Manager secret is scheduled for deletion or deleted (restore it, or rename the source to make a new one)"
+                ),
+            )
+        }
+        _ => Error::NotYet(format!("AWS {SVC} {operation}: {message}")),
+    }
+}
+
+/// A write's error: `InvalidStateException` explained by reading the object `arn` names and the
+/// bus ([`invalid_state_verdict`]); `ResourceAlreadyExistsException` of a create a retryable
+/// "not yet" (an earlier create of ours not listed yet, or another's: the next look by name and
+/// tags decides); everything else as `classify` says.
+async fn write_error<E>(
+    client: &Client,
+    operation: &'static str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    arn: &str,
+    bus_arn: Option<&str>,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if has_code(&e, &["ResourceAlreadyExistsException"]) && operation.starts_with("Create") {
+        return Error::NotYet(format!("AWS {SVC} {operation}: {}", super::message_of(&e)));
+    }
+    if !has_code(&e, &["InvalidStateException"]) {
+        return classify(SVC, operation, e);
+    }
+    let message = super::message_of(&e);
+    let mut seen = StateSeen::default();
+    if arn.contains(":event-sourcev2/") {
+        if let Ok(Some(s)) = describe_source(client, arn).await {
+            seen.target = Some((format!("webhook event source {}", s.name), s.state, s.revoked));
+        }
+    } else if arn.contains(":subscriber/")
+        && let Ok(Some(s)) = describe_subscriber(client, arn).await
+    {
+        seen.target = Some((format!("subscriber {}", s.name), s.state, s.revoked));
+    }
+    let bus_arn = bus_arn.or_else(|| arn.contains(":event-busv2/").then_some(arn));
+    if let Some(bus_arn) = bus_arn
+        && let Ok(Some(bus)) = describe_bus(client, bus_arn).await
+    {
+        seen.bus = bus.state;
+    }
+    invalid_state_verdict(operation, &message, &seen)
 }
 
 /// `e` with every occurrence of the secret replaced: an AWS validation message may quote the
@@ -315,14 +417,10 @@ pub async fn tag(client: &Client, d: &Desired, arn: &str) -> Result<(), Error> {
     if tags.is_empty() {
         return Ok(());
     }
-    client
-        .tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| v2_error("TagResource", e))
+    match client.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(write_error(client, "TagResource", e, arn, d.v2.bus_arn.as_deref()).await),
+    }
 }
 
 /// DeleteEventBus; AWS refuses while sources or subscribers are on it (another bridge's):
@@ -432,8 +530,47 @@ async fn list_subscribers(
 
 /// The bridge's sources and subscribers on its gateway's bus: by its name prefix, then tags and
 /// a describe each (the plan decides what is ours).
+///
+/// Without the bus's ARN (the gateway is not Ready, or its status lost the bus) every Custom
+/// Event Bus of the account and region is searched (5 per account by default): a delete must
+/// find what the bridge made wherever it is, never take "no bus known" for "nothing left".
 pub async fn observe_webhook(client: &Client, d: &Desired, into: &mut Observed) -> Result<(), Error> {
-    let (true, Some(bus_arn)) = (d.v2.webhook, &d.v2.bus_arn) else { return Ok(()) };
+    if !d.v2.webhook {
+        return Ok(());
+    }
+    let buses = match &d.v2.bus_arn {
+        Some(arn) => vec![arn.clone()],
+        None => all_buses(client).await?,
+    };
+    for bus_arn in &buses {
+        observe_webhook_on(client, d, bus_arn, into).await?;
+    }
+    Ok(())
+}
+
+/// The ARN of every Custom Event Bus in the account and region.
+async fn all_buses(client: &Client) -> Result<Vec<String>, Error> {
+    let found = paged(|token| async move {
+        let out = client
+            .list_event_buses()
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify(SVC, "ListEventBuses", e))?;
+        Ok(Some((
+            out.event_buses()
+                .iter()
+                .filter_map(|b| Some((b.name()?.to_string(), b.event_bus_arn()?.to_string())))
+                .collect(),
+            out.next_token().map(str::to_string),
+        )))
+    })
+    .await?;
+    Ok(found.into_iter().map(|(_, arn)| arn).collect())
+}
+
+async fn observe_webhook_on(client: &Client, d: &Desired, bus_arn: &str, into: &mut Observed) -> Result<(), Error> {
     let prefix = d.owner.rule_prefix();
     for (name, arn) in list_sources(client, bus_arn, Some(&prefix)).await? {
         if !name.starts_with(&prefix) {
@@ -501,6 +638,9 @@ fn source_tags(d: &Desired, s: &V2Source) -> Tags {
     if let Some(c) = &s.credential {
         tags.insert(TAG_CREDENTIAL.to_string(), c.clone());
     }
+    if let Some(u) = &s.username_tag {
+        tags.insert(TAG_USERNAME.to_string(), u.clone());
+    }
     tags
 }
 
@@ -524,7 +664,7 @@ pub async fn create_source(client: &Client, d: &Desired, s: &V2Source) -> Result
             .build()
             .map_err(|e| Error::Config(format!("CreateEventSource: {e}")))?,
     );
-    client
+    let sent = client
         .create_event_source()
         .name(&s.name)
         .event_bus_arn(&bus_arn)
@@ -532,27 +672,46 @@ pub async fn create_source(client: &Client, d: &Desired, s: &V2Source) -> Result
         .customize()
         .interceptor(raw.clone())
         .send()
-        .await
-        .map_err(|e| redacted(v2_error("CreateEventSource", e), s.secret.as_ref()))?;
+        .await;
+    if let Err(e) = sent {
+        let e = write_error(client, "CreateEventSource", e, &bus_arn, Some(&bus_arn)).await;
+        return Err(redacted(e, s.secret.as_ref()));
+    }
     let answer = raw.answer().unwrap_or(Cbor::Null);
     let arn = answer.str_at(&["EventSourceArn"]).unwrap_or_default().to_string();
     Ok(source_of(&answer, &arn, source_tags(d, s)))
 }
 
-/// UpdateEventSource with the spec's configuration. The secret is not sent (fields omitted are
-/// left unchanged): only [`rotate`] changes it.
+/// UpdateEventSource with the spec's whole configuration: the Configuration member replaces the
+/// source's (a field the spec dropped is left out, and so removed; "Fields omitted from the
+/// request are left unchanged" is taken to mean the request's members, Configuration and
+/// Description). An HMAC or token secret is not sent (only [`rotate`] changes it); a basic-auth
+/// source's is, with its Username: "Supply both Username and Password, or omit both so that
+/// EventBridge generates the pair. Supplying only one fails with InvalidInputException"
+/// (WebhookBasicHttpAuthConfiguration), and omitting both would have EventBridge generate a new
+/// pair. This is also how a changed username is applied (RotateWebhookCredentials: "For HTTP
+/// Basic authentication, only the password changes. The username does not change").
 pub async fn update_source(client: &Client, s: &V2Source, arn: &str) -> Result<(), Error> {
-    let body = Cbor::map([("EventSourceArn", Cbor::text(arn)), ("Configuration", source_configuration(s, false))]);
-    let raw = RawCbor::new(&body, None);
-    client
-        .update_event_source()
-        .event_source_arn(arn)
-        .customize()
-        .interceptor(raw)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| v2_error("UpdateEventSource", e))
+    let raw = RawCbor::new(&update_body(s, arn)?, None);
+    match client.update_event_source().event_source_arn(arn).customize().interceptor(raw).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(redacted(write_error(client, "UpdateEventSource", e, arn, None).await, s.secret.as_ref())),
+    }
+}
+
+/// The UpdateEventSource body of [`update_source`].
+fn update_body(s: &V2Source, arn: &str) -> Result<Cbor, Error> {
+    let basic = matches!(s.scheme, crate::webhook::AuthScheme::Basic { .. });
+    if basic && s.secret.is_none() {
+        return Err(Error::DependencyMissing(crate::error::FieldError::new(
+            format!("spec.webhookSources[{}].secretRef", s.index),
+            format!(
+                "webhook source {}: updating a basic-auth source sends its username with the password (AWS takes both or neither), and the Secret's password was not read",
+                s.spec_name
+            ),
+        )));
+    }
+    Ok(Cbor::map([("EventSourceArn", Cbor::text(arn)), ("Configuration", source_configuration(s, basic))]))
 }
 
 /// RotateWebhookCredentials to the Secret's value (or, without one, a value EventBridge
@@ -565,15 +724,10 @@ pub async fn rotate(client: &Client, d: &Desired, s: &V2Source, arn: &str) -> Re
         body.push(("Credential", Cbor::map([(member, Cbor::text(secret.expose()))])));
     }
     let raw = RawCbor::new(&Cbor::map(body), Some("RotateWebhookCredentials"));
-    client
-        .update_event_source()
-        .event_source_arn(arn)
-        .customize()
-        .interceptor(raw)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| redacted(v2_error("RotateWebhookCredentials", e), s.secret.as_ref()))
+    match client.update_event_source().event_source_arn(arn).customize().interceptor(raw).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(redacted(write_error(client, "RotateWebhookCredentials", e, arn, None).await, s.secret.as_ref())),
+    }
 }
 
 /// The source's tags: the spec's, and the credential fingerprint (removed when EventBridge now
@@ -584,23 +738,18 @@ pub async fn tag_source(client: &Client, d: &Desired, s: &V2Source, arn: &str) -
     if let Some(c) = &s.credential {
         tags.insert(TAG_CREDENTIAL.to_string(), c.clone());
     }
-    if !tags.is_empty() {
-        client
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| v2_error("TagResource", e))?;
+    if let Some(u) = &s.username_tag {
+        tags.insert(TAG_USERNAME.to_string(), u.clone());
     }
-    if s.credential.is_none() {
-        client
-            .untag_resource()
-            .resource_arn(arn)
-            .tag_keys(TAG_CREDENTIAL)
-            .send()
-            .await
-            .map_err(|e| v2_error("UntagResource", e))?;
+    if !tags.is_empty()
+        && let Err(e) = client.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await
+    {
+        return Err(write_error(client, "TagResource", e, arn, None).await);
+    }
+    if s.credential.is_none()
+        && let Err(e) = client.untag_resource().resource_arn(arn).tag_keys(TAG_CREDENTIAL).send().await
+    {
+        return Err(write_error(client, "UntagResource", e, arn, None).await);
     }
     Ok(())
 }
@@ -679,6 +828,7 @@ async fn describe_subscriber(client: &Client, arn: &str) -> Result<Option<ObsV2S
             .and_then(|f| f.filters().first())
             .and_then(|f| serde_json::from_str(f.pattern()).ok()),
         state: out.state().map(|s| s.as_str().to_string()),
+        revoked: out.revoked().unwrap_or(false),
         retry_policy: out.retry_policy().map(|r| (r.max_retry_attempts(), r.max_event_age_in_seconds())),
         dead_letter_arn: out.on_failure_configuration().and_then(|f| f.arn()).map(str::to_string),
         message_group_id: invoke
@@ -713,6 +863,12 @@ fn retry(s: &V2Subscriber) -> Option<RetryPolicy> {
     })
 }
 
+/// RetryPolicy's documented defaults: "(0-185, default: 5)", "(60-86400, default: 300)".
+fn default_retry() -> RetryPolicy {
+    let (attempts, age) = crate::desired_webhook::retry_or_default(None);
+    RetryPolicy::builder().max_retry_attempts(attempts).max_event_age_in_seconds(age).build()
+}
+
 fn on_failure(s: &V2Subscriber) -> Option<OnFailureConfiguration> {
     s.target.dead_letter_arn.as_ref().map(|arn| OnFailureConfiguration::builder().arn(arn).build())
 }
@@ -739,7 +895,7 @@ pub async fn create_subscriber(client: &Client, d: &Desired, s: &V2Subscriber) -
     let request = client
         .create_subscriber()
         .name(&s.name)
-        .event_bus_arn(bus_arn)
+        .event_bus_arn(&bus_arn)
         .invoke_configuration(invoke)
         .filter_configuration(filter(s)?)
         .set_retry_policy(retry(s))
@@ -748,7 +904,10 @@ pub async fn create_subscriber(client: &Client, d: &Desired, s: &V2Subscriber) -
         .description(format!("webhook-bridge rule {} of {}", s.rule, d.owner.key()))
         .set_tags(Some(d.tags.clone().into_iter().collect::<BTreeMap<_, _>>().into_iter().collect()))
         .client_token(&s.client_token);
-    Box::pin(request.send()).await.map(|_| ()).map_err(|e| v2_error("CreateSubscriber", e))
+    match Box::pin(request.send()).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(write_error(client, "CreateSubscriber", e, &bus_arn, Some(&bus_arn)).await),
+    }
 }
 
 pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> Result<(), Error> {
@@ -762,10 +921,15 @@ pub async fn update_subscriber(client: &Client, s: &V2Subscriber, arn: &str) -> 
         .subscriber_arn(arn)
         .invoke_configuration(invoke)
         .filter_configuration(filter(s)?)
-        .set_retry_policy(retry(s))
-        .set_on_failure_configuration(on_failure(s))
+        // Omitted fields are "left unchanged" (UpdateSubscriber): a retry policy or dead-letter
+        // queue the spec dropped is sent as AWS's defaults / an empty OnFailureConfiguration.
+        .retry_policy(retry(s).unwrap_or_else(default_retry))
+        .on_failure_configuration(on_failure(s).unwrap_or_else(|| OnFailureConfiguration::builder().build()))
         .state(run_state(s));
-    Box::pin(request.send()).await.map(|_| ()).map_err(|e| v2_error("UpdateSubscriber", e))
+    match Box::pin(request.send()).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(write_error(client, "UpdateSubscriber", e, arn, None).await),
+    }
 }
 
 pub async fn delete_subscriber(client: &Client, arn: &str) -> Result<(), Error> {
@@ -787,6 +951,65 @@ mod tests {
         };
         let text = redacted(e, Some(&secret)).to_string();
         assert!(!text.contains("hunter2") && text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn invalid_state_is_terminal_only_when_no_retry_can_help() {
+        let seen = |target: Option<(&str, bool)>, bus: Option<&str>| StateSeen {
+            target: target
+                .map(|(state, revoked)| ("subscriber whb-1-r-t".to_string(), Some(state.to_string()), revoked)),
+            bus: bus.map(str::to_string),
+        };
+        let verdict = |op, s: &StateSeen| invalid_state_verdict(op, "refused", s);
+        // Retryable: the object or its bus is still being created or updated.
+        assert!(verdict("CreateSubscriber", &seen(None, Some("CREATING"))).is_retryable());
+        assert!(verdict("UpdateEventSource", &seen(Some(("UPDATING", false)), Some("ACTIVE"))).is_retryable());
+        assert!(verdict("UpdateEventSource", &seen(Some(("CREATING", false)), Some("ACTIVE"))).is_retryable());
+        assert!(verdict("UpdateSubscriber", &seen(Some(("RUNNING", false)), Some("ACTIVE"))).is_retryable());
+        // Terminal: revoked, a failed bus or one being deleted, a failed source, a rotation
+        // refused while the source's state allows one (its secret is being deleted).
+        let revoked = verdict("UpdateSubscriber", &seen(Some(("RUNNING", true)), Some("ACTIVE")));
+        assert!(!revoked.is_retryable() && revoked.to_string().contains("REVOKED"), "{revoked}");
+        for bus in ["CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED", "DELETING"] {
+            assert!(!verdict("CreateEventSource", &seen(None, Some(bus))).is_retryable(), "{bus}");
+        }
+        assert!(!verdict("UpdateEventSource", &seen(Some(("CREATE_FAILED", false)), Some("ACTIVE"))).is_retryable());
+        let secret = verdict("RotateWebhookCredentials", &seen(Some(("ACTIVE", false)), None));
+        assert!(!secret.is_retryable() && secret.to_string().contains("scheduled for deletion"), "{secret}");
+        assert!(verdict("RotateWebhookCredentials", &seen(Some(("CREATING", false)), None)).is_retryable());
+    }
+
+    #[test]
+    fn a_basic_auth_update_sends_username_and_password_and_others_no_secret() {
+        let owner =
+            crate::owner::Owner { cluster: "c".into(), namespace: "n".into(), name: "b".into(), uid: "u".into() };
+        let source = |scheme| V2Source {
+            spec_name: "s".into(),
+            index: 0,
+            name: owner.rule_name("s"),
+            scheme,
+            secret: Some(crate::desired_webhook::SecretValue::new("correct-horse-battery")),
+            credential: None,
+            secret_version: None,
+            username_tag: None,
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            metadata_headers: vec![],
+            deduplication: false,
+            client_token: String::new(),
+        };
+        let basic = source(crate::webhook::AuthScheme::Basic { username: "bob".into() });
+        let body = to_json(&update_body(&basic, "arn:s").expect("body"));
+        // botocore eventbridgev2 WebhookBasicHttpAuthConfiguration: "Supply both Username and
+        // Password, or omit both ... Supplying only one fails with InvalidInputException".
+        let auth =
+            &body["Configuration"]["WebhookEventsConfiguration"]["AuthConfiguration"]["BasicHttpAuthConfiguration"];
+        assert_eq!(auth["Username"], "bob");
+        assert_eq!(auth["Password"], "correct-horse-battery");
+        let token = source(crate::webhook::AuthScheme::Token { header: "X-Token".into() });
+        let body = to_json(&update_body(&token, "arn:s").expect("body"));
+        assert!(!body.to_string().contains("correct-horse"), "only a rotation sends a token: {body}");
+        let no_secret = V2Source { secret: None, ..basic };
+        assert!(update_body(&no_secret, "arn:s").is_err_and(|e| e.is_retryable()));
     }
 
     #[test]

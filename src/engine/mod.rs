@@ -300,12 +300,13 @@ impl Engine {
                 Err(e) if check => return Err(e),
                 Err(_) => Default::default(),
             };
-            crate::desired_webhook::webhook(
+            crate::desired_webhook::webhook_at(
                 &mut d,
                 &bridge.spec.webhook_sources,
                 att.custom_bus_arn.as_deref(),
                 &secrets,
                 check,
+                bridge.metadata.generation,
             )?;
         }
         if !d.bus.managed {

@@ -170,7 +170,8 @@ pub fn webhook_status(
                     url: have.and_then(|s| s.url.clone()),
                     arn: have.map(|s| s.arn.clone()),
                     secret_arn: have.and_then(|s| s.secret_arn.clone()),
-                    state: have.and_then(|s| s.state.clone()),
+                    // Revocation is a flag beside the lifecycle state; status shows it as the state.
+                    state: have.and_then(|s| if s.revoked { Some("REVOKED".into()) } else { s.state.clone() }),
                 }
             })
             .collect();
@@ -182,7 +183,7 @@ pub fn webhook_status(
                 crate::api::webhook::SubscriberStatus {
                     name: w.name.clone(),
                     arn: have.map(|s| s.arn.clone()),
-                    state: have.and_then(|s| s.state.clone()),
+                    state: have.and_then(|s| if s.revoked { Some("REVOKED".into()) } else { s.state.clone() }),
                 }
             })
             .collect();

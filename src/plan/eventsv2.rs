@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::{Action, conflict, tags_missing};
 use crate::desired::Desired;
-use crate::desired_webhook::{TAG_CREDENTIAL, V2Source, V2Subscriber, auth_kind_of_member};
+use crate::desired_webhook::{
+    TAG_CREDENTIAL, TAG_USERNAME, V2Source, V2Subscriber, auth_kind_of_member, retry_or_default,
+};
 use crate::error::Error;
 use crate::observed::{ObsV2Source, ObsV2Subscriber, Observed};
 use crate::owner::Ownership;
@@ -102,6 +104,96 @@ pub fn json_subset(want: &Value, have: &Value) -> bool {
     }
 }
 
+/// The fields of a WebhookEventsConfiguration the spec says (the model's members; any other,
+/// e.g. `LogConfiguration` or `KmsKeyIdentifier`, is not ours and never compared), and of each
+/// AuthConfiguration member. A field AWS holds and the spec no longer has is drift as much as
+/// a changed one.
+const MANAGED: &[&str] = &["AuthConfiguration", "RoleArn", "MetadataHttpHeaders", "DeduplicationConfiguration"];
+const AUTH_FIELDS: &[&str] = &[
+    "Algorithm",
+    "Encoding",
+    "SignatureHttpHeader",
+    "SignaturePrefix",
+    "Delimiter",
+    "TimestampHttpHeader",
+    "TimestampPrefix",
+    "TimestampToleranceInSeconds",
+    "MessageIdHttpHeader",
+    "SignedMessageComposition",
+    "SecretEncoding",
+    "TokenHttpHeader",
+];
+
+/// A field's value with AWS's documented default filled in, so that a read showing the default
+/// equals a spec that leaves it out: `SecretEncoding` "The default is RAW";
+/// `TimestampToleranceInSeconds` "The default is 300 seconds" (with a timestamp header);
+/// `MetadataHttpHeaders` "Omit the list to add no headers" (WebhookHmacAuthConfiguration,
+/// WebhookEventsSourceConfiguration, botocore eventbridgev2 2025-05-15).
+fn with_default<'a>(member: &Value, key: &str, v: Option<&'a Value>) -> Option<std::borrow::Cow<'a, Value>> {
+    use std::borrow::Cow;
+    match (key, v) {
+        (_, Some(v)) => Some(Cow::Borrowed(v)),
+        ("SecretEncoding", None) => Some(Cow::Owned(Value::from("RAW"))),
+        ("TimestampToleranceInSeconds", None) if member.get("TimestampHttpHeader").is_some() => {
+            Some(Cow::Owned(Value::from(300)))
+        }
+        ("MetadataHttpHeaders", None) => Some(Cow::Owned(Value::Array(Vec::new()))),
+        (_, None) => None,
+    }
+}
+
+fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => json_equal(a, b),
+        _ => false,
+    }
+}
+
+/// Equality of two JSON values, header names compared case-insensitively (as [`json_subset`]).
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => json_subset(a, b),
+    }
+}
+
+/// Whether a source's configuration as read (`have`) is the spec's (`want`, from
+/// [`V2Source::config`], without the secret and a basic-auth Username AWS never returns), both
+/// ways: a field the spec dropped (a timestamp header, a tolerance, a prefix, the deduplication)
+/// is a difference, so UpdateEventSource sends the configuration without it.
+pub fn source_config_in_sync(want: &Value, have: &Value) -> bool {
+    MANAGED.iter().all(|&key| {
+        if key != "AuthConfiguration" {
+            let none = Value::Null;
+            return same(
+                with_default(&none, key, want.get(key)).as_deref(),
+                with_default(&none, key, have.get(key)).as_deref(),
+            );
+        }
+        let (Some(w), Some(h)) = (want.get(key).and_then(Value::as_object), have.get(key).and_then(Value::as_object))
+        else {
+            return want.get(key).is_none() && have.get(key).is_none();
+        };
+        let members = |m: &serde_json::Map<String, Value>| -> Vec<String> {
+            let mut k: Vec<String> = m.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
+            k.sort();
+            k
+        };
+        if members(w) != members(h) {
+            return false;
+        }
+        w.iter().filter(|(_, v)| !v.is_null()).all(|(member, wm)| {
+            let hm = &h[member];
+            AUTH_FIELDS
+                .iter()
+                .all(|&f| same(with_default(wm, f, wm.get(f)).as_deref(), with_default(hm, f, hm.get(f)).as_deref()))
+        })
+    })
+}
+
 /// The gateway's bus: create it, tag it, or refuse a name someone else holds.
 pub(super) fn plan_bus(
     d: &Desired,
@@ -149,12 +241,9 @@ fn plan_source(d: &Desired, want: &V2Source, have: &ObsV2Source, actions: &mut V
         }
     }
     if have.revoked {
-        return Err(conflict(
-            &field,
-            format!(
-                "webhook event source {} was revoked by the bus owner (revocation is permanent); rename the source to make a new one",
-                want.name
-            ),
+        return Err(revoked(
+            format!("webhook event source {} (spec.webhookSources[{}])", want.name, want.index),
+            "rename the source to make a new one (a new URL)",
         ));
     }
     let config = want.config();
@@ -180,14 +269,22 @@ fn plan_source(d: &Desired, want: &V2Source, have: &ObsV2Source, actions: &mut V
     {
         basic.remove("Username");
     }
-    if !have.config.as_ref().is_some_and(|c| json_subset(&compared, c)) {
+    // A basic-auth username is seen through its tag (AWS never returns it); an untagged one
+    // (made before the tag existed) is sent once more, with the password.
+    let username_changed = want.username_tag.is_some() && want.username_tag.as_ref() != have.tags.get(TAG_USERNAME);
+    let update = username_changed || !have.config.as_ref().is_some_and(|c| source_config_in_sync(&compared, c));
+    if update {
         actions.push(Action::V2(V2Action::UpdateSource { name: name.clone(), arn: arn.clone() }));
     }
     let tagged = have.tags.get(TAG_CREDENTIAL);
     // Rotation: the Secret's value changed (its fingerprint is not the tag), or a source whose
-    // credential came from a Secret is now to be generated by EventBridge.
-    if want.credential.as_ref() != tagged {
-        if want.credential.is_some() || tagged.is_some() {
+    // credential came from a Secret is now to be generated by EventBridge. A basic-auth source
+    // being updated needs none: its UpdateEventSource carries the Username and the Password
+    // ("Supply both Username and Password, or omit both so that EventBridge generates the pair.
+    // Supplying only one fails with InvalidInputException").
+    let basic_update = update && want.username_tag.is_some();
+    if want.credential.as_ref() != tagged || username_changed {
+        if (want.credential.is_some() || tagged.is_some()) && want.credential.as_ref() != tagged && !basic_update {
             actions.push(Action::V2(V2Action::RotateCredential { name: name.clone(), arn: arn.clone() }));
         }
         actions.push(Action::V2(V2Action::TagSource { name, arn }));
@@ -197,11 +294,23 @@ fn plan_source(d: &Desired, want: &V2Source, have: &ObsV2Source, actions: &mut V
     Ok(())
 }
 
-/// The subscriber's settings as AWS reads them back, against the spec.
+/// A revoked source or subscriber: terminal (RevokeResource: "Revocation is terminal: there is
+/// no operation that clears it. A revoked resource refuses mutating operations with
+/// InvalidStateException; delete stays available for cleanup").
+fn revoked(what: String, fix: &str) -> Error {
+    Error::AwsFailed {
+        what,
+        state: "REVOKED".into(),
+        reason: format!("revoked by the owner of the gateway's Custom Event Bus (permanent); {fix}"),
+    }
+}
+
+/// The subscriber's settings as AWS reads them back, against the spec (both ways: a retry
+/// policy, dead-letter queue or message group the spec dropped is a difference).
 fn subscriber_in_sync(want: &V2Subscriber, have: &ObsV2Subscriber) -> bool {
     have.pattern.as_ref() == Some(&want.pattern)
         && have.role_arn.as_deref() == Some(want.role_arn.as_str())
-        && have.retry_policy == want.target.retry_policy
+        && retry_or_default(have.retry_policy) == retry_or_default(want.target.retry_policy)
         && have.dead_letter_arn == want.target.dead_letter_arn
         && have.message_group_id == want.target.message_group_id
         && have.state.as_deref() == Some(if want.enabled { "RUNNING" } else { "STOPPED" })
@@ -231,6 +340,12 @@ pub(super) fn plan_webhook(
                 return Err(conflict(
                     &format!("spec.rules[{}]", want.rule),
                     format!("subscriber {} already exists and is not owned by this bridge", want.name),
+                ));
+            }
+            Some(have) if have.revoked => {
+                return Err(revoked(
+                    format!("subscriber {} (rule {})", want.name, want.rule),
+                    "give the target another id (targets[].id) to make a new subscriber",
                 ));
             }
             // The target is not updatable (UpdateInvokeConfiguration has no TargetArn): a new

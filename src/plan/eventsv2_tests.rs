@@ -67,7 +67,12 @@ fn d_with(b: &WebhookBridge, secret: Option<&str>) -> Desired {
         .webhook_sources
         .iter()
         .filter_map(|w| {
-            secret.map(|s| (w.name.clone(), SecretRead { value: SecretValue::new(s), version: Some("1".into()) }))
+            // Every edit of a Secret's data gives it a new resourceVersion (the fingerprint
+            // cache relies on it): a version per value.
+            secret.map(|s| {
+                let version = Some(crate::owner::short_hash(&[s], 8));
+                (w.name.clone(), SecretRead { value: SecretValue::new(s), version })
+            })
         })
         .collect();
     webhook(&mut d, &b.spec.webhook_sources, Some(BUS), &secrets, true).expect("webhook desired");
@@ -110,7 +115,17 @@ fn mirror(d: &Desired) -> Observed {
         if let Some(c) = &s.credential {
             tags.insert(TAG_CREDENTIAL.into(), c.clone());
         }
+        if let Some(u) = &s.username_tag {
+            tags.insert(TAG_USERNAME.into(), u.clone());
+        }
         let mut config = s.config();
+        // AWS never returns a basic-auth Username (WebhookBasicHttpAuthConfiguration).
+        if let Some(basic) = config
+            .pointer_mut("/AuthConfiguration/BasicHttpAuthConfiguration")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            basic.remove("Username");
+        }
         // AWS adds its defaults on reads.
         config["LogConfiguration"] = json!({"Level": "OFF"});
         o.v2.sources.push(ObsV2Source {
@@ -132,6 +147,7 @@ fn mirror(d: &Desired) -> Observed {
             role_arn: Some(s.role_arn.clone()),
             pattern: Some(s.pattern.clone()),
             state: Some("RUNNING".into()),
+            revoked: false,
             retry_policy: s.target.retry_policy,
             dead_letter_arn: s.target.dead_letter_arn.clone(),
             message_group_id: s.target.message_group_id.clone(),
@@ -320,4 +336,137 @@ fn a_webhook_source_bridges_rules_take_no_room_on_the_gateways_classic_bus() {
     assert!(verdicts.values().all(|v| v.over_quota.is_none()), "{verdicts:?}");
     let rules = capacity.iter().find(|q| q.quota == "rulesPerBus").map(|q| q.used);
     assert_eq!(rules, Some(0), "subscribers are on the Custom Event Bus: {capacity:?}");
+}
+
+fn basic_bridge(username: &str) -> WebhookBridge {
+    let mut b = bridge();
+    let yaml = format!(
+        "{{name: ops, provider: Custom, auth: {{basic: {{username: {username}}}}}, secretRef: {{name: ops-basic}}}}"
+    );
+    b.spec.webhook_sources = vec![serde_saphyr::from_str(&yaml).expect("basic source")];
+    b
+}
+
+#[test]
+fn a_basic_username_change_updates_the_source_with_username_and_password() {
+    let old = d_with(&basic_bridge("alice"), Some("correct-horse-battery"));
+    assert_eq!(plan(&old, &mirror(&old)).expect("plan"), Vec::<Action>::new(), "in sync");
+    // The username is never read back: only its tag shows the change.
+    let new = d_with(&basic_bridge("bob"), Some("correct-horse-battery"));
+    let actions = plan(&new, &mirror(&old)).expect("plan");
+    assert!(matches!(v2(&actions)[..], [V2Action::UpdateSource { .. }, V2Action::TagSource { .. }]), "{actions:?}");
+    // Username and password together: the update carries the new password, no rotation too.
+    let both = d_with(&basic_bridge("bob"), Some("another-password-1"));
+    let actions = plan(&both, &mirror(&old)).expect("plan");
+    assert!(matches!(v2(&actions)[..], [V2Action::UpdateSource { .. }, V2Action::TagSource { .. }]), "{actions:?}");
+    // The password alone: rotated (the previous one stays valid 15 minutes), not updated.
+    let password = d_with(&basic_bridge("alice"), Some("another-password-1"));
+    let actions = plan(&password, &mirror(&old)).expect("plan");
+    assert!(matches!(v2(&actions)[..], [V2Action::RotateCredential { .. }, V2Action::TagSource { .. }]), "{actions:?}");
+    // A source made before the username tag existed is updated once (with both), then tagged.
+    let mut untagged = mirror(&old);
+    untagged.v2.sources[0].tags.remove(TAG_USERNAME);
+    let actions = plan(&old, &untagged).expect("plan");
+    assert!(matches!(v2(&actions)[..], [V2Action::UpdateSource { .. }, V2Action::TagSource { .. }]), "{actions:?}");
+}
+
+#[test]
+fn a_field_removed_from_the_spec_is_drift() {
+    let stripe = |tolerance: Option<i32>| {
+        let mut b = bridge();
+        b.spec.webhook_sources[0].provider = crate::api::webhook::WebhookProvider::Stripe;
+        b.spec.webhook_sources[0].timestamp_tolerance_seconds = tolerance;
+        b.spec.webhook_sources[0].deduplication = Some(crate::api::webhook::Deduplication::ContentBased);
+        b
+    };
+    let with = d_with(&stripe(Some(600)), Some("whsec_0123456789abcdef"));
+    let mut b = stripe(None);
+    let without = d_with(&b, Some("whsec_0123456789abcdef"));
+    // A one-way subset saw nothing here: the spec's fields are all in AWS's.
+    let actions = plan(&without, &mirror(&with)).expect("plan");
+    assert!(matches!(v2(&actions)[..], [V2Action::UpdateSource { .. }]), "tolerance removed: {actions:?}");
+    b.spec.webhook_sources[0].deduplication = None;
+    let actions = plan(&d_with(&b, Some("whsec_0123456789abcdef")), &mirror(&without)).expect("plan");
+    assert!(matches!(v2(&actions)[..], [V2Action::UpdateSource { .. }]), "deduplication removed: {actions:?}");
+    // AWS's documented defaults on a read are no drift: tolerance 300 "The default is 300 seconds".
+    let mut o = mirror(&without);
+    o.v2.sources[0].config.as_mut().expect("config")["AuthConfiguration"]["HmacAuthConfiguration"]["TimestampToleranceInSeconds"] =
+        json!(300);
+    assert_eq!(plan(&without, &o).expect("plan"), Vec::<Action>::new());
+    // A prefix AWS holds that the spec has not: drift.
+    let d = d_with(&bridge(), Some("0123456789abcdef"));
+    let mut o = mirror(&d);
+    o.v2.sources[0].config.as_mut().expect("config")["AuthConfiguration"]["HmacAuthConfiguration"]["TimestampPrefix"] =
+        json!("t=");
+    assert!(matches!(v2(&plan(&d, &o).expect("plan"))[..], [V2Action::UpdateSource { .. }]));
+    // A metadata header list dropped: drift.
+    let mut o = mirror(&d);
+    o.v2.sources[0].config.as_mut().expect("config")["MetadataHttpHeaders"] = json!(["X-GitHub-Event", "X-Extra"]);
+    assert!(matches!(v2(&plan(&d, &o).expect("plan"))[..], [V2Action::UpdateSource { .. }]));
+}
+
+#[test]
+fn a_subscriber_setting_removed_from_the_spec_is_drift() {
+    let d = d_with(&bridge(), Some("0123456789abcdef"));
+    let mut o = mirror(&d);
+    o.v2.subscribers[0].retry_policy = Some((Some(3), Some(120)));
+    assert!(matches!(v2(&plan(&d, &o).expect("plan"))[..], [V2Action::UpdateSubscriber { .. }]));
+    let mut o = mirror(&d);
+    o.v2.subscribers[0].dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:dlq".into());
+    assert!(matches!(v2(&plan(&d, &o).expect("plan"))[..], [V2Action::UpdateSubscriber { .. }]));
+    // The update sends the defaults for a dropped retry policy; reading them back is in sync.
+    let mut o = mirror(&d);
+    o.v2.subscribers[0].retry_policy = Some((Some(5), Some(300)));
+    assert_eq!(plan(&d, &o).expect("plan"), Vec::<Action>::new());
+}
+
+#[test]
+fn create_tokens_change_with_the_generation_and_stay_for_a_rerun() {
+    let b = bridge();
+    let at = |generation: i64| {
+        let mut d = crate::desired::attached(&b, &owner(), &env(), &attachment());
+        let secrets: BTreeMap<String, SecretRead> = [(
+            "github".to_string(),
+            SecretRead { value: SecretValue::new("0123456789abcdef"), version: Some("1".into()) },
+        )]
+        .into();
+        crate::desired_webhook::webhook_at(
+            &mut d,
+            &b.spec.webhook_sources,
+            Some(BUS),
+            &secrets,
+            true,
+            Some(generation),
+        )
+        .expect("desired");
+        (d.v2.sources[0].client_token.clone(), d.v2.subscribers[0].client_token.clone())
+    };
+    // A re-run after a kill (same generation) resends the interrupted create's token.
+    assert_eq!(at(3), at(3));
+    // Removed at generation 3, added back unchanged at 4: a new request, not the deleted
+    // object's answer (AWS keeps a ClientToken's result for 8 hours).
+    let (s3, sub3) = at(3);
+    let (s4, sub4) = at(4);
+    assert_ne!(s3, s4);
+    assert_ne!(sub3, sub4);
+    assert!(s4.len() <= 64 && s4.chars().all(|c| c.is_ascii_graphic()), "the model's ClientToken: {s4}");
+}
+
+#[test]
+fn a_revoked_subscriber_is_terminal_and_shown() {
+    let d = d_with(&bridge(), Some("0123456789abcdef"));
+    let mut o = mirror(&d);
+    o.v2.subscribers[0].revoked = true;
+    let err = plan(&d, &o).expect_err("revoked");
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(err.reason(), "AwsProvisioningFailed");
+    assert!(err.to_string().contains("REVOKED"), "{err}");
+    let (_, subscribers) = crate::engine::webhook_status(&d, &o);
+    assert_eq!(subscribers[0].state.as_deref(), Some("REVOKED"));
+    // A revoked source likewise (it keeps its lifecycle state ACTIVE beside the flag).
+    let mut o = mirror(&d);
+    o.v2.sources[0].revoked = true;
+    assert!(plan(&d, &o).is_err_and(|e| !e.is_retryable() && e.to_string().contains("REVOKED")));
+    let (sources, _) = crate::engine::webhook_status(&d, &o);
+    assert_eq!(sources[0].state.as_deref(), Some("REVOKED"));
 }

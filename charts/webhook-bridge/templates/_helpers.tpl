@@ -66,10 +66,13 @@ pointing at a bridge, and the operator sets none.
 - apiGroups: ["externaldns.k8s.io"]
   resources: ["dnsendpoints"]
   verbs: ["get", "create", "patch", "delete"]
-# spec.webhookSources[].secretRef: the credential is read (get) at each reconcile of a bridge that
-# names the Secret, and Secrets' metadata only is watched (list, watch) so an edit rotates it at
-# once. Scope it with operator.namespaces: these rules are then Roles in those namespaces only.
+{{- if .Values.webhookSources.secrets.enabled }}
+# spec.webhookSources[].secretRef (opt-in: webhookSources.secrets.enabled): the credential is
+# read (get) at each reconcile of a bridge that names the Secret, and Secrets' metadata only is
+# watched (list, watch) so an edit rotates it at once. Scope it with operator.namespaces: these
+# rules are then Roles in those namespaces only.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+{{- end }}
 {{- end -}}
