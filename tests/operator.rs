@@ -87,8 +87,14 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     let op = Operator::start(client.clone(), &moto, opts).await;
     create(&client, orders_json("orders", &ns, "custom-events-dev")).await;
     let o = until(&client, &ns, "orders", "Ready", ready).await.expect("object");
-    // Let the first resync settle, then watch two more.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Start counting just after a resync has finished (the counter moves once its reads are
+    // done; the next is about a second away), then watch two more.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = op.sample("webhook_bridge_resyncs_total").await;
+    while op.sample("webhook_bridge_resyncs_total").await == first {
+        assert!(Instant::now() < deadline, "no resync within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let rv = get(&client, &ns, "orders").await.expect("object")["metadata"]["resourceVersion"].clone();
     let (writes, reconciles) = (op.engine.aws.counter.writes(), op.sample("webhook_bridge_resyncs_total").await);
     let reads_before = op.engine.aws.counter.reads_by_operation();
@@ -96,7 +102,7 @@ async fn an_in_sync_resync_writes_nothing_to_kubernetes_or_aws() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while op.sample("webhook_bridge_resyncs_total").await - reconciles < 2.0 {
         assert!(Instant::now() < deadline, "no two resyncs within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let after = get(&client, &ns, "orders").await.expect("object");
     assert_eq!(after["metadata"]["resourceVersion"], rv, "an in-sync resync wrote to Kubernetes");

@@ -75,7 +75,7 @@ impl Metrics {
         let resyncs = Counter::default();
         registry.register(
             "resyncs",
-            "In-sync resyncs run (drift checks of a bridge Ready at its generation)",
+            "In-sync resyncs run (drift checks of a bridge Ready at its generation), counted once their AWS reads are done",
             resyncs.clone(),
         );
         let crd_missing = Family::<CrdLabels, Gauge>::default();

@@ -284,11 +284,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
             ctx.metrics.resync_deferred();
             return Ok(Action::requeue(std::time::Duration::from_millis(500 + fastrand::u64(..1500))));
         }
-        (true, slot) => {
-            ctx.metrics.resync_ran();
-            slot
-        }
-        (false, slot) => slot,
+        (_, slot) => slot,
     };
     // In sync: read by the ids status keeps (no account-wide search, no tag reads).
     let known = if in_sync {
@@ -302,6 +298,10 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         None
     };
     let result = ctx.engine.reconcile_as(bridge, known.as_ref(), fresh).await;
+    if in_sync {
+        // Counted once its AWS reads are done, so reads and resyncs can be compared.
+        ctx.metrics.resync_ran();
+    }
     if !in_sync && let Some(g) = &ctx.gateways {
         // A new or changed bridge on a gateway: the gateway recounts what it holds.
         g.bridge_changed(bridge);
