@@ -3,8 +3,8 @@
 //! `spec.customEventBus` makes its Custom Event Bus; a bridge with a GitHub source and an SQS
 //! subscriber gets an ACTIVE source whose URL is in its status, and a request GitHub would sign
 //! lands in the queue; a changed Kubernetes Secret rotates the credential without a new URL; the
-//! bridge's delete and the gateway's leave no eventsv2 object; every request passes the model
-//! check.
+//! bridge's delete and the gateway's leave no eventsv2 object; a Stripe-signed request reaches
+//! the queue and forged or stale ones are refused; every request passes the model check.
 
 mod common;
 
@@ -334,4 +334,55 @@ async fn a_delete_without_the_gateways_bus_arn_still_removes_the_sources_and_sub
     assert!(names.iter().any(|n| n.starts_with("delete  eventsv2 webhook source")), "{names:?}");
     assert!(names.iter().any(|n| n.starts_with("delete  eventsv2 subscriber")), "{names:?}");
     assert_eq!(v2_inventory(&c.eventsv2).await, (1, 0, 0), "only the gateway's bus is left");
+}
+
+/// Stripe, "Verify webhook signatures manually": `Stripe-Signature: t=<ts>,v1=<hex HMAC-SHA256 of
+/// "<ts>.<payload>">`, 5 minutes' tolerance. A Stripe-signed request goes through the source the
+/// engine made to the queue; one signed with another secret, and one whose timestamp is an hour
+/// old, do not.
+#[tokio::test]
+async fn a_stripe_signed_request_reaches_the_queue_and_forged_or_stale_ones_do_not() {
+    if skipped() {
+        return;
+    }
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let gw = gateway_and_queue(&moto).await;
+    let queue_url = c.sqs.get_queue_url().queue_name("pushes").send().await.expect("queue url");
+    let queue_url = queue_url.queue_url().expect("queue url").to_string();
+    let mut b = github_bridge();
+    b.spec.webhook_sources = vec![
+        serde_saphyr::from_str("{name: stripe, provider: Stripe, secretRef: {name: gh-webhook}}").expect("source"),
+    ];
+    b.spec.rules[0].pattern =
+        serde_json::from_value(serde_json::json!({"type": [{"prefix": "payment_intent."}]})).expect("pattern");
+    let secret = "whsec_test_0123456789abcdefghijklmnop";
+    let engine = with(moto.engine("c1").await, &gw, &b, secret);
+    let out = engine.reconcile(&b).await.expect("bridge");
+    let source = out.status.webhook_sources.first().cloned().expect("source status");
+    assert_eq!(source.state.as_deref(), Some("ACTIVE"));
+    let url = source.url.expect("the webhook URL");
+
+    let stripe = |key: &str, t: u64, body: &[u8]| {
+        let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.as_bytes());
+        let signed = [format!("{t}.").as_bytes(), body].concat();
+        let hex: String = aws_lc_rs::hmac::sign(&k, &signed).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("t={t},v1={hex}")
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"amount":2000}}}"#;
+    assert_eq!(post(&url, &[("Stripe-Signature", &stripe(secret, now, body))], body), 200);
+    assert_eq!(post(&url, &[("Stripe-Signature", &stripe("whsec_guess", now, body))], body), 403, "forged");
+    assert_eq!(post(&url, &[("Stripe-Signature", &stripe(secret, now - 3600, body))], body), 403, "stale");
+    assert_eq!(post(&url, &[], body), 401, "no signature header");
+    let got = c.sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.expect("receive");
+    let bodies: Vec<&str> = got.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].contains("payment_intent.succeeded"), "{bodies:?}");
+
+    engine.delete(&b).await.expect("bridge delete");
+    let (_, sources, subscribers) = v2_inventory(&c.eventsv2).await;
+    assert_eq!((sources, subscribers), (0, 0), "the bridge's sources and subscribers are gone");
+    let violations: Vec<Value> = moto.violations();
+    assert!(violations.is_empty(), "{violations:?}");
 }
