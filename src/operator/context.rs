@@ -69,6 +69,63 @@ pub fn next_resync(settings: &Settings, bridges: usize) -> Duration {
     effective_resync(settings, bridges).mul_f64(0.9 + fastrand::f64() * 0.2)
 }
 
+/// The wait of a deferred in-sync resync, `waiting` (itself included) in the backlog, `slots`
+/// resyncs at once, each taking `took` seconds: about when the backlog ahead of it has drained
+/// (`waiting × took / slots`), at least 0.5 s and at most 10 minutes, stretched by `jitter` (0..1)
+/// up to half again so the waiting ones come back spread out. So the asks a backlog makes per
+/// second stay near what the slots can run, however long the backlog is.
+pub fn resync_wait(waiting: usize, slots: usize, took: f64, jitter: f64) -> Duration {
+    let drain = waiting as f64 * took.max(0.0) / slots.max(1) as f64;
+    Duration::from_secs_f64(drain.clamp(0.5, 600.0) * (1.0 + jitter.clamp(0.0, 1.0) * 0.5))
+}
+
+/// In-sync resyncs put back for want of a slot and not run yet (by uid), and how long one takes
+/// (seconds, moving average): a deferred resync waits about as long as the ones ahead of it
+/// take to drain. A fixed 0.5..2 s wait made 7,800 in-sync bridges ask about 230 times a second
+/// at 10,000 bridges (benches/gateway.rs), each ask a reconcile: the controller's queue was so
+/// full of them that 2,184 new bridges were never reconciled.
+#[derive(Debug)]
+pub struct ResyncBacklog {
+    deferred: Mutex<std::collections::HashSet<String>>,
+    took: Mutex<f64>,
+}
+
+impl Default for ResyncBacklog {
+    fn default() -> Self {
+        ResyncBacklog { deferred: Mutex::default(), took: Mutex::new(0.5) }
+    }
+}
+
+impl ResyncBacklog {
+    /// `uid`'s resync found none of `slots` free: the wait before it asks again.
+    pub fn defer(&self, uid: &str, slots: usize) -> Duration {
+        let waiting = {
+            let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+            deferred.insert(uid.to_string());
+            deferred.len()
+        };
+        let took = *self.took.lock().unwrap_or_else(|p| p.into_inner());
+        resync_wait(waiting, slots, took, fastrand::f64())
+    }
+
+    /// `uid`'s resync runs, it is no longer in sync, or it is gone: it leaves the backlog.
+    pub fn started(&self, uid: &str) {
+        self.deferred.lock().unwrap_or_else(|p| p.into_inner()).remove(uid);
+    }
+
+    /// An in-sync resync took `took` (capped at a minute, so one stuck call cannot park the
+    /// backlog for hours).
+    pub fn finished(&self, took: Duration) {
+        let mut avg = self.took.lock().unwrap_or_else(|p| p.into_inner());
+        *avg = 0.8 * *avg + 0.2 * took.as_secs_f64().min(60.0);
+    }
+
+    /// Resyncs waiting for a slot.
+    pub fn waiting(&self) -> usize {
+        self.deferred.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
 pub struct Context {
     pub client: Client,
     pub engine: Engine,
@@ -80,6 +137,8 @@ pub struct Context {
     /// write may still be on its way when the next reconcile runs. Entries go once passed.
     role_deadlines: Mutex<HashMap<String, String>>,
     resync_permits: Arc<tokio::sync::Semaphore>,
+    /// In-sync resyncs waiting for a slot, and how fast they drain.
+    pub resync_backlog: ResyncBacklog,
     /// Uids this process has reconciled (the cache may not show our own status write yet).
     attempted: Mutex<std::collections::HashSet<String>>,
     /// The gateway cache, to look at bridges again when a route key changes hands.
@@ -97,6 +156,7 @@ impl Context {
             failures: Mutex::default(),
             role_deadlines: Mutex::default(),
             attempted: Mutex::default(),
+            resync_backlog: ResyncBacklog::default(),
             resync_permits: Arc::new(tokio::sync::Semaphore::new(settings.resync_slots.max(1))),
             settings,
             gateways: None,
@@ -155,6 +215,7 @@ impl Context {
     /// Forget `uid` once its bridge is gone.
     pub fn forget(&self, uid: &str) {
         self.attempted.lock().unwrap_or_else(|p| p.into_inner()).remove(uid);
+        self.resync_backlog.started(uid);
     }
 
     /// Forget the failures of `key` after a success.
@@ -194,6 +255,43 @@ mod tests {
         assert!(delays.iter().all(|d| *d >= Duration::from_secs(540) && *d <= Duration::from_secs(660)), "{delays:?}");
         let spread: std::collections::BTreeSet<u64> = delays.iter().map(Duration::as_secs).collect();
         assert!(spread.len() > 60, "spread over the window: {} distinct seconds", spread.len());
+    }
+
+    /// The wait of a deferred resync grows with the backlog, so the asks per second stay near
+    /// what the slots run: 2,000 waiting, 4 slots, 0.5 s each: 250 s (not the old 0.5..2 s).
+    #[test]
+    fn a_deferred_resync_waits_longer_the_longer_the_backlog() {
+        assert_eq!(resync_wait(1, 4, 0.5, 0.0), Duration::from_millis(500), "the floor");
+        assert_eq!(resync_wait(2_000, 4, 0.5, 0.0), Duration::from_secs(250));
+        assert_eq!(resync_wait(2_000, 4, 0.5, 1.0), Duration::from_secs(375), "jitter: up to half again");
+        assert_eq!(resync_wait(1_000_000, 1, 5.0, 0.0), Duration::from_secs(600), "the cap");
+        assert_eq!(resync_wait(10, 0, -1.0, 7.0), Duration::from_millis(750), "nonsense in: bounded out");
+        // Asks per second of a backlog of w, each coming back after resync_wait: about what the
+        // slots run (4 / 0.5 s), or w / 600 s once the cap binds; never the old w / 1.25 s.
+        for (waiting, most) in [(100usize, 8.0), (1_000, 8.0), (10_000, 10_000.0 / 600.0)] {
+            let asks = waiting as f64 / resync_wait(waiting, 4, 0.5, 0.0).as_secs_f64();
+            assert!(asks <= most + 1e-9, "{waiting} waiting: {asks} asks/s");
+        }
+    }
+
+    /// The backlog counts each waiting bridge once; a bridge leaves it when its resync runs (or
+    /// it is gone); the waits follow the measured resync time.
+    #[test]
+    fn the_backlog_counts_each_waiting_bridge_once() {
+        let b = ResyncBacklog::default();
+        b.defer("a", 1);
+        b.defer("a", 1);
+        let third = b.defer("b", 1);
+        assert_eq!(b.waiting(), 2);
+        assert!(third >= Duration::from_secs(1) && third <= Duration::from_millis(1500), "2 x 0.5 s: {third:?}");
+        b.started("a");
+        b.started("b");
+        assert_eq!(b.waiting(), 0);
+        for _ in 0..50 {
+            b.finished(Duration::from_secs(4));
+        }
+        let one = b.defer("c", 1);
+        assert!(one >= Duration::from_millis(3990) && one <= Duration::from_secs(6), "1 x ~4 s: {one:?}");
     }
 
     /// Within the budget the interval is as configured; beyond it, it stretches so resyncs take

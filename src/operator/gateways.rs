@@ -47,6 +47,8 @@ pub struct GatewayWatch {
     namespaces: Option<Store<Namespace>>,
     /// The bridge controllers' caches (one per watched namespace, or one for all).
     bridges: RwLock<Vec<Store<DeserializeGuard<WebhookBridge>>>>,
+    /// Which cached bridges name which gateway, kept from the same events as the cache.
+    index: RwLock<BridgeIndex>,
     triggers: broadcast::Sender<Trigger>,
     /// Gateways to look at again (namespace, name): a bridge attached, changed or left, so its
     /// capacity figures change.
@@ -70,6 +72,67 @@ fn names(bridge: &WebhookBridge, namespace: &str, name: &str) -> bool {
         r.name == name
             && r.namespace.as_deref().or(bridge.metadata.namespace.as_deref()).unwrap_or("default") == namespace
     })
+}
+
+type BridgeRef = ObjectRef<DeserializeGuard<WebhookBridge>>;
+
+/// The bridges of the cache by the gateway they name, so a gateway's bridges are found without
+/// walking every cached bridge: each reconcile of an attached bridge asks (its verdict), and at
+/// 10,000 bridges a walk of the whole cache per ask made admission O(n) per reconcile.
+///
+/// Fed the watch events the cache is (see [`GatewayWatch::observe`]); a (re)list builds a new
+/// index that replaces the old at its end, as the cache's store does. Readers still check each
+/// bridge they take from the cache, so an entry can only be stale in the harmless direction.
+#[derive(Debug, Default)]
+struct BridgeIndex {
+    by_gateway: std::collections::HashMap<(String, String), std::collections::HashSet<BridgeRef>>,
+    gateway_of: std::collections::HashMap<BridgeRef, (String, String)>,
+    /// A (re)list in progress.
+    building: Option<Box<BridgeIndex>>,
+}
+
+impl BridgeIndex {
+    fn upsert(&mut self, object: &DeserializeGuard<WebhookBridge>) {
+        let at = ObjectRef::from_obj(object);
+        self.remove(&at);
+        if let Some(key) = object.0.as_ref().ok().and_then(gateway::key_of) {
+            self.by_gateway.entry(key.clone()).or_default().insert(at.clone());
+            self.gateway_of.insert(at, key);
+        }
+    }
+
+    fn remove(&mut self, at: &BridgeRef) {
+        if let Some(key) = self.gateway_of.remove(at)
+            && let Some(set) = self.by_gateway.get_mut(&key)
+        {
+            set.remove(at);
+            if set.is_empty() {
+                self.by_gateway.remove(&key);
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &watcher::Event<DeserializeGuard<WebhookBridge>>) {
+        match event {
+            watcher::Event::Apply(o) => self.upsert(o),
+            watcher::Event::Delete(o) => self.remove(&ObjectRef::from_obj(o)),
+            watcher::Event::Init => self.building = Some(Box::default()),
+            watcher::Event::InitApply(o) => self.building.get_or_insert_with(Box::default).upsert(o),
+            watcher::Event::InitDone => {
+                if let Some(built) = self.building.take() {
+                    self.by_gateway = built.by_gateway;
+                    self.gateway_of = built.gateway_of;
+                }
+            }
+        }
+    }
+
+    fn on(&self, namespace: &str, name: &str) -> Vec<BridgeRef> {
+        self.by_gateway
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 /// A bridge of the cache attached to a gateway, shared with the cache (never copied).
@@ -210,6 +273,7 @@ impl GatewayWatch {
             policies,
             namespaces,
             bridges: RwLock::new(Vec::new()),
+            index: RwLock::default(),
             triggers,
             gateway_triggers: broadcast::channel(1024).0,
             missing,
@@ -226,6 +290,26 @@ impl GatewayWatch {
             }
         };
         (this, Box::pin(drive))
+    }
+
+    /// A watch event of the bridge cache (after the cache took it): the index follows.
+    pub fn observe(&self, event: &watcher::Event<DeserializeGuard<WebhookBridge>>) {
+        if let Ok(mut index) = self.index.write() {
+            index.apply(event);
+        }
+    }
+
+    /// The cached bridges naming `namespace/name` (any state), from the index.
+    fn cached_on(&self, namespace: &str, name: &str) -> Vec<Arc<DeserializeGuard<WebhookBridge>>> {
+        let refs = match self.index.read() {
+            Ok(index) => index.on(namespace, name),
+            Err(_) => return Vec::new(),
+        };
+        let Ok(stores) = self.bridges.read() else { return Vec::new() };
+        refs.iter()
+            .filter_map(|at| stores.iter().find_map(|s| s.get(at)))
+            .filter(|b| b.0.as_ref().is_ok_and(|bridge| names(bridge, namespace, name)))
+            .collect()
     }
 
     /// The bridge controllers' caches, once they exist.
@@ -245,11 +329,9 @@ impl GatewayWatch {
     /// with the gateway's size (perf, benches/gateway.rs at 400 and 1,000 bridges).
     pub fn attached(&self, gw: &WebhookBridgeGateway) -> Vec<Attached> {
         let (ns, name) = (ns_of(gw), gw.name_any());
-        let Ok(stores) = self.bridges.read() else { return Vec::new() };
         let mut labels: BTreeMap<String, Option<BTreeMap<String, String>>> = BTreeMap::new();
-        stores
-            .iter()
-            .flat_map(|s| s.state())
+        self.cached_on(&ns, &name)
+            .into_iter()
             .filter(|b| {
                 let Ok(bridge) = &b.0 else { return false };
                 if !names(bridge, &ns, &name)
@@ -268,14 +350,10 @@ impl GatewayWatch {
 
     /// Every cached bridge naming `gw`, deleting or not (a gateway's delete waits for them).
     pub fn referencing(&self, namespace: &str, name: &str) -> Vec<String> {
-        let Ok(stores) = self.bridges.read() else { return Vec::new() };
-        let mut found: Vec<String> = stores
+        let mut found: Vec<String> = self
+            .cached_on(namespace, name)
             .iter()
-            .flat_map(|s| s.state())
-            .filter_map(|b| {
-                let bridge = b.0.as_ref().ok()?;
-                names(bridge, namespace, name).then(|| format!("{}/{}", ns_of(bridge), bridge.name_any()))
-            })
+            .filter_map(|b| b.0.as_ref().ok().map(|bridge| format!("{}/{}", ns_of(bridge), bridge.name_any())))
             .collect();
         found.sort();
         found
@@ -395,5 +473,62 @@ impl GatewayWatch {
                 .collect();
             futures::stream::iter(refs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::GatewayRef;
+
+    fn bridge(ns: &str, name: &str, gateway: Option<(&str, &str)>) -> DeserializeGuard<WebhookBridge> {
+        let mut b: WebhookBridge =
+            serde_saphyr::from_str(include_str!("../../examples/gateway/orders.yaml")).expect("example");
+        b.metadata.namespace = Some(ns.into());
+        b.metadata.name = Some(name.into());
+        b.spec.gateway_ref = gateway.map(|(ns, name)| GatewayRef { namespace: Some(ns.into()), name: name.into() });
+        DeserializeGuard(Ok(b))
+    }
+
+    fn on(index: &BridgeIndex, ns: &str, name: &str) -> Vec<String> {
+        let mut v: Vec<String> = index.on(ns, name).iter().map(|r| r.name.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// The index follows the cache's events: a bridge that moves to another gateway, drops its
+    /// gatewayRef or is deleted leaves its old gateway; a relist replaces the index at its end.
+    #[test]
+    fn the_index_follows_the_watch_events() {
+        let mut index = BridgeIndex::default();
+        index.apply(&watcher::Event::Apply(bridge("a", "one", Some(("p", "gw1")))));
+        index.apply(&watcher::Event::Apply(bridge("b", "two", Some(("p", "gw1")))));
+        index.apply(&watcher::Event::Apply(bridge("b", "three", None)));
+        assert_eq!(on(&index, "p", "gw1"), ["one", "two"]);
+        index.apply(&watcher::Event::Apply(bridge("a", "one", Some(("p", "gw2")))));
+        assert_eq!(on(&index, "p", "gw1"), ["two"]);
+        assert_eq!(on(&index, "p", "gw2"), ["one"]);
+        index.apply(&watcher::Event::Apply(bridge("b", "two", None)));
+        index.apply(&watcher::Event::Delete(bridge("a", "one", Some(("p", "gw2")))));
+        assert!(on(&index, "p", "gw1").is_empty() && on(&index, "p", "gw2").is_empty());
+        assert!(index.by_gateway.is_empty() && index.gateway_of.is_empty(), "{index:?}");
+
+        index.apply(&watcher::Event::Apply(bridge("a", "gone-while-down", Some(("p", "gw1")))));
+        index.apply(&watcher::Event::Init);
+        index.apply(&watcher::Event::InitApply(bridge("c", "four", Some(("p", "gw1")))));
+        assert_eq!(on(&index, "p", "gw1"), ["gone-while-down"], "the old index serves until the relist ends");
+        index.apply(&watcher::Event::InitDone);
+        assert_eq!(on(&index, "p", "gw1"), ["four"]);
+        // A bridge that does not deserialize names no gateway.
+        let broken = DeserializeGuard::<WebhookBridge>(Err(kube::core::error_boundary::InvalidObject {
+            metadata: kube::core::ObjectMeta {
+                namespace: Some("c".into()),
+                name: Some("four".into()),
+                ..Default::default()
+            },
+            error: "bad".into(),
+        }));
+        index.apply(&watcher::Event::Apply(broken));
+        assert!(on(&index, "p", "gw1").is_empty());
     }
 }

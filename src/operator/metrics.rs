@@ -40,6 +40,7 @@ pub struct Metrics {
     effective_resync: Gauge<f64, std::sync::atomic::AtomicU64>,
     resyncs_deferred: Counter,
     resyncs: Counter,
+    resyncs_waiting: Gauge,
     crd_missing: Family<CrdLabels, Gauge>,
     /// Each bridge's current state, to keep the gauge exact.
     states: Mutex<HashMap<String, &'static str>>,
@@ -78,6 +79,12 @@ impl Metrics {
             "In-sync resyncs run (drift checks of a bridge Ready at its generation), counted once their AWS reads are done",
             resyncs.clone(),
         );
+        let resyncs_waiting = Gauge::default();
+        registry.register(
+            "resyncs_waiting",
+            "In-sync resyncs put back for want of a slot and not run yet (each waits about as long as the ones ahead take)",
+            resyncs_waiting.clone(),
+        );
         let crd_missing = Family::<CrdLabels, Gauge>::default();
         registry.register(
             "crd_missing_fields",
@@ -92,6 +99,7 @@ impl Metrics {
             effective_resync,
             resyncs_deferred,
             resyncs,
+            resyncs_waiting,
             crd_missing,
             states: Mutex::default(),
         }
@@ -140,6 +148,10 @@ impl Metrics {
 
     pub fn resync_ran(&self) {
         self.resyncs.inc();
+    }
+
+    pub fn set_resyncs_waiting(&self, n: usize) {
+        self.resyncs_waiting.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     pub fn set_effective_resync(&self, interval: Duration) {

@@ -152,6 +152,15 @@ fn controllers(
     let objects = namespaces::watch_all(client.clone(), &options.namespaces, config, reader.clone())
         .modify(trim)
         .reflect(writer)
+        .inspect({
+            // The gateway index follows the same events as the cache.
+            let gateways = gateways.clone();
+            move |event| {
+                if let Ok(event) = event {
+                    gateways.observe(event);
+                }
+            }
+        })
         .applied_objects()
         .predicate_filter(predicates::generation, Default::default());
     let mut controller = Controller::for_stream(objects, reader.clone());

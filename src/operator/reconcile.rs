@@ -279,13 +279,19 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     let in_sync = previous.observed_generation == generation
         && previous.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
         && !ctx.failing(&key);
+    // One without a slot asks again once the resyncs waiting ahead of it have about drained.
     let _slot = match (in_sync, in_sync.then(|| ctx.resync_slot()).flatten()) {
         (true, None) => {
             ctx.metrics.resync_deferred();
-            return Ok(Action::requeue(std::time::Duration::from_millis(500 + fastrand::u64(..1500))));
+            let wait = ctx.resync_backlog.defer(&uid, ctx.settings.resync_slots);
+            ctx.metrics.set_resyncs_waiting(ctx.resync_backlog.waiting());
+            return Ok(Action::requeue(wait));
         }
         (_, slot) => slot,
     };
+    ctx.resync_backlog.started(&uid);
+    ctx.metrics.set_resyncs_waiting(ctx.resync_backlog.waiting());
+    let resync_began = std::time::Instant::now();
     // In sync: read by the ids status keeps (no account-wide search, no tag reads).
     let known = if in_sync {
         let bridges = ctx.metrics.bridge_count();
@@ -301,6 +307,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     if in_sync {
         // Counted once its AWS reads are done, so reads and resyncs can be compared.
         ctx.metrics.resync_ran();
+        ctx.resync_backlog.finished(resync_began.elapsed());
     }
     if !in_sync && let Some(g) = &ctx.gateways {
         // A new or changed bridge on a gateway: the gateway recounts what it holds.
