@@ -84,24 +84,48 @@ pub fn resync_wait(waiting: usize, slots: usize, took: f64, jitter: f64) -> Dura
 /// take to drain. A fixed 0.5..2 s wait made 7,800 in-sync bridges ask about 230 times a second
 /// at 10,000 bridges (benches/gateway.rs), each ask a reconcile: the controller's queue was so
 /// full of them that 2,184 new bridges were never reconciled.
+///
+/// An entry is refreshed each time its bridge is put back again (at most every 15 minutes), so
+/// one not seen for [`ResyncBacklog::STALE`] belongs to a bridge that left some other way (its
+/// finalizer removed by hand, deleted while this replica stood by) and is dropped.
+///
+/// Reconciles other parts of the operator ask for (a route key to hand back, a rotated Secret,
+/// a gateway's new ids, a policy) are marked urgent and never wait for a slot.
 #[derive(Debug)]
 pub struct ResyncBacklog {
-    deferred: Mutex<std::collections::HashSet<String>>,
+    deferred: Mutex<HashMap<String, std::time::Instant>>,
     took: Mutex<f64>,
+    /// Bridges (namespace/name) a trigger asked to look at now.
+    urgent: Mutex<std::collections::HashSet<String>>,
+    pruned: Mutex<Option<std::time::Instant>>,
 }
 
 impl Default for ResyncBacklog {
     fn default() -> Self {
-        ResyncBacklog { deferred: Mutex::default(), took: Mutex::new(0.5) }
+        ResyncBacklog {
+            deferred: Mutex::default(),
+            took: Mutex::new(0.5),
+            urgent: Mutex::default(),
+            pruned: Mutex::default(),
+        }
     }
 }
 
 impl ResyncBacklog {
+    /// Longer than the longest wait (600 s × 1.5).
+    pub const STALE: Duration = Duration::from_secs(1_200);
+
     /// `uid`'s resync found none of `slots` free: the wait before it asks again.
     pub fn defer(&self, uid: &str, slots: usize) -> Duration {
+        let now = std::time::Instant::now();
         let waiting = {
             let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
-            deferred.insert(uid.to_string());
+            let mut pruned = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            if pruned.is_none_or(|at| now.duration_since(at) > Duration::from_secs(60)) {
+                deferred.retain(|_, seen| now.duration_since(*seen) < Self::STALE);
+                *pruned = Some(now);
+            }
+            deferred.insert(uid.to_string(), now);
             deferred.len()
         };
         let took = *self.took.lock().unwrap_or_else(|p| p.into_inner());
@@ -123,6 +147,16 @@ impl ResyncBacklog {
     /// Resyncs waiting for a slot.
     pub fn waiting(&self) -> usize {
         self.deferred.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// A trigger asks for `key` (namespace/name) to be looked at now.
+    pub fn mark_urgent(&self, key: String) {
+        self.urgent.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+    }
+
+    /// Whether a trigger asked for `key` since its last reconcile (and clear it).
+    pub fn take_urgent(&self, key: &str) -> bool {
+        self.urgent.lock().unwrap_or_else(|p| p.into_inner()).remove(key)
     }
 }
 
@@ -216,6 +250,7 @@ impl Context {
     pub fn forget(&self, uid: &str) {
         self.attempted.lock().unwrap_or_else(|p| p.into_inner()).remove(uid);
         self.resync_backlog.started(uid);
+        self.metrics.set_resyncs_waiting(self.resync_backlog.waiting());
     }
 
     /// Forget the failures of `key` after a success.
@@ -287,6 +322,16 @@ mod tests {
         b.started("a");
         b.started("b");
         assert_eq!(b.waiting(), 0);
+        b.mark_urgent("ns/a".into());
+        assert!(b.take_urgent("ns/a") && !b.take_urgent("ns/a"), "urgent once");
+        assert!(!b.take_urgent("ns/b"));
+        // An entry its bridge never comes back for is dropped once stale.
+        b.defer("left", 1);
+        b.deferred.lock().expect("lock").insert("left".into(), std::time::Instant::now() - ResyncBacklog::STALE);
+        *b.pruned.lock().expect("lock") = None;
+        b.defer("new", 1);
+        assert_eq!(b.waiting(), 1, "the stale one pruned");
+        b.started("new");
         for _ in 0..50 {
             b.finished(Duration::from_secs(4));
         }

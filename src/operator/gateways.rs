@@ -294,18 +294,14 @@ impl GatewayWatch {
 
     /// A watch event of the bridge cache (after the cache took it): the index follows.
     pub fn observe(&self, event: &watcher::Event<DeserializeGuard<WebhookBridge>>) {
-        if let Ok(mut index) = self.index.write() {
-            index.apply(event);
-        }
+        self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply(event);
     }
 
     /// The cached bridges naming `namespace/name` (any state), from the index.
     fn cached_on(&self, namespace: &str, name: &str) -> Vec<Arc<DeserializeGuard<WebhookBridge>>> {
-        let refs = match self.index.read() {
-            Ok(index) => index.on(namespace, name),
-            Err(_) => return Vec::new(),
-        };
-        let Ok(stores) = self.bridges.read() else { return Vec::new() };
+        // A poisoned lock still holds the last index: never "no siblings" (that would fail open).
+        let refs = self.index.read().unwrap_or_else(std::sync::PoisonError::into_inner).on(namespace, name);
+        let stores = self.bridges.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         refs.iter()
             .filter_map(|at| stores.iter().find_map(|s| s.get(at)))
             .filter(|b| b.0.as_ref().is_ok_and(|bridge| names(bridge, namespace, name)))

@@ -164,14 +164,23 @@ fn controllers(
         .applied_objects()
         .predicate_filter(predicates::generation, Default::default());
     let mut controller = Controller::for_stream(objects, reader.clone());
+    // What a trigger asks for is urgent: it does not wait for an in-sync resync slot.
+    let urgent = |ctx: Arc<Context>| {
+        move |r: &kube::runtime::reflector::ObjectRef<DeserializeGuard<WebhookBridge>>| {
+            ctx.resync_backlog.mark_urgent(reconcile::key_of(r.namespace.as_deref(), &r.name));
+        }
+    };
     if let Some(p) = &policies {
         // A new, changed or deleted policy, or relabelled namespace, changes what is allowed.
-        controller = controller.reconcile_on(policies::retriggered(reader.clone(), p.subscribe()));
+        controller =
+            controller.reconcile_on(policies::retriggered(reader.clone(), p.subscribe()).inspect(urgent(ctx.clone())));
     }
     // A gateway's change (ids, Ready, allowedRoutes, quotas) or a route key changing hands.
-    controller = controller.reconcile_on(gateways.retriggered(reader.clone()));
+    controller = controller.reconcile_on(gateways.retriggered(reader.clone()).inspect(urgent(ctx.clone())));
     // A Secret a webhook source names changed: rotate now, not at the next resync.
-    controller = controller.reconcile_on(secrets::retriggered(client.clone(), &options.namespaces, reader.clone()));
+    controller = controller.reconcile_on(
+        secrets::retriggered(client.clone(), &options.namespaces, reader.clone()).inspect(urgent(ctx.clone())),
+    );
     let bridges = controller
         .with_config(controller::Config::default().concurrency(options.concurrency))
         .graceful_shutdown_on(shutdown.clone())

@@ -37,7 +37,8 @@ impl ReconcileError {
     }
 }
 
-fn key_of(namespace: Option<&str>, name: &str) -> String {
+/// The key a bridge goes by in logs, metrics and the operator's own maps: namespace/name.
+pub fn key_of(namespace: Option<&str>, name: &str) -> String {
     format!("{}/{name}", namespace.unwrap_or("default"))
 }
 
@@ -194,6 +195,10 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         && ctx.first_attempt(&uid)
         && previous.observed_generation.is_none();
     let now = status::now();
+    // Out of the resync backlog whatever this pass does (putting it back re-adds it); asked for
+    // by a trigger (route handover, Secret rotation, gateway change, policy): no slot wait.
+    ctx.resync_backlog.started(&uid);
+    let urgent = ctx.resync_backlog.take_urgent(&key);
 
     if bridge.metadata.deletion_timestamp.is_some() {
         if !has_finalizer(bridge) {
@@ -279,8 +284,9 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     let in_sync = previous.observed_generation == generation
         && previous.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
         && !ctx.failing(&key);
-    // One without a slot asks again once the resyncs waiting ahead of it have about drained.
-    let _slot = match (in_sync, in_sync.then(|| ctx.resync_slot()).flatten()) {
+    // One without a slot asks again once the resyncs waiting ahead of it have about drained;
+    // one a trigger asked for goes now.
+    let _slot = match (in_sync && !urgent, (in_sync && !urgent).then(|| ctx.resync_slot()).flatten()) {
         (true, None) => {
             ctx.metrics.resync_deferred();
             let wait = ctx.resync_backlog.defer(&uid, ctx.settings.resync_slots);
@@ -289,7 +295,6 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         }
         (_, slot) => slot,
     };
-    ctx.resync_backlog.started(&uid);
     ctx.metrics.set_resyncs_waiting(ctx.resync_backlog.waiting());
     let resync_began = std::time::Instant::now();
     // In sync: read by the ids status keeps (no account-wide search, no tag reads).
