@@ -378,6 +378,23 @@ impl GatewayWatch {
         }
     }
 
+    /// `bridge` left its gateway or changed its spec, so a route key it held may be free: look
+    /// again now at the bridges on that gateway waiting for a key (Ready reason RouteConflict),
+    /// rather than at their next resync (which at 10,000 bridges is hours away). Not on every
+    /// pass: two waiting bridges would retrigger each other without end.
+    pub fn released(&self, bridge: &WebhookBridge) {
+        let Some((ns, name)) = gateway::key_of(bridge) else { return };
+        for b in self.cached_on(&ns, &name) {
+            let Ok(other) = &b.0 else { continue };
+            let waiting = other.status.as_ref().is_some_and(|s| {
+                s.conditions.iter().any(|c| c.type_ == "Ready" && c.status != "True" && c.reason == "RouteConflict")
+            });
+            if waiting && other.metadata.uid != bridge.metadata.uid {
+                self.trigger(Trigger::Bridge(ns_of(other), other.name_any()));
+            }
+        }
+    }
+
     /// A bridge on `bridge`'s gateway attached, changed or left: the gateway recounts.
     pub fn bridge_changed(&self, bridge: &WebhookBridge) {
         if let Some(key) = gateway::key_of(bridge) {

@@ -219,6 +219,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
                 remove_finalizer(&api, bridge).await?;
                 if let Some(g) = &ctx.gateways {
                     g.bridge_changed(bridge);
+                    g.released(bridge);
                 }
                 ctx.forget(&uid);
                 ctx.metrics.set_state(&key, None);
@@ -265,7 +266,8 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     }
     // A new generation: say so before touching AWS (kstatus: in progress).
     let mut previous = previous;
-    if previous.observed_generation != generation {
+    let new_generation = previous.observed_generation != generation;
+    if new_generation {
         let progressing = WebhookBridgeStatus {
             observed_generation: generation,
             conditions: status::stamp(
@@ -317,6 +319,10 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     if !in_sync && let Some(g) = &ctx.gateways {
         // A new or changed bridge on a gateway: the gateway recounts what it holds.
         g.bridge_changed(bridge);
+        if new_generation && result.is_ok() {
+            // A changed spec may have given up a route key another bridge waits for.
+            g.released(bridge);
+        }
     }
     match result {
         Ok(outcome) => {
