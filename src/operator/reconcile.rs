@@ -198,6 +198,7 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
     // Out of the resync backlog whatever this pass does (putting it back re-adds it); asked for
     // by a trigger (route handover, Secret rotation, gateway change, policy): no slot wait.
     ctx.resync_backlog.started(&uid);
+    ctx.metrics.set_resyncs_waiting(ctx.resync_backlog.waiting());
     let urgent = ctx.resync_backlog.take_urgent(&key);
 
     if bridge.metadata.deletion_timestamp.is_some() {
@@ -288,7 +289,8 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         && !ctx.failing(&key);
     // One without a slot asks again once the resyncs waiting ahead of it have about drained;
     // one a trigger asked for goes now.
-    let _slot = match (in_sync && !urgent, (in_sync && !urgent).then(|| ctx.resync_slot()).flatten()) {
+    let waits_for_slot = in_sync && !urgent;
+    let _slot = match (waits_for_slot, waits_for_slot.then(|| ctx.resync_slot()).flatten()) {
         (true, None) => {
             ctx.metrics.resync_deferred();
             let wait = ctx.resync_backlog.defer(&uid, ctx.settings.resync_slots);
@@ -297,7 +299,6 @@ async fn reconcile_bridge(bridge: &WebhookBridge, ctx: &Context) -> Result<Actio
         }
         (_, slot) => slot,
     };
-    ctx.metrics.set_resyncs_waiting(ctx.resync_backlog.waiting());
     let resync_began = std::time::Instant::now();
     // In sync: read by the ids status keeps (no account-wide search, no tag reads).
     let known = if in_sync {
